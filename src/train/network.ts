@@ -73,7 +73,8 @@ export function toTfjs(tensors: Iterable<NamedTensor>, trainable: boolean): Para
   const out: Params = new Map();
   for (const t of tensors) {
     const value = tf.tensor(t.data, t.shape, 'float32');
-    out.set(t.name, trainable ? tf.variable(value, true, t.name) : value);
+    // Unnamed: tfjs variable names are global, and several models may live in one process.
+    out.set(t.name, trainable ? tf.variable(value, true) : value);
     if (trainable) value.dispose();
   }
   return out;
