@@ -1,0 +1,89 @@
+/**
+ * Image decoding: the ONLY module that imports sharp. Every image the trainer or the server
+ * sees goes through `decodeToSquare`: format allow-list, pixel limit checked from the header,
+ * EXIF orientation applied, alpha removed, grey/CMYK/16-bit converted to 8-bit sRGB, shorter
+ * side resized to `size`, the central size x size square cut (§2), uint8 RGB out.
+ */
+import sharp, { type Metadata, type OutputInfo } from 'sharp';
+import { ImageTooLargeError, InvalidImageError } from '../errors.js';
+
+/** The formats accepted; everything else libvips knows (SVG, TIFF, GIF, PDF, ...) is refused. */
+export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp'] as const;
+
+export interface DecodeOptions {
+  /** Side of the square output (the preset's base size: 256 for the paper). */
+  size: number;
+  /** Largest accepted width*height of the input, checked from the header before decoding. */
+  maxPixels?: number;
+}
+
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+/** A decoded square image: size*size*3 uint8 RGB, row-major (HWC). */
+export interface SquareImage {
+  data: Uint8Array;
+  size: number;
+  /** The input's width and height after EXIF orientation. */
+  source: { width: number; height: number; format: string };
+}
+
+/** Sniff the container from its magic bytes, so no decoder of another format ever runs. */
+export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number] | null {
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpeg';
+  if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WEBP') {
+    return 'webp';
+  }
+  return null;
+}
+
+export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions): Promise<SquareImage> {
+  const { size } = options;
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  if (bytes.length === 0) throw new InvalidImageError('the image is empty (0 bytes)');
+  const format = sniffFormat(bytes);
+  if (!format) throw new InvalidImageError(`unsupported image format: only ${ACCEPTED_FORMATS.join(', ')} are accepted`);
+  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const open = (limitInputPixels: number | false) => sharp(input, { failOn: 'warning', limitInputPixels, sequentialRead: true });
+  let meta: Metadata;
+  try {
+    // The header alone (no pixel decoded), so the size check below can say how large it is.
+    meta = await open(false).metadata();
+  } catch (e) {
+    throw new InvalidImageError(`cannot read the ${format} image: ${shortMessage(e)}`);
+  }
+  if (meta.format !== format && !(format === 'jpeg' && meta.format === 'jpeg')) {
+    throw new InvalidImageError(`the image header says ${meta.format}, its bytes say ${format}`);
+  }
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width * height > maxPixels) {
+    throw new ImageTooLargeError(`the image is ${width}x${height} pixels, over the limit of ${maxPixels}`);
+  }
+  if (width < 1 || height < 1) throw new InvalidImageError('the image has no pixels');
+  // EXIF orientations 5-8 swap width and height.
+  const swapped = (meta.orientation ?? 1) >= 5;
+  const source = { width: swapped ? height : width, height: swapped ? width : height, format };
+  let out: { data: Buffer; info: OutputInfo };
+  try {
+    out = await open(maxPixels)
+      .rotate() // apply EXIF orientation
+      .toColourspace('srgb') // grey, CMYK, 16-bit -> 8-bit sRGB
+      .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }) // shorter side to size, centre crop
+      .flatten({ background: { r: 0, g: 0, b: 0 } }) // drop alpha
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    throw new InvalidImageError(`cannot decode the ${format} image: ${shortMessage(e)}`);
+  }
+  const { info } = out;
+  if (info.width !== size || info.height !== size || info.channels !== 3) {
+    throw new InvalidImageError(`decoding gave ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
+  }
+  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), size, source };
+}
+
+function shortMessage(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
+}
