@@ -87,3 +87,13 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
 function shortMessage(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 200);
 }
+
+/** Resize a square single-channel uint8 image (e.g. a 28x28 Fashion-MNIST digit) with bicubic interpolation. */
+export async function resizeGrey(pixels: Uint8Array, side: number, size: number): Promise<Uint8Array> {
+  const input = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
+  const out = await sharp(input, { raw: { width: side, height: side, channels: 1 } })
+    .resize(size, size, { kernel: 'cubic' })
+    .raw()
+    .toBuffer();
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}

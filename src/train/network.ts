@@ -6,6 +6,9 @@
  * which is the paper's two-GPU layout and ONNX's Conv(group=2).
  */
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core's Node bundle registers no gradients; the union package registers them all (into
+// tfjs's global registry, shared with tfjs-core).
+import '@tensorflow/tfjs';
 import type { NetworkSpec } from '../config.js';
 import { lrnToTfjs } from '../model/lrn.js';
 import type { NamedTensor } from '../model/tensor.js';

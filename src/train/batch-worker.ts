@@ -1,0 +1,67 @@
+/**
+ * Worker thread: cuts augmented or evaluation crops out of the shared data cache. Runs while the
+ * main thread trains on the previous batch (the paper's CPU/GPU overlap, §4.1).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { cutCrop, randomCropSpec, tenCropSpecs, centreCropSpec, type Mean } from '../image/crops.js';
+import { lightingShift, type RgbPca } from '../image/pca.js';
+import { Rng } from '../util/rng.js';
+
+export interface BatchWorkerData {
+  images: Uint8Array;
+  labels: Uint16Array;
+  mean: Float32Array;
+  base: number;
+  crop: number;
+  pca: RgbPca;
+  lightingStd: number;
+}
+
+/** train: one random crop + flip + PCA lighting per image; centre: one centre crop; ten: ten crops per image. */
+export type CropMode = 'train' | 'centre' | 'ten';
+
+export interface BatchRequest {
+  id: number;
+  indices: Int32Array;
+  mode: CropMode;
+  seed: number;
+}
+
+export interface BatchReply {
+  id: number;
+  /** [n * crops, crop, crop, 3] float32, HWC, mean subtracted; for 'ten', image-major. */
+  x: Float32Array;
+  labels: Int32Array;
+}
+
+const data = workerData as BatchWorkerData;
+const mean: Mean = { kind: 'image', data: data.mean };
+const px = data.base * data.base * 3;
+const cropPx = data.crop * data.crop * 3;
+
+export function makeBatch(req: BatchRequest): BatchReply {
+  const rng = new Rng(req.seed);
+  const per = req.mode === 'ten' ? 10 : 1;
+  const x = new Float32Array(req.indices.length * per * cropPx);
+  const labels = new Int32Array(req.indices.length);
+  const ten = tenCropSpecs(data.base, data.crop);
+  req.indices.forEach((index, i) => {
+    const image = data.images.subarray(index * px, (index + 1) * px);
+    labels[i] = data.labels[index]!;
+    if (req.mode === 'train') {
+      const spec = randomCropSpec(data.base, data.crop, rng);
+      const shift = lightingShift(data.pca, rng, data.lightingStd);
+      cutCrop(image, data.base, data.crop, spec, mean, x, i * cropPx, shift);
+    } else if (req.mode === 'centre') {
+      cutCrop(image, data.base, data.crop, centreCropSpec(data.base, data.crop), mean, x, i * cropPx);
+    } else {
+      ten.forEach((spec, k) => cutCrop(image, data.base, data.crop, spec, mean, x, (i * 10 + k) * cropPx));
+    }
+  });
+  return { id: req.id, x, labels };
+}
+
+parentPort?.on('message', (req: BatchRequest) => {
+  const reply = makeBatch(req);
+  parentPort!.postMessage(reply, [reply.x.buffer as ArrayBuffer, reply.labels.buffer as ArrayBuffer]);
+});

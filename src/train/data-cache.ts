@@ -1,0 +1,155 @@
+/**
+ * The prepared data set: every image decoded once into base x base x 3 uint8 (shorter side to
+ * the base size, centre square, §2), the class list, the training set's mean image and the
+ * eigen-decomposition of its RGB covariance (§4.1). Epochs read this, not the image files.
+ *
+ * On disk, a directory: meta.json, <split>.images (uint8, N*B*B*3), <split>.labels (uint16, N)
+ * for each split (train, val, and test where there is one), mean.f32 (float32, B*B*3).
+ * Images are loaded into SharedArrayBuffers so worker threads read them without copies.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { writeAtomic } from '../model/checkpoint.js';
+import { ImageStatistics, symmetricEigen3, type RgbPca } from '../image/pca.js';
+
+export const CACHE_FORMAT = 'alexnet-data-cache';
+export const CACHE_VERSION = 1;
+export type SplitName = 'train' | 'val' | 'test';
+
+export interface Split {
+  count: number;
+  /** count*base*base*3 uint8, in a SharedArrayBuffer. */
+  images: Uint8Array;
+  /** count class indices. */
+  labels: Uint16Array;
+}
+
+export interface CacheMeta {
+  format: string;
+  version: number;
+  base: number;
+  classes: string[];
+  counts: Partial<Record<SplitName, number>>;
+  pca: RgbPca;
+  source: string;
+  skipped: { path: string; reason: string }[];
+  createdAt: string;
+}
+
+export interface DataCache {
+  dir: string;
+  meta: CacheMeta;
+  mean: Float32Array;
+  splits: Partial<Record<SplitName, Split>>;
+}
+
+/** A split being filled image by image. */
+export class SplitWriter {
+  readonly images: Uint8Array;
+  readonly labels: Uint16Array;
+  private n = 0;
+
+  constructor(readonly capacity: number, readonly base: number) {
+    this.images = new Uint8Array(capacity * base * base * 3);
+    this.labels = new Uint16Array(capacity);
+  }
+
+  add(image: Uint8Array, label: number): void {
+    if (this.n >= this.capacity) throw new Error('split is full');
+    this.images.set(image, this.n * image.length);
+    this.labels[this.n++] = label;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+}
+
+/** Write a cache: statistics (mean image, RGB PCA) from the training split only. */
+export async function writeDataCache(
+  dir: string,
+  base: number,
+  classes: string[],
+  splits: Partial<Record<SplitName, SplitWriter>>,
+  source: string,
+  skipped: { path: string; reason: string }[] = [],
+): Promise<CacheMeta> {
+  const train = splits.train;
+  if (!train || train.count === 0) throw new ConfigError('the training split is empty');
+  const stats = new ImageStatistics(base);
+  const px = base * base * 3;
+  for (let i = 0; i < train.count; i++) stats.add(train.images.subarray(i * px, (i + 1) * px));
+  await fs.mkdir(dir, { recursive: true });
+  const counts: Partial<Record<SplitName, number>> = {};
+  for (const [name, s] of Object.entries(splits) as [SplitName, SplitWriter][]) {
+    counts[name] = s.count;
+    await writeAtomic(path.join(dir, `${name}.images`), s.images.subarray(0, s.count * px));
+    await writeAtomic(path.join(dir, `${name}.labels`), new Uint8Array(s.labels.buffer, 0, s.count * 2));
+  }
+  const mean = stats.meanImage();
+  await writeAtomic(path.join(dir, 'mean.f32'), new Uint8Array(mean.buffer));
+  const meta: CacheMeta = {
+    format: CACHE_FORMAT,
+    version: CACHE_VERSION,
+    base,
+    classes,
+    counts,
+    pca: symmetricEigen3(stats.covariance()),
+    source,
+    skipped,
+    createdAt: new Date().toISOString(),
+  };
+  // meta.json last: its presence marks a complete cache.
+  await writeAtomic(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 1));
+  return meta;
+}
+
+export async function cacheExists(dir: string): Promise<boolean> {
+  try {
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+    return meta.format === CACHE_FORMAT && meta.version === CACHE_VERSION;
+  } catch {
+    return false;
+  }
+}
+
+async function readShared(file: string, expectedBytes: number): Promise<ArrayBuffer | SharedArrayBuffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size !== expectedBytes) throw new ConfigError(`data cache file ${file} has ${size} bytes, expected ${expectedBytes}: prepare the data again`);
+    const shared = new SharedArrayBuffer(size);
+    const view = new Uint8Array(shared);
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await handle.read(view, read, Math.min(1 << 26, size - read), read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return shared;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readDataCache(dir: string): Promise<DataCache> {
+  let meta: CacheMeta;
+  try {
+    meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+  } catch (e) {
+    throw new ConfigError(`no prepared data in ${dir} (${(e as Error).message.split('\n')[0]}): run 'alexnet data prepare'`);
+  }
+  if (meta.format !== CACHE_FORMAT || meta.version !== CACHE_VERSION) {
+    throw new ConfigError(`${dir} holds data prepared by another version: prepare it again`);
+  }
+  const px = meta.base * meta.base * 3;
+  const splits: Partial<Record<SplitName, Split>> = {};
+  for (const [name, count] of Object.entries(meta.counts) as [SplitName, number][]) {
+    const images = new Uint8Array(await readShared(path.join(dir, `${name}.images`), count * px));
+    const labels = new Uint16Array(await readShared(path.join(dir, `${name}.labels`), count * 2));
+    splits[name] = { count, images, labels };
+  }
+  const mean = new Float32Array(await readShared(path.join(dir, 'mean.f32'), px * 4));
+  return { dir, meta, mean, splits };
+}

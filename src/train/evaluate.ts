@@ -1,0 +1,66 @@
+/**
+ * Top-1 / top-5 error of the network on a split, with the centre crop or the ten crops of §5
+ * (softmax averaged over the ten).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NetworkSpec } from '../config.js';
+import type { BatchPipeline } from './batch-pipeline.js';
+import { forward, type Params } from './network.js';
+
+export interface ErrorRates {
+  top1: number;
+  top5: number;
+  count: number;
+}
+
+/** Count the rows of `probs` [n, C] whose label is not the top-1 / not among the top-5. */
+export function countErrors(probs: Float32Array, classes: number, labels: ArrayLike<number>): { top1: number; top5: number } {
+  let top1 = 0;
+  let top5 = 0;
+  const k = Math.min(5, classes);
+  for (let i = 0; i < labels.length; i++) {
+    const row = probs.subarray(i * classes, (i + 1) * classes);
+    const target = row[labels[i]!]!;
+    // Rank of the true class: how many classes score strictly higher.
+    let above = 0;
+    for (let c = 0; c < classes; c++) if (row[c]! > target) above++;
+    if (above >= 1) top1++;
+    if (above >= k) top5++;
+  }
+  return { top1, top5 };
+}
+
+/** Averaged softmax [n, C] for a batch of crops x [n*per, S, S, 3] (image-major). */
+export function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.Tensor4D, per: number): Float32Array {
+  return tf.tidy(() => {
+    const { logits } = forward(spec, params, x, { training: false });
+    const probs = tf.softmax(logits);
+    const n = probs.shape[0] / per;
+    return tf.mean(tf.reshape(probs, [n, per, -1]), 1).dataSync() as Float32Array;
+  });
+}
+
+export async function evaluateSplit(
+  spec: NetworkSpec,
+  params: Params,
+  pipeline: BatchPipeline,
+  order: Int32Array,
+  mode: 'centre' | 'ten',
+  classes: number,
+  batchImages = 64,
+): Promise<ErrorRates> {
+  const per = mode === 'ten' ? 10 : 1;
+  const s = spec.inputSize;
+  let top1 = 0;
+  let top5 = 0;
+  for await (const batch of pipeline.batches(order, batchImages, mode, 0)) {
+    const x = tf.tensor4d(batch.x, [batch.size * per, s, s, 3]);
+    const probs = averagedSoftmax(spec, params, x, per);
+    x.dispose();
+    const e = countErrors(probs, classes, batch.labels);
+    top1 += e.top1;
+    top5 += e.top5;
+    await tf.nextFrame?.();
+  }
+  return { top1: top1 / order.length, top5: top5 / order.length, count: order.length };
+}

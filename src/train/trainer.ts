@@ -1,0 +1,216 @@
+/**
+ * The training loop (§5): SGD with the paper's momentum/weight-decay rule, batch 128, lr 0.01
+ * divided by 10 when validation error stops improving, dropout, random crops + flips + PCA
+ * lighting on batches prepared in worker threads, validation each epoch (centre and ten crops),
+ * a checkpoint each epoch and on interrupt, exact resume.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Preset } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from '../model/checkpoint.js';
+import { initParameters } from '../model/init.js';
+import { parameterShapes } from '../model/spec.js';
+import type { NamedTensor } from '../model/tensor.js';
+import { Rng } from '../util/rng.js';
+import { BatchPipeline, batchSeed, permutation } from './batch-pipeline.js';
+import type { DataCache } from './data-cache.js';
+import { evaluateSplit, type ErrorRates } from './evaluate.js';
+import { fromTfjs, toTfjs } from './network.js';
+import { PaperSgd } from './sgd.js';
+import { trainStep } from './step.js';
+import { writeCurves } from './curves.js';
+
+export interface TrainConfig {
+  preset: Preset['name'];
+  batchSize: number;
+  learningRate: number;
+  momentum: number;
+  weightDecay: number;
+  lrDropFactor: number;
+  patience: number;
+  /** Stop after this many lr drops without improvement (the paper dropped 3 times). */
+  maxDrops: number;
+  epochs: number;
+  seed: number;
+  lightingStd: number;
+  workers: number;
+  /** Validate with the ten crops as well as the centre crop each epoch. */
+  tenCropEachEpoch: boolean;
+}
+
+export interface TrainingState {
+  /** Completed epochs. */
+  epoch: number;
+  /** Batches already trained in epoch `epoch` (non-zero after an interrupt). */
+  batch: number;
+  learningRate: number;
+  drops: number;
+  bestError: number;
+  epochsSinceBest: number;
+  config: TrainConfig;
+  history: EpochMetrics[];
+  rng: ReturnType<Rng['state']>;
+}
+
+export interface EpochMetrics {
+  epoch: number;
+  learningRate: number;
+  trainLoss: number;
+  val: { centre: ErrorRates; ten?: ErrorRates };
+  seconds: number;
+  imagesPerSecond: number;
+  /** Fraction of the epoch's step time the loop waited for data. */
+  dataWait: number;
+}
+
+export interface TrainHooks {
+  /** Called after every step. */
+  onStep?: (info: { epoch: number; batch: number; batches: number; loss: number; imagesPerSecond: number }) => void;
+  onEpoch?: (m: EpochMetrics) => void;
+  log?: (line: string) => void;
+  /** Aborting saves a checkpoint after the current step and returns. */
+  signal?: AbortSignal;
+  /** Stop after this many steps in total (tests). */
+  maxSteps?: number;
+}
+
+export interface TrainResult {
+  checkpoint: string;
+  state: TrainingState;
+  interrupted: boolean;
+}
+
+const epochSeed = (seed: number, epoch: number) => batchSeed(seed, 1_000_000 + epoch);
+
+export async function train(preset: Preset, data: DataCache, out: string, config: TrainConfig, resume: boolean, hooks: TrainHooks = {}): Promise<TrainResult> {
+  const log = hooks.log ?? (() => {});
+  const spec = preset.network;
+  if (data.meta.base !== spec.baseSize) {
+    throw new ConfigError(`the data was prepared at ${data.meta.base}x${data.meta.base}, the ${preset.name} preset needs ${spec.baseSize}x${spec.baseSize}: prepare it again`);
+  }
+  const train = data.splits.train!;
+  const val = data.splits.val;
+  if (!val || val.count === 0) throw new ConfigError('the data has no validation split');
+  if (train.count < config.batchSize) throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}`);
+  const classes = data.meta.classes.length;
+
+  let tensors: NamedTensor[];
+  let state: TrainingState;
+  const meta: CheckpointMeta = {
+    preset: preset.name,
+    network: spec,
+    classes,
+    labels: data.meta.classes,
+    mean: { kind: 'image', tensor: 'mean' },
+  };
+  if (resume) {
+    const ck = await readCheckpoint(out);
+    const saved = ck.training as unknown as TrainingState | undefined;
+    if (!saved?.config) throw new ConfigError(`${out} holds no training state to resume (it was not written by 'alexnet train')`);
+    if (ck.classes !== classes || ck.labels.join('\n') !== data.meta.classes.join('\n')) {
+      throw new ConfigError(`${out} was trained on classes [${ck.labels.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);
+    }
+    state = { ...saved, config: { ...saved.config, epochs: config.epochs } };
+    tensors = [...ck.tensors.values()];
+    log(`resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch}, lr ${state.learningRate}`);
+  } else {
+    const rng = new Rng(config.seed);
+    tensors = initParameters(spec, classes, rng);
+    state = { epoch: 0, batch: 0, learningRate: config.learningRate, drops: 0, bestError: 1, epochsSinceBest: 0, config, history: [], rng: rng.state() };
+  }
+  const cfg = state.config;
+  const names = new Set(parameterShapes(spec, classes).map((p) => p.name));
+  const params = toTfjs(tensors.filter((t) => names.has(t.name)), true) as Map<string, tf.Variable>;
+  const sgd = new PaperSgd({ learningRate: state.learningRate, momentum: cfg.momentum, weightDecay: cfg.weightDecay });
+  sgd.load(tensors);
+  const mean: NamedTensor = { name: 'mean', shape: [spec.baseSize, spec.baseSize, 3], data: data.mean };
+
+  const save = async () => {
+    const all = [...(await fromTfjs(params)), ...(await sgd.state()), mean];
+    return writeCheckpoint(out, { ...meta, training: state as unknown as Record<string, unknown> }, all);
+  };
+
+  const pipeOpts = { mean: data.mean, base: spec.baseSize, crop: spec.inputSize, pca: data.meta.pca, lightingStd: cfg.lightingStd, workers: cfg.workers };
+  const trainPipe = new BatchPipeline({ ...pipeOpts, split: train });
+  const valPipe = new BatchPipeline({ ...pipeOpts, split: val, workers: 1 });
+  const valOrder = Int32Array.from({ length: val.count }, (_, i) => i);
+  const batches = Math.floor(train.count / cfg.batchSize);
+  let steps = 0;
+  let interrupted = false;
+  let checkpoint = '';
+  try {
+    while (state.epoch < cfg.epochs && state.drops <= cfg.maxDrops) {
+      const e = state.epoch;
+      const seed = epochSeed(cfg.seed, e);
+      const order = permutation(train.count, seed);
+      const t0 = performance.now();
+      trainPipe.waitMs = 0;
+      let lossSum = 0;
+      let lossCount = 0;
+      let stepMs = 0;
+      for await (const b of trainPipe.batches(order, cfg.batchSize, 'train', seed, state.batch)) {
+        const s0 = performance.now();
+        const x = tf.tensor4d(b.x, [b.size, spec.inputSize, spec.inputSize, 3]);
+        const y = tf.tensor1d(b.labels, 'int32');
+        const loss = trainStep(spec, params, sgd, x, y, batchSeed(seed ^ 0x2545f491, b.index));
+        x.dispose();
+        y.dispose();
+        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${e + 1}, batch ${b.index + 1}: lower the learning rate`);
+        stepMs += performance.now() - s0;
+        lossSum += loss;
+        lossCount++;
+        state.batch = b.index + 1;
+        steps++;
+        hooks.onStep?.({ epoch: e, batch: b.index + 1, batches, loss, imagesPerSecond: (lossCount * cfg.batchSize) / ((performance.now() - t0) / 1000) });
+        if (hooks.signal?.aborted || (hooks.maxSteps !== undefined && steps >= hooks.maxSteps)) {
+          interrupted = true;
+          break;
+        }
+      }
+      if (interrupted) {
+        checkpoint = await save();
+        log(`interrupted at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);
+        break;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const centre = await evaluateSplit(spec, params, valPipe, valOrder, 'centre', classes);
+      const ten = cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes) : undefined;
+      const m: EpochMetrics = {
+        epoch: e + 1,
+        learningRate: state.learningRate,
+        trainLoss: lossSum / Math.max(1, lossCount),
+        val: { centre, ...(ten ? { ten } : {}) },
+        seconds,
+        imagesPerSecond: (lossCount * cfg.batchSize) / seconds,
+        dataWait: trainPipe.waitMs / Math.max(1, trainPipe.waitMs + stepMs),
+      };
+      state.history.push(m);
+      // The lr schedule follows validation error (ten-crop when measured, as the paper reports it).
+      const err = (ten ?? centre).top1;
+      if (err < state.bestError - 1e-9) {
+        state.bestError = err;
+        state.epochsSinceBest = 0;
+      } else if (++state.epochsSinceBest >= cfg.patience) {
+        state.learningRate /= cfg.lrDropFactor;
+        state.drops++;
+        state.epochsSinceBest = 0;
+        sgd.learningRate = state.learningRate;
+        log(`validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`);
+      }
+      state.epoch = e + 1;
+      state.batch = 0;
+      checkpoint = await save();
+      await fs.appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify(m) + '\n');
+      await writeCurves(path.join(out, 'curves.svg'), state.history, `${preset.name} on ${path.basename(data.dir)}`);
+      hooks.onEpoch?.(m);
+    }
+  } finally {
+    await trainPipe.close();
+    await valPipe.close();
+    for (const p of params.values()) p.dispose();
+    sgd.dispose();
+  }
+  return { checkpoint, state, interrupted };
+}
