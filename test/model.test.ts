@@ -61,7 +61,7 @@ test('every preset keeps the topology: three 3/2 pools and 5 conv + 3 fc', (t) =
 });
 
 test("paper init (§5): weights ~ N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7, else 0", (t) => {
-  const params = initParameters(PRESETS.mini.network, 10, new Rng(7));
+  const params = initParameters(PRESETS.paper.network, 1000, new Rng(7));
   const biasOne = ['conv2', 'conv4', 'conv5', 'fc6', 'fc7'];
   for (const p of params) {
     const [layer, kind] = p.name.split('.');
@@ -82,6 +82,17 @@ test("paper init (§5): weights ~ N(0, 0.01); biases 1 in conv2, conv4, conv5, f
     // Standard error of the mean is 0.01/sqrt(n); allow 5 of them, and 5% on the deviation for n >= 2000.
     t.true(Math.abs(mean) < (5 * 0.01) / Math.sqrt(n), `${p.name} mean ${mean}`);
     if (n >= 2000) t.true(Math.abs(std - 0.01) < 0.0005, `${p.name} std ${std}`);
+  }
+});
+
+test('the small presets keep the scheme at their own deviation, biases 0.1 (documented in config.ts)', (t) => {
+  for (const preset of [PRESETS.mini, PRESETS.tiny]) {
+    const params = new Map(initParameters(preset.network, 10, new Rng(1)).map((p) => [p.name, p.data]));
+    t.true(params.get('conv2.bias')!.every((v) => Math.abs(v - 0.1) < 1e-7));
+    t.true(params.get('conv3.bias')!.every((v) => v === 0));
+    const w = params.get('conv3.weight')!;
+    const std = Math.sqrt(w.reduce((a, v) => a + v * v, 0) / w.length);
+    t.true(Math.abs(std / preset.network.init.weightStd - 1) < 0.1, `${preset.name} std ${std}`);
   }
 });
 

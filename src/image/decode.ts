@@ -97,3 +97,9 @@ export async function resizeGrey(pixels: Uint8Array, side: number, size: number)
     .toBuffer();
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
+
+/** Encode width x height x 3 uint8 RGB as PNG or JPEG (synthetic data, fixtures). */
+export async function encodeRgb(pixels: Uint8Array, width: number, height: number, format: 'png' | 'jpeg', quality = 92): Promise<Buffer> {
+  const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 3 } });
+  return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality }).toBuffer();
+}
