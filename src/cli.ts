@@ -46,6 +46,56 @@ program
     console.log(`wrote ${file} (preset ${preset.name}, ${classes} classes, seed ${opts.seed})`);
   });
 
+const data = program.command('data').description('prepare training data once: decoded, resized, with its mean image and RGB PCA');
+
+data
+  .command('prepare')
+  .description('decode DIR/train/<class>/* and DIR/val/<class>/* (jpg, png, webp) into a compact cache')
+  .argument('<dir>', 'data directory with train/ (and val/) class folders')
+  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default('mini'))
+  .option('--val-split <fraction>', 'hold out this fraction of train for validation when there is no val/ folder', fraction)
+  .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
+  .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string }) => {
+    const { dataPrepareCommand } = await import('./cli/train-command.js');
+    await dataPrepareCommand(dir, opts);
+  });
+
+data
+  .command('fashion-mnist')
+  .description("convert Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) into a cache: 28x28 grey upsampled (bicubic) to the base size, grey copied to R, G, B")
+  .requiredOption('--out <dir>', 'cache directory to write')
+  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default('mini'))
+  .option('--val <n>', 'training images held out for validation (default 5000)', positiveInt)
+  .option('--limit <n>', 'use only the first N training and test images', positiveInt)
+  .option('--source <dir>', 'directory of the IDX .gz files')
+  .action(async (opts: { out: string; preset: string; val?: number; limit?: number; source?: string }) => {
+    const { fashionMnistCommand } = await import('./cli/train-command.js');
+    await fashionMnistCommand(opts);
+  });
+
+program
+  .command('train')
+  .description("train with the paper's recipe: SGD (momentum 0.9, weight decay 0.0005), lr divided by 10 on a validation plateau, random crops + flips + PCA lighting")
+  .requiredOption('--data <dir>', 'data directory (train/ and val/ class folders) or a prepared cache')
+  .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default('mini'))
+  .requiredOption('--out <dir>', 'checkpoint directory (checkpoint.json, metrics.jsonl, curves.svg)')
+  .addOption(new Option('--backend <name>', 'training backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
+  .option('--epochs <n>', 'maximum epochs (default: the preset\'s)', positiveInt)
+  .option('--batch-size <n>', 'images per step (default: 128, the paper\'s)', positiveInt)
+  .option('--lr <rate>', 'initial learning rate (default: 0.01)', positiveNumber)
+  .option('--patience <n>', 'epochs without validation improvement before the lr is divided by 10', positiveInt)
+  .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, 1)
+  .option('--workers <n>', 'worker threads preparing batches', positiveInt)
+  .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
+  .option('--no-ten-crop', 'validate with the centre crop only each epoch (faster)')
+  .option('--resume', 'continue the run saved in --out exactly where it stopped')
+  .option('--export', 'export the ONNX models into --out when training ends')
+  .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
+  .action(async (opts) => {
+    const { trainCommand } = await import('./cli/train-command.js');
+    await trainCommand(opts);
+  });
+
 program
   .command('export')
   .description('export a checkpoint to ONNX: a single-crop model and a ten-crop model beside it')
@@ -78,6 +128,18 @@ program
       console.log(`${kind.padEnd(w0)}  ${name.padEnd(w1)}  ${ok ? 'yes' : 'no '}  ${detail}`);
     }
   });
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
+  return n;
+}
 
 function readLabelsFile(file: string): string[] {
   try {

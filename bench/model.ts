@@ -1,0 +1,141 @@
+/**
+ * npm run bench:model [-- --preset paper --backends wasm,webgpu --seconds 10 --ort-threads 2]
+ *
+ * In one run, side by side: forward crops/s of a random-init preset on each available tfjs
+ * backend and on onnxruntime (the exported single-crop model), and one training step's
+ * images/s (batch 32 by default) on each backend. Ratios are to onnxruntime's forward crops/s,
+ * measured in the same run (absolute figures vary between machines and runs).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { getPreset } from '../src/config.js';
+import { exportCheckpoint } from '../src/export/export-model.js';
+import { readCheckpoint } from '../src/model/checkpoint.js';
+import { writeInitCheckpoint } from '../src/model/init.js';
+import { multiplyAdds } from '../src/model/spec.js';
+import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/train/backends.js';
+import { forward, toTfjs } from '../src/train/network.js';
+import { PaperSgd } from '../src/train/sgd.js';
+import { trainStep } from '../src/train/step.js';
+import { Rng } from '../src/util/rng.js';
+
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'paper' },
+    backends: { type: 'string' },
+    seconds: { type: 'string', default: '10' },
+    'forward-batch': { type: 'string', default: '8' },
+    'train-batch': { type: 'string', default: '32' },
+    'ort-threads': { type: 'string' },
+    'max-step-seconds': { type: 'string', default: '180' },
+  },
+});
+const preset = getPreset(args.preset!);
+const spec = preset.network;
+const classes = preset.name === 'paper' ? 1000 : 10;
+const seconds = Number(args.seconds);
+const fwdBatch = Number(args['forward-batch']);
+const trainBatch = Number(args['train-batch']);
+const maxStepSeconds = Number(args['max-step-seconds']);
+
+/** Seconds per call: one untimed warm-up call, then calls until `seconds` have passed (at least 2). */
+async function timePerCall(fn: () => Promise<void> | void): Promise<number> {
+  await fn();
+  let n = 0;
+  const start = performance.now();
+  while (n < 2 || performance.now() - start < seconds * 1000) {
+    await fn();
+    n++;
+  }
+  return (performance.now() - start) / 1000 / n;
+}
+
+function randomImages(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n * 3 * spec.inputSize * spec.inputSize);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal() * 50;
+  return a;
+}
+
+const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-'));
+console.log(`preset ${preset.name}: ${(multiplyAdds(spec, classes) / 1e6).toFixed(0)} M multiply-adds per crop; ${os.cpus().length} CPU cores; node ${process.version}`);
+await writeInitCheckpoint({ preset, classes, seed: 1, out: path.join(dir, 'ck') });
+const exported = await exportCheckpoint(path.join(dir, 'ck'), path.join(dir, 'model.onnx'));
+const single = exported.files.find((f) => f.form === 'single-crop')!;
+
+// onnxruntime: the ceiling for inference on this machine.
+const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+if (args['ort-threads']) sessionOptions.intraOpNumThreads = Number(args['ort-threads']);
+const session = await ort.InferenceSession.create(single.path, sessionOptions);
+const rng = new Rng(2);
+const ortInput = new ort.Tensor('float32', randomImages(fwdBatch, rng), [fwdBatch, 3, spec.inputSize, spec.inputSize]);
+const ortSec = await timePerCall(async () => {
+  await session.run({ input: ortInput });
+});
+const ortCrops = fwdBatch / ortSec;
+await session.release();
+
+interface Row {
+  name: string;
+  forward: number | string;
+  train: number | string;
+}
+const rows: Row[] = [{ name: 'onnxruntime (cpu EP)', forward: ortCrops, train: '-' }];
+
+const probed = await probeTrainingBackends();
+const wanted = args.backends ? new Set(args.backends.split(',')) : null;
+const ck = await readCheckpoint(path.join(dir, 'ck'));
+for (const b of probed) {
+  if (wanted ? !wanted.has(b.name) : !b.available) continue;
+  const row: Row = { name: `tfjs ${b.name}`, forward: '-', train: '-' };
+  rows.push(row);
+  try {
+    const used = await useBackend(b.name as TrainingBackend);
+    row.name = `tfjs ${used.name}`;
+    const params = toTfjs(ck.tensors.values(), true) as Map<string, tf.Variable>;
+    const x = tf.tensor4d(randomImages(fwdBatch, rng), [fwdBatch, spec.inputSize, spec.inputSize, 3]);
+    const fwdSec = await timePerCall(async () => {
+      const { logits, fc7 } = forward(spec, params, x, { training: false });
+      await logits.data();
+      logits.dispose();
+      fc7.dispose();
+    });
+    row.forward = fwdBatch / fwdSec;
+    x.dispose();
+    // A training step costs about three forward passes: skip what would take too long.
+    const estimate = ((3 * fwdSec) / fwdBatch) * trainBatch;
+    if (estimate > maxStepSeconds) {
+      row.train = `skipped (~${estimate.toFixed(0)} s/step)`;
+    } else {
+      const sgd = new PaperSgd({ learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+      const xt = tf.tensor4d(randomImages(trainBatch, rng), [trainBatch, spec.inputSize, spec.inputSize, 3]);
+      const labels = tf.tensor1d(Array.from({ length: trainBatch }, (_, i) => i % classes), 'int32');
+      let seed = 1;
+      const stepSec = await timePerCall(() => {
+        trainStep(spec, params, sgd, xt, labels, seed++);
+      });
+      row.train = trainBatch / stepSec;
+      sgd.dispose();
+      xt.dispose();
+      labels.dispose();
+    }
+    for (const p of params.values()) p.dispose();
+  } catch (e) {
+    row.forward = `failed: ${(e as Error).message.slice(0, 60)}`;
+  }
+}
+
+const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(v < 10 ? 2 : 1) : v);
+const ratio = (v: number | string): string => (typeof v === 'number' ? `${(v / ortCrops).toFixed(3)}x` : '-');
+const header = ['backend', `forward crops/s (batch ${fwdBatch})`, 'vs ORT', `train images/s (batch ${trainBatch})`, 'vs ORT forward'];
+const table = rows.map((r) => [r.name, fmt(r.forward), ratio(r.forward), fmt(r.train), ratio(r.train)]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(line(header));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of table) console.log(line(r));
+for (const b of probed) if (!b.available) console.log(`not measured: tfjs ${b.name}: ${b.detail}`);
+await fs.rm(dir, { recursive: true, force: true });

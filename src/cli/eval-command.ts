@@ -1,0 +1,116 @@
+/**
+ * `alexnet eval MODEL --data DIR [--center]`: top-1/top-5 error of a checkpoint (tfjs) or an
+ * exported ONNX model (onnxruntime) on labelled images, ten-crop by default.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { decodeToSquare } from '../image/decode.js';
+import { cacheExists, readDataCache, type Split } from '../train/data-cache.js';
+
+export interface LabelledImages {
+  /** Class names of `labels`, in the data's order. */
+  classes: string[];
+  split: Split;
+  base: number;
+  description: string;
+}
+
+/** Images of a prepared cache (its test split, else val) or a folder DIR/<class>/*. */
+export async function loadLabelledImages(dir: string, base: number, splitName?: 'test' | 'val'): Promise<LabelledImages> {
+  if (await cacheExists(dir)) {
+    const cache = await readDataCache(dir);
+    if (cache.meta.base !== base) throw new ConfigError(`${dir} was prepared at ${cache.meta.base}x${cache.meta.base}; the model needs ${base}x${base}`);
+    const name = splitName ?? (cache.splits.test ? 'test' : 'val');
+    const split = cache.splits[name];
+    if (!split) throw new ConfigError(`${dir} has no ${name} split`);
+    return { classes: cache.meta.classes, split, base, description: `${dir} (${name} split, ${split.count} images)` };
+  }
+  let root = dir;
+  for (const sub of [splitName ?? 'test', 'val']) {
+    if (await fs.stat(path.join(dir, sub)).then((s) => s.isDirectory(), () => false)) {
+      root = path.join(dir, sub);
+      break;
+    }
+  }
+  const entries = await fs.readdir(root, { withFileTypes: true }).catch((e: Error) => {
+    throw new ConfigError(`cannot read ${root}: ${e.message}`);
+  });
+  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
+  if (classes.length === 0) throw new ConfigError(`${root} has no class folders`);
+  const images: Uint8Array[] = [];
+  const labels: number[] = [];
+  for (const [label, cls] of classes.entries()) {
+    for (const f of (await fs.readdir(path.join(root, cls))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
+      try {
+        images.push((await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: base })).data);
+        labels.push(label);
+      } catch (e) {
+        console.error(`warning: skipping ${path.join(root, cls, f)}: ${(e as Error).message}`);
+      }
+    }
+  }
+  const px = base * base * 3;
+  const all = new Uint8Array(images.length * px);
+  images.forEach((im, i) => all.set(im, i * px));
+  return { classes, split: { count: images.length, images: all, labels: Uint16Array.from(labels) }, base, description: `${root} (${images.length} images)` };
+}
+
+/** Map the data's class indices onto the model's label indices, by name. */
+export function mapLabels(data: LabelledImages, modelLabels: string[]): Int32Array {
+  const index = new Map(modelLabels.map((l, i) => [l, i]));
+  const missing = data.classes.filter((c) => !index.has(c));
+  if (missing.length > 0) throw new ConfigError(`the data has classes the model does not know: ${missing.slice(0, 5).join(', ')}`);
+  return Int32Array.from(data.split.labels, (l) => index.get(data.classes[l]!)!);
+}
+
+export interface EvalResult {
+  top1: number;
+  top5: number;
+  count: number;
+  mode: 'centre' | 'ten';
+  runtime: string;
+}
+
+/** A checkpoint's mean as a base x base x 3 image (a per-channel mean is repeated). */
+export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind: 'image' }, tensor: Float32Array | undefined, base: number): Float32Array {
+  if (mean.kind === 'image') return tensor!;
+  const out = new Float32Array(base * base * 3);
+  for (let i = 0; i < out.length; i++) out[i] = mean.values[i % 3]!;
+  return out;
+}
+
+export async function evalCheckpoint(location: string, dataDir: string, centre: boolean, backend: string): Promise<EvalResult> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { readCheckpoint } = await import('../model/checkpoint.js');
+  const { useBackend } = await import('../train/backends.js');
+  const { toTfjs } = await import('../train/network.js');
+  const { BatchPipeline } = await import('../train/batch-pipeline.js');
+  const { countErrors, averagedSoftmax } = await import('../train/evaluate.js');
+  const ck = await readCheckpoint(location);
+  const spec = ck.network;
+  const data = await loadLabelledImages(dataDir, spec.baseSize);
+  const labels = mapLabels(data, ck.labels);
+  const used = await useBackend(backend as Parameters<typeof useBackend>[0]);
+  const params = toTfjs(ck.tensors.values(), false);
+  const mean = meanImageOf(ck.mean as never, ck.tensors.get('mean')?.data, spec.baseSize);
+  const pipe = new BatchPipeline({ split: data.split, mean, base: spec.baseSize, crop: spec.inputSize, pca: { eigenvalues: [0, 0, 0], eigenvectors: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
+  const mode = centre ? 'centre' : 'ten';
+  const per = centre ? 1 : 10;
+  const order = Int32Array.from({ length: data.split.count }, (_, i) => i);
+  let top1 = 0;
+  let top5 = 0;
+  try {
+    for await (const b of pipe.batches(order, 50, mode, 0)) {
+      const x = tf.tensor4d(b.x, [b.size * per, spec.inputSize, spec.inputSize, 3]);
+      const probs = averagedSoftmax(spec, params, x, per);
+      x.dispose();
+      const e = countErrors(probs, ck.classes, labels.subarray(b.index * 50, b.index * 50 + b.size));
+      top1 += e.top1;
+      top5 += e.top5;
+    }
+  } finally {
+    await pipe.close();
+  }
+  return { top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode, runtime: `tfjs ${used.name}` };
+}

@@ -1,0 +1,204 @@
+/**
+ * `alexnet train` and `alexnet data ...`: argument handling, progress display, signals. The
+ * work itself is in src/train.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { getPreset, type Preset } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { cacheExists, readDataCache, type DataCache } from '../train/data-cache.js';
+import { prepareFashionMnist } from '../train/fashion-mnist.js';
+import { prepareFolder } from '../train/prepare-folder.js';
+
+export function progressBar(label: string): { update: (done: number, total: number, extra?: string) => void; stop: () => void } {
+  if (!process.stderr.isTTY) {
+    let last = 0;
+    return {
+      update: (done, total, extra = '') => {
+        const now = Date.now();
+        if (now - last > 10_000 || done === total) {
+          last = now;
+          console.error(`${label}: ${done}/${total} ${extra}`);
+        }
+      },
+      stop: () => {},
+    };
+  }
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {percentage}% {value}/{total} | ETA {eta_formatted} | {extra}`, stream: process.stderr, hideCursor: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (done, total, extra = '') => {
+      if (!started) {
+        bar.start(total, 0, { extra });
+        started = true;
+      }
+      bar.setTotal(total);
+      bar.update(done, { extra });
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+export const defaultCacheDir = (data: string, base: number) => path.join(data, `.alexnet-cache-${base}`);
+
+/**
+ * The prepared data for `dataDir`: the directory itself when it is a prepared cache, else the
+ * cache beside its images, prepared now if it does not exist yet.
+ */
+export async function loadOrPrepare(dataDir: string, preset: Preset, valSplit?: number): Promise<DataCache> {
+  if (await cacheExists(dataDir)) return readDataCache(dataDir);
+  const cache = defaultCacheDir(dataDir, preset.network.baseSize);
+  if (!(await cacheExists(cache))) {
+    const bar = progressBar('preparing images');
+    try {
+      await prepareFolder({
+        data: dataDir,
+        out: cache,
+        base: preset.network.baseSize,
+        ...(valSplit !== undefined ? { valSplit } : {}),
+        warn: (m) => console.error(`warning: ${m}`),
+        onProgress: (d, t) => bar.update(d, t),
+      });
+    } finally {
+      bar.stop();
+    }
+  }
+  return readDataCache(cache);
+}
+
+export async function ensureWritableDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    const probe = path.join(dir, `.write-test-${process.pid}`);
+    await fs.writeFile(probe, '');
+    await fs.rm(probe);
+  } catch (e) {
+    throw new ConfigError(`output directory ${dir} is not writable: ${(e as Error).message}`);
+  }
+}
+
+export async function dataPrepareCommand(dataDir: string, opts: { preset: string; valSplit?: number; out?: string }): Promise<void> {
+  const preset = getPreset(opts.preset);
+  const out = opts.out ?? defaultCacheDir(dataDir, preset.network.baseSize);
+  const bar = progressBar('preparing images');
+  const meta = await prepareFolder({
+    data: dataDir,
+    out,
+    base: preset.network.baseSize,
+    ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
+    warn: (m) => console.error(`warning: ${m}`),
+    onProgress: (d, t) => bar.update(d, t),
+  }).finally(() => bar.stop());
+  console.log(`prepared ${out}: ${meta.classes.length} classes, ${JSON.stringify(meta.counts)} images, ${meta.skipped.length} skipped`);
+}
+
+export async function fashionMnistCommand(opts: { out: string; preset: string; val?: number; limit?: number; source?: string }): Promise<void> {
+  const preset = getPreset(opts.preset);
+  await ensureWritableDir(opts.out);
+  const bar = progressBar('converting Fashion-MNIST');
+  const meta = await prepareFashionMnist({
+    out: opts.out,
+    base: preset.network.baseSize,
+    ...(opts.val !== undefined ? { valCount: opts.val } : {}),
+    ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+    ...(opts.source ? { source: opts.source } : {}),
+    onProgress: (d, t) => bar.update(d, t),
+  }).finally(() => bar.stop());
+  console.log(`prepared ${opts.out}: ${JSON.stringify(meta.counts)} images at ${meta.base}x${meta.base}`);
+}
+
+export interface TrainCommandOptions {
+  data: string;
+  preset: string;
+  out: string;
+  backend: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  patience?: number;
+  seed: number;
+  workers?: number;
+  valSplit?: number;
+  resume?: boolean;
+  export?: boolean;
+  tenCrop: boolean;
+}
+
+export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
+  const { train } = await import('../train/trainer.js');
+  const { useBackend } = await import('../train/backends.js');
+  const preset = getPreset(opts.preset);
+  await ensureWritableDir(opts.out);
+  if (opts.resume && !(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
+    throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
+  }
+  const data = await loadOrPrepare(opts.data, preset, opts.valSplit);
+  const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
+  console.error(`backend: ${backend.name} (${backend.detail})`);
+  const t = preset.train;
+  const config = {
+    preset: preset.name,
+    batchSize: opts.batchSize ?? t.batchSize,
+    learningRate: opts.lr ?? t.learningRate,
+    momentum: t.momentum,
+    weightDecay: t.weightDecay,
+    lrDropFactor: t.lrDropFactor,
+    patience: opts.patience ?? t.patience,
+    maxDrops: 3,
+    epochs: opts.epochs ?? t.epochs,
+    seed: opts.seed,
+    lightingStd: 0.1,
+    workers: opts.workers ?? 1,
+    tenCropEachEpoch: opts.tenCrop,
+  };
+  console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) return;
+    console.error(`\n${signal}: finishing the current step and saving a checkpoint (press again to wait)`);
+    controller.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  let bar = progressBar('epoch 1');
+  let barEpoch = -1;
+  try {
+    const result = await train(preset, data, opts.out, config, opts.resume ?? false, {
+      signal: controller.signal,
+      log: (line) => console.error(line),
+      onStep: (s) => {
+        if (s.epoch !== barEpoch) {
+          bar.stop();
+          bar = progressBar(`epoch ${s.epoch + 1}/${config.epochs}`);
+          barEpoch = s.epoch;
+        }
+        bar.update(s.batch, s.batches, `loss ${s.loss.toFixed(3)} | ${s.imagesPerSecond.toFixed(1)} img/s`);
+      },
+      onEpoch: (m) => {
+        bar.stop();
+        const ten = m.val.ten ? `, ten-crop ${(100 * m.val.ten.top1).toFixed(2)}% / ${(100 * m.val.ten.top5).toFixed(2)}%` : '';
+        console.error(
+          `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val top-1/top-5 error centre ${(100 * m.val.centre.top1).toFixed(2)}% / ${(100 * m.val.centre.top5).toFixed(2)}%${ten}, ` +
+            `${m.imagesPerSecond.toFixed(1)} img/s, data wait ${(100 * m.dataWait).toFixed(1)}%, lr ${m.learningRate}`,
+        );
+      },
+    });
+    bar.stop();
+    console.log(`checkpoint: ${result.checkpoint}${result.interrupted ? ' (interrupted: continue with --resume)' : ''}`);
+    if (opts.export && !result.interrupted) {
+      const { exportCheckpoint } = await import('../export/export-model.js');
+      const exported = await exportCheckpoint(opts.out, path.join(opts.out, 'model.onnx'));
+      for (const f of exported.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
+    }
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+}
