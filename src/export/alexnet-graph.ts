@@ -63,8 +63,8 @@ export function addNetwork(g: GraphBuilder, spec: NetworkSpec, input: string, na
   h = g.node('Flatten', [h], { axis: { i: 1 } }, 'flatten'); // [M, 9216] in (c, h, w) order
   const gemm = (name: string, x: string) => g.node('Gemm', [x, `${name}.weight`, `${name}.bias`], { transB: { i: 0 } }, name, [g.fresh(`${name}_linear`)]);
   h = g.node('Relu', [gemm('fc6', h)], {}, 'fc6_relu');
-  const fc7 = g.node('Relu', [gemm('fc7', h)], {}, names.fc7 ?? 'fc7_relu', names.fc7 ? [names.fc7] : undefined); // [M, 4096]
+  const fc7 = g.node('Relu', [gemm('fc7', h)], {}, 'fc7_relu', names.fc7 ? [names.fc7] : undefined); // [M, 4096]
   const logits = gemm('fc8', fc7); // [M, classes]
-  const probabilities = g.node('Softmax', [logits], { axis: { i: 1 } }, names.probabilities ?? 'softmax', names.probabilities ? [names.probabilities] : undefined);
+  const probabilities = g.node('Softmax', [logits], { axis: { i: 1 } }, 'softmax', names.probabilities ? [names.probabilities] : undefined);
   return { probabilities, fc7 };
 }

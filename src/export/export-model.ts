@@ -100,6 +100,13 @@ export async function exportCheckpoint(checkpointLocation: string, outPath: stri
     const dir = path.dirname(path.resolve(outPath));
     throw new ModelFileError(`cannot write the model to ${outPath} (directory ${dir}): ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
-  for (let i = 0; i < targets.length; i++) await fs.rename(temps[i]!, targets[i]![0]);
+  for (let i = 0; i < targets.length; i++) {
+    try {
+      await fs.rename(temps[i]!, targets[i]![0]);
+    } catch (e) {
+      await Promise.all(temps.slice(i).map((t) => fs.rm(t, { force: true })));
+      throw new ModelFileError(`cannot write the model to ${targets[i]![0]}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    }
+  }
   return { files, metadata: metadataOf(ck, 'single-crop') };
 }

@@ -26,7 +26,7 @@ const short = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!
 const missing = (e: unknown) => /Cannot find (module|package)/.test(String((e as Error)?.message));
 
 // The console banner tfjs prints when it runs in Node without tfjs-node: the choice is made here.
-tf.env().set('IS_TEST', true);
+tf.env().set('PROD', true);
 
 async function setUp(name: string, init: () => Promise<void> | void): Promise<void> {
   await init();
