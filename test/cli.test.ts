@@ -23,7 +23,7 @@ async function alexnet(...args: string[]): Promise<{ code: number; stdout: strin
 test('every subcommand explains itself with --help', async (t) => {
   const top = await alexnet('--help');
   t.is(top.code, 0);
-  const commands = ['init', 'export', 'doctor'];
+  const commands = ['init', 'export', 'doctor', 'train', 'data'];
   for (const c of commands) t.regex(top.stdout, new RegExp(`^  ${c}\\b`, 'm'));
   for (const c of commands) {
     const r = await alexnet(c, '--help');
@@ -52,4 +52,26 @@ test('init writes a checkpoint; bad input exits 1 with a message', async (t) => 
   t.is(unwritable.code, 1);
   t.regex(unwritable.stderr, /cannot create checkpoint directory \/dev\/null\/ck/);
   t.notRegex(unwritable.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
+});
+
+test('export writes both models; a missing checkpoint exits 1 with a message', async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-'));
+  t.is((await alexnet('init', '--preset', 'tiny', '--out', path.join(dir, 'ck'))).code, 0);
+  const ok = await alexnet('export', path.join(dir, 'ck'), '-o', path.join(dir, 'm.onnx'));
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout, /m\.onnx \(single-crop/);
+  t.regex(ok.stdout, /m\.tencrop\.onnx \(ten-crop/);
+  const missing = await alexnet('export', path.join(dir, 'nothing'), '-o', path.join(dir, 'n.onnx'));
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /cannot read checkpoint .*nothing.*no such file/);
+  t.false((await fs.readdir(dir)).includes('n.onnx'));
+});
+
+test('doctor lists every training backend and execution provider with a reason', async (t) => {
+  const r = await alexnet('doctor');
+  t.is(r.code, 0, r.stderr);
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu']) t.regex(r.stdout, new RegExp(`training \\(tfjs\\)\\s+${name}\\s+(yes|no)`));
+  for (const name of ['cuda', 'tensorrt', 'webgpu', 'cpu']) t.regex(r.stdout, new RegExp(`inference \\(onnxruntime\\)\\s+${name}\\s+(yes|no)`));
+  t.regex(r.stdout, /inference \(onnxruntime\)\s+cpu\s+yes/);
+  t.regex(r.stdout, /training \(tfjs\)\s+wasm\s+yes/);
 });

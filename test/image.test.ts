@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import zlib from 'node:zlib';
 import { cutCrop, tenCropSpecs, randomCropSpec } from '../src/image/crops.js';
 import { decodeToSquare, sniffFormat } from '../src/image/decode.js';
-import { ImageStatistics, lightingShift, symmetricEigen3 } from '../src/image/pca.js';
+import { ImageStatistics, lightingShift, rgbPca, symmetricEigen3 } from '../src/image/pca.js';
 import { Rng } from '../src/util/rng.js';
 
 test('ten crops (§5): four corners, centre, then their mirrors', (t) => {
@@ -137,4 +137,13 @@ test('decode: empty, random, truncated, SVG/GIF/TIFF and pixel bombs refused wit
   const start = performance.now();
   await t.throwsAsync(decodeToSquare(bomb, { size: 8 }), { message: /30000x30000 pixels, over the limit/ });
   t.log(`30000x30000 header refused in ${(performance.now() - start).toFixed(1)} ms`);
+});
+
+test("rgbPca: ImageNet's 0..1 eigenvalues [0.2175, 0.0188, 0.0045] become [55.46, 4.794, 1.148] (SPEC.md §4)", (t) => {
+  // A covariance of 0..255 pixels whose 0..1-scaled eigenvalues are ImageNet's, on rotated axes.
+  const l = [0.2175, 0.0188, 0.0045].map((v) => v * 255 * 255);
+  const p = [0.6, 0, 0.8, 0, 1, 0, -0.8, 0, 0.6];
+  const cov = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => l.reduce((s, lk, k) => s + p[i * 3 + k]! * lk * p[j * 3 + k]!, 0)));
+  const { eigenvalues } = rgbPca(cov);
+  t.deepEqual(eigenvalues.map((v) => Number(v.toFixed(3))), [55.463, 4.794, 1.148]);
 });

@@ -5,7 +5,12 @@
  *   <out minus .onnx>.tencrop.onnx
  *                       ten-crop: `images` uint8 [N,B,B,3] raw RGB -> the same outputs, each the
  *                       average over the ten crops of §5
- * Both carry their metadata (labels, preset, sizes, mean, format version, checkpoint hash).
+ * Both carry their metadata (labels, preset, sizes, mean, format version, checkpoint hash; keys
+ * in model/onnx-metadata.ts). The mean: a per-channel mean is JSON `{kind:'channel', values}`;
+ * a mean image [B,B,3] is a float32 initializer `mean` inside the ten-crop graph (subtracted
+ * there) and, in BOTH files, the metadata prop `alexnet.mean` = JSON `{kind:'image', shape,
+ * encoding:'float32-le-base64', data}`, so a server feeding the single-crop model can subtract
+ * it itself (readModelMetadata decodes it; 1 MB of text for the paper's 256x256x3).
  * Both files are written completely to temporary names before either is renamed into place:
  * a failed export leaves no partial file.
  */
@@ -79,34 +84,83 @@ export function buildTenCrop(ck: Checkpoint): Uint8Array {
   return encodeModel(g.model(`alexnet_${ck.preset}_ten_crop`, metadataProps(metadataOf(ck, 'ten-crop')), doc));
 }
 
-export async function exportCheckpoint(checkpointLocation: string, outPath: string): Promise<ExportResult> {
-  const ck = await readCheckpoint(checkpointLocation);
-  const targets: [string, ModelForm, () => Uint8Array][] = [
-    [outPath, 'single-crop', () => buildSingleCrop(ck)],
-    [tenCropPath(outPath), 'ten-crop', () => buildTenCrop(ck)],
-  ];
-  const temps: string[] = [];
-  const files: ExportedFile[] = [];
+export interface ExportOptions {
+  /** Where the ten-crop model goes; default `tenCropPath(outPath)` (`<name>.tencrop.onnx` beside it). */
+  tenCropPath?: string;
+}
+
+/** A one-line reason for a failed write, in the user's terms (the errno code, not the temp name). */
+function writeFailure(e: unknown, target: string): string {
+  const dir = path.dirname(path.resolve(target));
+  switch ((e as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return `directory ${dir} does not exist`;
+    case 'ENOTDIR':
+      return `${dir} is not a directory`;
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write in ${dir}`;
+    case 'EROFS':
+      return `${dir} is on a read-only file system`;
+    case 'EISDIR':
+      return `${target} is a directory`;
+    case 'ENOSPC':
+      return `no space left on the device of ${dir}`;
+    default:
+      return (e as Error).message.split('\n')[0]!;
+  }
+}
+
+async function writeSynced(file: string, bytes: Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'wx');
   try {
-    for (const [target, form, build] of targets) {
-      const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-      temps.push(tmp);
-      const bytes = build();
-      await fs.writeFile(tmp, bytes);
-      files.push({ path: target, form, bytes: bytes.byteLength });
+    await handle.writeFile(bytes);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Export a checkpoint to the two ONNX files. Both models are built in memory first (a bad
+ * checkpoint fails before anything is written), then written to temporary names in the target
+ * directories and renamed into place: the ten-crop model first, `outPath` last, so `outPath` is
+ * the commit point. If anything fails, the temporary files and a ten-crop model renamed by this
+ * call are removed: no partial file and no half-pair is left. (This is writeAtomic from
+ * model/checkpoint.ts stretched over two files: each file alone could be written atomically,
+ * but the pair could not.)
+ * Throws CheckpointError (missing, corrupt, unknown preset) or ModelFileError (cannot write).
+ */
+export async function exportCheckpoint(checkpointLocation: string, outPath: string, options: ExportOptions = {}): Promise<ExportResult> {
+  const ck = await readCheckpoint(checkpointLocation);
+  const tenPath = options.tenCropPath ?? tenCropPath(outPath);
+  if (path.resolve(tenPath) === path.resolve(outPath)) {
+    throw new ModelFileError(`the single-crop and the ten-crop model would both be written to ${outPath}`);
+  }
+  // Rename order: ten-crop, then the single-crop model at outPath (the commit point).
+  const targets: { path: string; form: ModelForm; bytes: Uint8Array; tmp: string }[] = [
+    { path: tenPath, form: 'ten-crop', bytes: buildTenCrop(ck), tmp: '' },
+    { path: outPath, form: 'single-crop', bytes: buildSingleCrop(ck), tmp: '' },
+  ];
+  const renamed: string[] = [];
+  let current = targets[0]!.path;
+  try {
+    for (const t of targets) {
+      current = t.path;
+      t.tmp = `${t.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      await writeSynced(t.tmp, t.bytes);
+    }
+    for (const t of targets) {
+      current = t.path;
+      await fs.rename(t.tmp, t.path);
+      renamed.push(t.path);
     }
   } catch (e) {
-    await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
-    const dir = path.dirname(path.resolve(outPath));
-    throw new ModelFileError(`cannot write the model to ${outPath} (directory ${dir}): ${(e as Error).message.split('\n')[0]}`, { cause: e });
+    const remove = (f: string) => fs.rm(f, { force: true }).catch(() => undefined); // ENOTDIR etc.: nothing is there
+    await Promise.all(targets.filter((t) => t.tmp).map((t) => remove(t.tmp)));
+    if (renamed.length < targets.length) await Promise.all(renamed.map(remove));
+    throw new ModelFileError(`cannot write the model to ${current}: ${writeFailure(e, current)}`, { cause: e });
   }
-  for (let i = 0; i < targets.length; i++) {
-    try {
-      await fs.rename(temps[i]!, targets[i]![0]);
-    } catch (e) {
-      await Promise.all(temps.slice(i).map((t) => fs.rm(t, { force: true })));
-      throw new ModelFileError(`cannot write the model to ${targets[i]![0]}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
-    }
-  }
+  const files: ExportedFile[] = [targets[1]!, targets[0]!].map((t) => ({ path: t.path, form: t.form, bytes: t.bytes.byteLength }));
   return { files, metadata: metadataOf(ck, 'single-crop') };
 }

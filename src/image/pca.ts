@@ -6,7 +6,9 @@
 import type { Rng } from '../util/rng.js';
 
 export interface RgbPca {
-  /** Eigenvalues, largest first. */
+  /**
+   * Eigenvalues, largest first, in the scale the lighting shift is added in (0..255 pixels):
+   * see rgbPca. */
   eigenvalues: [number, number, number];
   /** Eigenvectors as columns: eigenvectors[3*row + col] is component `row` of vector `col`. */
   eigenvectors: number[];
@@ -103,6 +105,19 @@ export function symmetricEigen3(matrix: readonly number[]): RgbPca {
   const eigenvalues = order.map((i) => a[i * 3 + i]!) as [number, number, number];
   const eigenvectors = [0, 1, 2].flatMap((row) => order.map((col) => v[row * 3 + col]!));
   return { eigenvalues, eigenvectors };
+}
+
+/**
+ * The lighting PCA of a covariance of 0..255 pixel values. The eigenvalues are those of the
+ * covariance of pixels scaled to 0..1, times 255: the convention behind the published ImageNet
+ * figures (SPEC.md §4: [0.2175, 0.0188, 0.0045] in 0..1 are [55.46, 4.794, 1.148] in 0..255),
+ * which gives shifts of a few pixel levels (0.1 * 55.46 = 5.5 for ImageNet's first component).
+ * The raw 0..255 eigenvalues (about 255 times larger) would shift whole images by hundreds of
+ * levels and drown the picture.
+ */
+export function rgbPca(covariance255: readonly number[]): RgbPca {
+  const { eigenvalues, eigenvectors } = symmetricEigen3(covariance255);
+  return { eigenvalues: eigenvalues.map((l) => Math.max(0, l) / 255) as [number, number, number], eigenvectors };
 }
 
 /** The per-image RGB shift [p1 p2 p3][a1 l1, a2 l2, a3 l3]^T with a_i ~ N(0, std). */

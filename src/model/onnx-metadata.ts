@@ -1,6 +1,13 @@
 /**
  * The metadata an exported model carries about itself (ModelProto.metadata_props), written by
  * the exporter and read by the server and `alexnet eval`. No tensor library here.
+ *
+ * Keys (all strings): alexnet.format_version ("1"), alexnet.form ("single-crop" | "ten-crop"),
+ * alexnet.preset, alexnet.labels (JSON array), alexnet.input_size (crop side S),
+ * alexnet.base_size (image side B), alexnet.fc7_size, alexnet.checkpoint_sha256 (of the weights
+ * file), alexnet.mean: JSON {"kind":"channel","values":[r,g,b]} or {"kind":"image","shape":
+ * [B,B,3],"encoding":"float32-le-base64","data":"..."} (HWC, the same values as the ten-crop
+ * graph's `mean` initializer). ModelProto.producer_name is "alexnet".
  */
 import { promises as fs } from 'node:fs';
 import onnxProto from 'onnx-proto';
@@ -45,33 +52,58 @@ export function metadataProps(m: ModelMetadata): Record<string, string> {
 }
 
 export function parseMetadata(props: Record<string, string>, source: string): ModelMetadata {
+  const bad = (why: string) => new ModelFileError(`${source}: metadata ${why}`);
   const get = (key: string): string => {
     const v = props[`alexnet.${key}`];
     if (v === undefined) throw new ModelFileError(`${source} is not an AlexNet export: metadata 'alexnet.${key}' is missing`);
     return v;
   };
+  const json = (key: string): unknown => {
+    try {
+      return JSON.parse(get(key));
+    } catch (e) {
+      if (e instanceof ModelFileError) throw e;
+      throw bad(`'alexnet.${key}' is not valid JSON`);
+    }
+  };
+  const positive = (key: string): number => {
+    const n = Number(get(key));
+    if (!Number.isInteger(n) || n < 1) throw bad(`'alexnet.${key}' must be a positive integer, got '${get(key)}'`);
+    return n;
+  };
   const formatVersion = Number(get('format_version'));
   if (formatVersion !== MODEL_FORMAT_VERSION) {
-    throw new ModelFileError(`${source} has model format version ${formatVersion}; this program reads version ${MODEL_FORMAT_VERSION}`);
+    throw new ModelFileError(`${source} has model format version ${get('format_version')}; this program reads version ${MODEL_FORMAT_VERSION}`);
   }
-  const rawMean = JSON.parse(get('mean')) as { kind: string; values?: number[]; shape?: number[]; data?: string };
+  const form = get('form');
+  if (form !== 'single-crop' && form !== 'ten-crop') throw bad(`'alexnet.form' is '${form}', expected single-crop or ten-crop`);
+  const labels = json('labels');
+  if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string')) throw bad("'alexnet.labels' must be a JSON array of at least 2 strings");
+  const rawMean = json('mean') as { kind?: unknown; values?: unknown; shape?: unknown; encoding?: unknown; data?: unknown } | null;
   let mean: ModelMean;
-  if (rawMean.kind === 'image') {
-    const bytes = Buffer.from(rawMean.data ?? '', 'base64');
-    const data = new Float32Array(bytes.byteLength / 4);
+  if (rawMean?.kind === 'image') {
+    const shape = rawMean.shape;
+    if (!Array.isArray(shape) || shape.length !== 3 || shape[2] !== 3 || rawMean.encoding !== 'float32-le-base64' || typeof rawMean.data !== 'string') {
+      throw bad("'alexnet.mean' of kind image needs shape [B, B, 3], encoding float32-le-base64 and data");
+    }
+    const bytes = Buffer.from(rawMean.data, 'base64');
+    const data = new Float32Array(bytes.byteLength / 4 | 0);
+    if (data.length !== shape[0] * shape[1] * 3 || bytes.byteLength % 4 !== 0) throw bad(`'alexnet.mean' holds ${bytes.byteLength} bytes for shape [${shape}]`);
     new Uint8Array(data.buffer).set(bytes);
-    mean = { kind: 'image', shape: rawMean.shape as [number, number, number], data };
-  } else {
+    mean = { kind: 'image', shape: shape as [number, number, number], data };
+  } else if (rawMean?.kind === 'channel' && Array.isArray(rawMean.values) && rawMean.values.length === 3 && rawMean.values.every((v) => typeof v === 'number')) {
     mean = { kind: 'channel', values: rawMean.values as [number, number, number] };
+  } else {
+    throw bad("'alexnet.mean' must be {kind:'channel', values:[r,g,b]} or {kind:'image', ...}");
   }
   return {
     formatVersion,
-    form: get('form') as ModelForm,
+    form,
     preset: get('preset'),
-    labels: JSON.parse(get('labels')) as string[],
-    inputSize: Number(get('input_size')),
-    baseSize: Number(get('base_size')),
-    fc7Size: Number(get('fc7_size')),
+    labels: labels as string[],
+    inputSize: positive('input_size'),
+    baseSize: positive('base_size'),
+    fc7Size: positive('fc7_size'),
     mean,
     checkpointSha256: get('checkpoint_sha256'),
   };

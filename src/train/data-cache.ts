@@ -11,10 +11,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { writeAtomic } from '../model/checkpoint.js';
-import { ImageStatistics, symmetricEigen3, type RgbPca } from '../image/pca.js';
+import { ImageStatistics, rgbPca, type RgbPca } from '../image/pca.js';
 
 export const CACHE_FORMAT = 'alexnet-data-cache';
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
 export type SplitName = 'train' | 'val' | 'test';
 
 export interface Split {
@@ -95,7 +95,7 @@ export async function writeDataCache(
     base,
     classes,
     counts,
-    pca: symmetricEigen3(stats.covariance()),
+    pca: rgbPca(stats.covariance()),
     source,
     skipped,
     createdAt: new Date().toISOString(),
