@@ -114,3 +114,47 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   }
   return { top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode, runtime: `tfjs ${used.name}` };
 }
+
+/** Evaluate an exported model with onnxruntime: the ten-crop file on raw images, or the single-crop file on centre crops. */
+export async function evalOnnx(file: string, dataDir: string, centre: boolean): Promise<EvalResult> {
+  const ort = await import('onnxruntime-node');
+  const { readModelMetadata } = await import('../model/onnx-metadata.js');
+  const { tenCropPath } = await import('../export/export-model.js');
+  const { countErrors } = await import('../train/evaluate.js');
+  const { cutCrop, centreCropSpec } = await import('../image/crops.js');
+  const single = file.endsWith('.tencrop.onnx') ? file.replace(/\.tencrop\.onnx$/, '.onnx') : file;
+  const modelFile = centre ? single : tenCropPath(single);
+  const meta = await readModelMetadata(modelFile);
+  const data = await loadLabelledImages(dataDir, meta.baseSize);
+  const labels = mapLabels(data, meta.labels);
+  const session = await ort.InferenceSession.create(modelFile);
+  const { baseSize: b, inputSize: s } = meta;
+  const px = b * b * 3;
+  const mean = meta.mean.kind === 'channel' ? { kind: 'channel' as const, values: meta.mean.values } : { kind: 'image' as const, data: meta.mean.data };
+  let top1 = 0;
+  let top5 = 0;
+  const batch = centre ? 64 : 16;
+  try {
+    for (let start = 0; start < data.split.count; start += batch) {
+      const n = Math.min(batch, data.split.count - start);
+      const images = data.split.images.subarray(start * px, (start + n) * px);
+      let feeds: Record<string, InstanceType<typeof ort.Tensor>>;
+      if (centre) {
+        const hwc = new Float32Array(n * s * s * 3);
+        for (let i = 0; i < n; i++) cutCrop(images.subarray(i * px, (i + 1) * px), b, s, centreCropSpec(b, s), mean, hwc, i * s * s * 3);
+        const chw = new Float32Array(hwc.length); // NHWC -> NCHW
+        for (let i = 0; i < n; i++) for (let p = 0; p < s * s; p++) for (let c = 0; c < 3; c++) chw[(i * 3 + c) * s * s + p] = hwc[(i * s * s + p) * 3 + c]!;
+        feeds = { input: new ort.Tensor('float32', chw, [n, 3, s, s]) };
+      } else {
+        feeds = { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
+      }
+      const out = await session.run(feeds);
+      const e = countErrors(out.probabilities!.data as Float32Array, meta.labels.length, labels.subarray(start, start + n));
+      top1 += e.top1;
+      top5 += e.top5;
+    }
+  } finally {
+    await session.release();
+  }
+  return { top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode: centre ? 'centre' : 'ten', runtime: 'onnxruntime cpu' };
+}
