@@ -15,9 +15,11 @@ import { parseArgs } from 'node:util';
 import { getPreset } from '../src/config.js';
 import { exportCheckpoint } from '../src/export/export-model.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
-import { writeInitCheckpoint } from '../src/model/init.js';
+import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
 import { multiplyAdds } from '../src/model/spec.js';
+import { probeExecutionProviders } from '../src/serve/execution-providers.js';
 import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/train/backends.js';
+import { lossAndGradients } from '../src/train/step.js';
 import { forward, toTfjs } from '../src/train/network.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
@@ -66,24 +68,59 @@ await writeInitCheckpoint({ preset, classes, seed: 1, out: path.join(dir, 'ck') 
 const exported = await exportCheckpoint(path.join(dir, 'ck'), path.join(dir, 'model.onnx'));
 const single = exported.files.find((f) => f.form === 'single-crop')!;
 
-// onnxruntime: the ceiling for inference on this machine.
-const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
-if (args['ort-threads']) sessionOptions.intraOpNumThreads = Number(args['ort-threads']);
-const session = await ort.InferenceSession.create(single.path, sessionOptions);
-const rng = new Rng(2);
-const ortInput = new ort.Tensor('float32', randomImages(fwdBatch, rng), [fwdBatch, 3, spec.inputSize, spec.inputSize]);
-const ortSec = await timePerCall(async () => {
-  await session.run({ input: ortInput });
-});
-const ortCrops = fwdBatch / ortSec;
-await session.release();
-
+// onnxruntime on each execution provider that works here: the ceiling for inference.
 interface Row {
   name: string;
   forward: number | string;
   train: number | string;
+  gradErr?: string;
 }
-const rows: Row[] = [{ name: 'onnxruntime (cpu EP)', forward: ortCrops, train: '-' }];
+const rows: Row[] = [];
+const rng = new Rng(2);
+const ortInput = new ort.Tensor('float32', randomImages(fwdBatch, rng), [fwdBatch, 3, spec.inputSize, spec.inputSize]);
+let ortCrops = 0;
+for (const ep of (await probeExecutionProviders()).filter((p) => p.available)) {
+  const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: [ep.name] };
+  if (args['ort-threads']) sessionOptions.intraOpNumThreads = Number(args['ort-threads']);
+  const session = await ort.InferenceSession.create(single.path, sessionOptions);
+  const sec = await timePerCall(async () => {
+    await session.run({ input: ortInput });
+  });
+  await session.release();
+  if (ep.name === 'cpu') ortCrops = fwdBatch / sec;
+  rows.push({ name: `onnxruntime (${ep.name} EP)`, forward: fwdBatch / sec, train: '-' });
+}
+
+/** Loss and gradients of one tiny-preset step on the current backend (the correctness column). */
+async function tinyGradients(): Promise<Float32Array[]> {
+  const tiny = getPreset('tiny').network;
+  const r = new Rng(9);
+  const p = toTfjs(initParameters(tiny, 5, new Rng(3)), true) as Map<string, tf.Variable>;
+  const x = tf.tensor4d(Float32Array.from({ length: 4 * tiny.inputSize ** 2 * 3 }, () => r.normal() * 60), [4, tiny.inputSize, tiny.inputSize, 3]);
+  const y = tf.tensor1d([0, 1, 2, 3], 'int32');
+  const { loss, grads } = lossAndGradients(tiny, p, x, y, undefined);
+  const out = [(await loss.data()) as Float32Array];
+  for (const name of p.keys()) out.push((await grads[name]!.data()) as Float32Array);
+  tf.dispose([x, y, loss, ...Object.values(grads), ...p.values()]);
+  return out;
+}
+function worstRelative(a: Float32Array[], b: Float32Array[]): number {
+  let worst = 0;
+  a.forEach((g, k) => {
+    let d = 0;
+    let m = 0;
+    for (let i = 0; i < g.length; i++) {
+      d = Math.max(d, Math.abs(g[i]! - b[k]![i]!));
+      m = Math.max(m, Math.abs(b[k]![i]!));
+    }
+    worst = Math.max(worst, m ? d / m : d);
+  });
+  return worst;
+}
+// Reference: tfjs's own cpu kernels, before any backend registers the project's kernels.
+await import('@tensorflow/tfjs-backend-cpu');
+await tf.setBackend('cpu');
+const referenceGrads = await tinyGradients();
 
 const probed = await probeTrainingBackends();
 const wanted = args.backends ? new Set(args.backends.split(',')) : null;
@@ -95,6 +132,7 @@ for (const b of probed) {
   try {
     const used = await useBackend(b.name as TrainingBackend);
     row.name = `tfjs ${used.name}`;
+    row.gradErr = worstRelative(await tinyGradients(), referenceGrads).toExponential(1);
     const params = toTfjs(ck.tensors.values(), true) as Map<string, tf.Variable>;
     // The pure-JS cpu backend is far slower: one crop at a time keeps the run short.
     const batch = used.name === 'cpu' ? 1 : fwdBatch;
@@ -116,8 +154,8 @@ for (const b of probed) {
       const xt = tf.tensor4d(randomImages(trainBatch, rng), [trainBatch, spec.inputSize, spec.inputSize, 3]);
       const labels = tf.tensor1d(Array.from({ length: trainBatch }, (_, i) => i % classes), 'int32');
       let seed = 1;
-      const stepSec = await timePerCall(() => {
-        trainStep(spec, params, sgd, xt, labels, seed++);
+      const stepSec = await timePerCall(async () => {
+        await trainStep(spec, params, sgd, xt, labels, seed++);
       });
       row.train = trainBatch / stepSec;
       sgd.dispose();
@@ -132,12 +170,13 @@ for (const b of probed) {
 
 const fmt = (v: number | string): string => (typeof v === 'number' ? v.toFixed(v < 10 ? 2 : 1) : v);
 const ratio = (v: number | string): string => (typeof v === 'number' ? `${(v / ortCrops).toFixed(3)}x` : '-');
-const header = ['backend', `forward crops/s (batch ${fwdBatch})`, 'vs ORT', `train images/s (batch ${trainBatch})`, 'vs ORT forward'];
-const table = rows.map((r) => [r.name, fmt(r.forward), ratio(r.forward), fmt(r.train), ratio(r.train)]);
+const header = ['backend', `forward crops/s (batch ${fwdBatch})`, 'vs ORT cpu', `train images/s (batch ${trainBatch})`, 'vs ORT cpu forward', 'step gradients vs tfjs cpu'];
+const table = rows.map((r) => [r.name, fmt(r.forward), ratio(r.forward), fmt(r.train), ratio(r.train), r.gradErr ?? '-']);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
 const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of table) console.log(line(r));
 for (const b of probed) if (!b.available) console.log(`not measured: tfjs ${b.name}: ${b.detail}`);
+console.log('step gradients: worst relative error over the loss and the 16 gradients of one tiny-preset step, against tfjs cpu with its own kernels');
 await fs.rm(dir, { recursive: true, force: true });

@@ -103,7 +103,7 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   try {
     for await (const b of pipe.batches(order, 50, mode, 0)) {
       const x = tf.tensor4d(b.x, [b.size * per, spec.inputSize, spec.inputSize, 3]);
-      const probs = averagedSoftmax(spec, params, x, per);
+      const probs = await averagedSoftmax(spec, params, x, per);
       x.dispose();
       const e = countErrors(probs, ck.classes, labels.subarray(b.index * 50, b.index * 50 + b.size));
       top1 += e.top1;

@@ -4,9 +4,14 @@
  *               optional dependencies: their install downloads libtensorflow)
  *   webgpu      @tensorflow/tfjs-backend-webgpu over the `webgpu` package (Dawn), when a GPU
  *               adapter exists ('auto' skips software adapters such as lavapipe: slower than wasm)
- *   wasm        @tensorflow/tfjs-backend-wasm plus this project's convolution-gradient kernels
+ *   wasm        @tensorflow/tfjs-backend-wasm plus this project's convolution-gradient kernels.
+ *               Single-threaded in Node: tfjs turns its threaded SIMD build off there
+ *               (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE, tfjs#3830; forced on, the
+ *               emscripten pthread pool cannot start from its blob: worker URL), and
+ *               setThreadsCount only matters for that build.
  *   cpu         the pure-JS backend, with the faster filter-gradient kernel
  */
+import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
 import { registerConvGradKernels } from './conv-grad-kernels.js';
@@ -22,7 +27,7 @@ export interface BackendProbe {
   software?: boolean;
 }
 
-const short = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 160);
+const short = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
 const missing = (e: unknown) => /Cannot find (module|package)/.test(String((e as Error)?.message));
 
 // The console banner tfjs prints when it runs in Node without tfjs-node: the choice is made here.
@@ -39,57 +44,77 @@ async function probeTensorflow(): Promise<BackendProbe> {
   const tried: string[] = [];
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     try {
-      await import(pkg);
+      await import(pkg); // registers backend 'tensorflow' (libtensorflow through N-API)
       await setUp('tensorflow', () => {});
       const gpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-      if (pkg.endsWith('-gpu') && !gpu) {
-        tried.push(`${pkg}: loaded but found no CUDA GPU`);
-        continue;
-      }
-      return { name: 'tensorflow', available: true, detail: `${pkg} (libtensorflow, ${gpu ? 'CUDA GPU' : 'CPU'})` };
+      // The -gpu build only loads where CUDA 11.2 + cuDNN 8.1 do; loaded without a device it
+      // runs on the CPU, and loading the second package too would register 'tensorflow' twice.
+      const where = gpu ? 'CUDA GPU' : pkg.endsWith('-gpu') ? 'CPU: CUDA loaded but found no GPU' : 'CPU';
+      return { name: 'tensorflow', available: true, detail: `${pkg} (libtensorflow, ${where})` };
     } catch (e) {
-      tried.push(`${pkg}: ${missing(e) ? 'not installed (its install needs internet to download libtensorflow)' : `failed to load: ${short(e)}`}`);
+      tried.push(`${pkg}: ${missing(e) ? 'not installed (its install needs internet to download libtensorflow)' : `library failed to load: ${short(e)}`}`);
     }
   }
   return { name: 'tensorflow', available: false, detail: tried.join('; ') };
 }
 
-interface GpuAdapterLike {
-  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
-  isFallbackAdapter?: boolean;
+interface AdapterInfo {
+  vendor?: string;
+  architecture?: string;
+  device?: string;
+  description?: string;
+  fallback?: boolean;
 }
 
-async function webgpuAdapter(): Promise<{ adapter: GpuAdapterLike | null; why: string }> {
-  let mod: { create: (flags: string[]) => { requestAdapter(): Promise<GpuAdapterLike | null> }; globals: object };
+/**
+ * Ask Dawn for an adapter in a child process: Dawn and the Vulkan loader write their warnings
+ * straight to file descriptor 2, so the child's stderr keeps them off the user's terminal and
+ * gives `doctor` the real reason when there is no adapter.
+ */
+function probeAdapterInChild(): { info: AdapterInfo | null; why: string } {
+  let url: string;
   try {
-    mod = (await import('webgpu')) as unknown as typeof mod;
-  } catch (e) {
-    return { adapter: null, why: missing(e) ? "the 'webgpu' package is not installed" : `the 'webgpu' package failed to load: ${short(e)}` };
+    url = import.meta.resolve('webgpu');
+  } catch {
+    return { info: null, why: "the 'webgpu' package (Dawn) is not installed" };
   }
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  if (!g.navigator?.gpu) {
-    Object.assign(globalThis, mod.globals);
-    const gpu = mod.create([]);
-    if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-    else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+  const script = `const { create } = await import(${JSON.stringify(url)});
+const a = await create([]).requestAdapter().catch(() => null);
+const i = a?.info ?? {};
+process.stdout.write(JSON.stringify(a && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, fallback: a.isFallbackAdapter === true }));
+process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  const stderr = (r.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/XDG_RUNTIME_DIR/.test(l));
+  if (r.status !== 0 || r.error) {
+    return { info: null, why: `the 'webgpu' package failed to load: ${short(r.error ?? stderr.join(' ') ?? `exit ${r.status}`)}` };
   }
-  const gpu = g.navigator!.gpu as { requestAdapter(): Promise<GpuAdapterLike | null> };
-  const adapter = await gpu.requestAdapter().catch(() => null);
-  return { adapter, why: adapter ? '' : 'no WebGPU adapter: Dawn found no Vulkan GPU it accepts (Debian 12 lavapipe lacks a feature Dawn requires)' };
+  const info = JSON.parse(r.stdout || 'null') as AdapterInfo | null;
+  const dawn = stderr.join(' ').replace(/^Warning:\s*/, '').slice(0, 200);
+  return { info, why: `no WebGPU adapter: ${dawn ? `Dawn says "${dawn}"` : 'Dawn found no GPU (no Vulkan driver?)'}` };
 }
 
-function describeAdapter(a: GpuAdapterLike): { text: string; software: boolean } {
-  const i = a.info ?? {};
+function describeAdapter(i: AdapterInfo): { text: string; software: boolean } {
   const text = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' ') || 'unknown adapter';
-  const software = a.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text);
+  const software = i.fallback === true || /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i.test(text);
   return { text, software };
 }
 
 async function probeWebgpu(): Promise<BackendProbe> {
-  const { adapter, why } = await webgpuAdapter();
-  if (!adapter) return { name: 'webgpu', available: false, detail: why };
-  const { text, software } = describeAdapter(adapter);
+  const { info, why } = probeAdapterInChild();
+  if (!info) return { name: 'webgpu', available: false, detail: why };
+  const { text, software } = describeAdapter(info);
   return { name: 'webgpu', available: true, software, detail: `${text}${software ? ' (software adapter: slower than wasm, used only when forced)' : ''}` };
+}
+
+/** Put Dawn's navigator.gpu on globalThis for tfjs-backend-webgpu (once). */
+async function installNavigatorGpu(): Promise<void> {
+  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+  if (g.navigator?.gpu) return;
+  const mod = (await import('webgpu')) as unknown as { create: (flags: string[]) => unknown; globals: object };
+  Object.assign(globalThis, mod.globals); // GPUBufferUsage etc., which the backend reads as globals
+  const gpu = mod.create([]);
+  if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  else Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
 }
 
 export async function probeTrainingBackends(): Promise<BackendProbe[]> {
@@ -99,7 +124,10 @@ export async function probeTrainingBackends(): Promise<BackendProbe[]> {
   } catch (e) {
     Object.assign(wasm, { available: false, detail: `failed to load: ${short(e)}` });
   }
-  return [await probeTensorflow(), await probeWebgpu(), wasm, { name: 'cpu', available: true, detail: 'pure JavaScript' }];
+  const before = tf.engine().backendName; // null until a backend is chosen
+  const tensorflow = await probeTensorflow(); // selects 'tensorflow' when it loads: undo that
+  if (before && tf.engine().backendName !== before) await tf.setBackend(before);
+  return [tensorflow, await probeWebgpu(), wasm, { name: 'cpu', available: true, detail: 'pure JavaScript' }];
 }
 
 /** Make `requested` the tfjs backend ('auto': the first that works, best first). */
@@ -119,6 +147,9 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
         if (p.software && requested === 'auto') throw new Error(`skipped: ${p.detail}`);
         await setUp('webgpu', async () => {
           await import('@tensorflow/tfjs-backend-webgpu');
+          // Small ops would otherwise run on the CPU copy and read the GPU synchronously, which
+          // needs OffscreenCanvas: Node has none.
+          tf.env().set('WEBGPU_CPU_FORWARD', false);
         });
         return { name, detail: p.detail };
       }

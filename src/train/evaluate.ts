@@ -31,13 +31,16 @@ export function countErrors(probs: Float32Array, classes: number, labels: ArrayL
 }
 
 /** Averaged softmax [n, C] for a batch of crops x [n*per, S, S, 3] (image-major). */
-export function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.Tensor4D, per: number): Float32Array {
-  return tf.tidy(() => {
+export async function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.Tensor4D, per: number): Promise<Float32Array> {
+  const averaged = tf.tidy(() => {
     const { logits } = forward(spec, params, x, { training: false });
     const probs = tf.softmax(logits);
     const n = probs.shape[0] / per;
-    return tf.mean(tf.reshape(probs, [n, per, -1]), 1).dataSync() as Float32Array;
+    return tf.mean(tf.reshape(probs, [n, per, -1]), 1);
   });
+  const values = (await averaged.data()) as Float32Array;
+  averaged.dispose();
+  return values;
 }
 
 export async function evaluateSplit(
@@ -55,12 +58,11 @@ export async function evaluateSplit(
   let top5 = 0;
   for await (const batch of pipeline.batches(order, batchImages, mode, 0)) {
     const x = tf.tensor4d(batch.x, [batch.size * per, s, s, 3]);
-    const probs = averagedSoftmax(spec, params, x, per);
+    const probs = await averagedSoftmax(spec, params, x, per);
     x.dispose();
     const e = countErrors(probs, classes, batch.labels);
     top1 += e.top1;
     top5 += e.top5;
-    await tf.nextFrame?.();
   }
   return { top1: top1 / order.length, top5: top5 / order.length, count: order.length };
 }

@@ -40,19 +40,19 @@ export function lossAndGradients(
   return { loss: value, grads };
 }
 
-/** One step of SGD; returns the batch's loss. */
-export function trainStep(
+/** One step of SGD; returns the batch's loss (read asynchronously: WebGPU cannot read synchronously in Node). */
+export async function trainStep(
   spec: NetworkSpec,
   params: Map<string, tf.Variable>,
   sgd: PaperSgd,
   x: tf.Tensor4D,
   labels: tf.Tensor1D,
   dropoutSeed: number,
-): number {
+): Promise<number> {
   const { loss, grads } = lossAndGradients(spec, params, x, labels, dropoutSeed);
   sgd.apply(params, grads);
   for (const g of Object.values(grads)) g.dispose();
-  const value = loss.dataSync()[0]!;
+  const value = (await loss.data())[0]!;
   loss.dispose();
   return value;
 }

@@ -154,7 +154,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
         const s0 = performance.now();
         const x = tf.tensor4d(b.x, [b.size, spec.inputSize, spec.inputSize, 3]);
         const y = tf.tensor1d(b.labels, 'int32');
-        const loss = trainStep(spec, params, sgd, x, y, batchSeed(seed ^ 0x2545f491, b.index));
+        const loss = await trainStep(spec, params, sgd, x, y, batchSeed(seed ^ 0x2545f491, b.index));
         x.dispose();
         y.dispose();
         if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${e + 1}, batch ${b.index + 1}: lower the learning rate`);
