@@ -22,8 +22,18 @@ const run = promisify(execFile);
 // Debian's python3-onnx installs for the system interpreter (a pyenv python3 on PATH lacks it).
 const PYTHON = '/usr/bin/python3';
 
-async function exported(preset: 'tiny' | 'mini' = 'tiny'): Promise<{ dir: string; single: string; ten: string }> {
+const made: string[] = [];
+async function tempDir(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-format-'));
+  made.push(dir);
+  return dir;
+}
+test.after.always(async () => {
+  await Promise.all(made.map((d) => fs.rm(d, { recursive: true, force: true })));
+});
+
+async function exported(preset: 'tiny' | 'mini' = 'tiny'): Promise<{ dir: string; single: string; ten: string }> {
+  const dir = await tempDir();
   await writeInitCheckpoint({ preset: PRESETS[preset], classes: 3, labels: ['cat', 'dog', 'bird'], seed: 1, out: path.join(dir, 'ck') });
   await exportCheckpoint(path.join(dir, 'ck'), path.join(dir, 'm.onnx'));
   return { dir, single: path.join(dir, 'm.onnx'), ten: path.join(dir, 'm.tencrop.onnx') };
@@ -115,7 +125,7 @@ test('metadata round-trips: labels, preset, sizes, per-channel mean, format vers
 });
 
 test('metadata round-trips a mean image bit for bit in both files, and it is the ten-crop graph initializer', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-format-'));
+  const dir = await tempDir();
   const spec = PRESETS.tiny.network;
   const rng = new Rng(5);
   const mean = Float32Array.from({ length: spec.baseSize * spec.baseSize * 3 }, () => rng.uniform() * 255);
@@ -201,4 +211,17 @@ test('errors: an output path that cannot be written -> ModelFileError saying why
 test('the ten-crop file is named <name>.tencrop.onnx beside the single-crop file', (t) => {
   t.is(tenCropPath('a/model.onnx'), 'a/model.tencrop.onnx');
   t.is(tenCropPath('model'), 'model.tencrop.onnx');
+});
+
+test('doctor probe: cpu runs every op of the exported graphs; every other provider says why or which ops it leaves', async (t) => {
+  const { EXECUTION_PROVIDERS, opsLeftToCpu, probeExecutionProviders } = await import('../src/serve/execution-providers.js');
+  const probes = await probeExecutionProviders(); // first: it quiets onnxruntime's native log
+  t.deepEqual(await opsLeftToCpu({ executionProviders: ['cpu'], logSeverityLevel: 4 }), []);
+  t.deepEqual(probes.map((p) => p.name), [...EXECUTION_PROVIDERS]);
+  for (const p of probes) {
+    t.log(`${p.name}: ${p.available ? 'available' : 'unavailable'}: ${p.detail}`);
+    t.true(p.detail.length > 0);
+    if (p.available && p.name !== 'cpu') t.true(Array.isArray(p.cpuOps), `${p.name} must list the ops it leaves to the CPU`);
+  }
+  t.true(probes.find((p) => p.name === 'cpu')!.available);
 });

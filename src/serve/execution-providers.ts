@@ -7,14 +7,17 @@
  * `session.disable_cpu_ep_fallback = 1`, so a session that would put the Relu on the CPU fails
  * to create instead (checked: with `executionProviders: ['cpu']` and that flag set, creation
  * fails with "assigned to the default CPU EP"). "available" therefore means the node ran on
- * that provider. For cuda and tensorrt, whose libraries onnxruntime-node does not bundle, the
- * detail also says whether the provider library is present beside the binding.
+ * that provider. Where it runs, each op of the exported graphs is then tried alone the same way,
+ * and `cpuOps` lists those the provider would leave to the CPU (seen on an H100 with Vulkan:
+ * webgpu runs Relu but not LRN, which without the flag silently runs on the CPU). For cuda and
+ * tensorrt, whose libraries onnxruntime-node does not bundle, the detail also says whether the
+ * provider library is present beside the binding.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { encodeModel, FLOAT, GraphBuilder } from '../export/onnx-builder.js';
+import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../export/onnx-builder.js';
 
 export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cuda', 'tensorrt', 'webgpu', 'cpu'];
@@ -23,6 +26,8 @@ export interface ProviderProbe {
   name: ExecutionProvider;
   available: boolean;
   detail: string;
+  /** For a provider that runs: the ops of the exported AlexNet graphs it would leave to the CPU. */
+  cpuOps?: string[];
 }
 
 let probeModel: Uint8Array | undefined;
@@ -36,6 +41,69 @@ function reluModel(): Uint8Array {
     probeModel = encodeModel(g.model('probe', {}, 'execution provider probe'));
   }
   return probeModel;
+}
+
+interface OpCase {
+  model: Uint8Array;
+  feed: Record<string, ort.Tensor>;
+}
+
+/** One small model per op the exported graphs use (single-crop and ten-crop), each with its feed. */
+function alexnetOpCases(): Record<string, OpCase> {
+  const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
+  const one = (op: string, dims: number[], build: (g: GraphBuilder, x: string) => void, elem = FLOAT): OpCase => {
+    const g = new GraphBuilder();
+    build(g, g.input('x', elem, dims));
+    const x =
+      elem === UINT8
+        ? new ort.Tensor('uint8', Uint8Array.from({ length: count(dims) }, (_, i) => i), dims)
+        : new ort.Tensor('float32', Float32Array.from({ length: count(dims) }, (_, i) => (i % 7) - 3), dims);
+    return { model: encodeModel(g.model(`probe_${op}`, {}, `${op} coverage probe`)), feed: { x } };
+  };
+  // Output shapes are left to onnxruntime: each output is declared with symbolic dimensions.
+  const out = (g: GraphBuilder, rank: number) => g.output('y', FLOAT, Array.from({ length: rank }, (_, i) => `d${i}`));
+  const w = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 5) - 2) / 10);
+  const node = (g: GraphBuilder, op: string, inputs: string[], attrs: Parameters<GraphBuilder['node']>[2], rank: number) => {
+    g.node(op, inputs, attrs, op.toLowerCase(), ['y']);
+    out(g, rank);
+  };
+  return {
+    Conv: one('Conv', [1, 4, 5, 5], (g, x) => {
+      node(g, 'Conv', [x, g.floats('w', [4, 2, 3, 3], w(72)), g.floats('b', [4], w(4))], { kernel_shape: { ints: [3, 3] }, pads: { ints: [1, 1, 1, 1] }, group: { i: 2 } }, 4);
+    }),
+    LRN: one('LRN', [1, 8, 4, 4], (g, x) => node(g, 'LRN', [x], { size: { i: 5 }, alpha: { f: 5e-4 }, beta: { f: 0.75 }, bias: { f: 2 } }, 4)),
+    MaxPool: one('MaxPool', [1, 4, 5, 5], (g, x) => node(g, 'MaxPool', [x], { kernel_shape: { ints: [3, 3] }, strides: { ints: [2, 2] } }, 4)),
+    Flatten: one('Flatten', [1, 4, 2, 2], (g, x) => node(g, 'Flatten', [x], { axis: { i: 1 } }, 2)),
+    Gemm: one('Gemm', [2, 4], (g, x) => node(g, 'Gemm', [x, g.floats('w', [4, 3], w(12)), g.floats('b', [3], w(3))], { transB: { i: 0 } }, 2)),
+    Softmax: one('Softmax', [2, 3], (g, x) => node(g, 'Softmax', [x], { axis: { i: 1 } }, 2)),
+    Cast: one('Cast', [4], (g, x) => node(g, 'Cast', [x], { to: { i: FLOAT } }, 1), UINT8),
+    Sub: one('Sub', [2, 3], (g, x) => node(g, 'Sub', [x, g.floats('m', [3], w(3))], {}, 2)),
+    Transpose: one('Transpose', [1, 2, 3, 4], (g, x) => node(g, 'Transpose', [x], { perm: { ints: [0, 3, 1, 2] } }, 4)),
+    Slice: one('Slice', [1, 2, 3, 4], (g, x) => {
+      node(g, 'Slice', [x, g.int64s('starts', [-1]), g.int64s('ends', [-(2n ** 62n)]), g.int64s('axes', [3]), g.int64s('steps', [-1])], {}, 4);
+    }),
+    Concat: one('Concat', [1, 2], (g, x) => node(g, 'Concat', [x, x], { axis: { i: 0 } }, 2)),
+    Reshape: one('Reshape', [4, 3], (g, x) => node(g, 'Reshape', [x, g.int64s('shape', [2, -1, 3])], {}, 3)),
+    ReduceMean: one('ReduceMean', [2, 3], (g, x) => node(g, 'ReduceMean', [x], { axes: { ints: [0] }, keepdims: { i: 0 } }, 1)),
+  };
+}
+
+/** The ops of the exported graphs a provider cannot take: each op alone, CPU fallback disabled. */
+export async function opsLeftToCpu(options: ort.InferenceSession.SessionOptions): Promise<string[]> {
+  const left: string[] = [];
+  for (const [op, c] of Object.entries(alexnetOpCases())) {
+    try {
+      const session = await ort.InferenceSession.create(c.model, options);
+      try {
+        await session.run(c.feed);
+      } finally {
+        await session.release();
+      }
+    } catch (e) {
+      left.push(/assigned to the default CPU EP/i.test(String((e as Error)?.message)) ? op : `${op} (${short(e)})`);
+    }
+  }
+  return left;
 }
 
 /** The error text without onnxruntime's source location and assertion prefix, shortened. */
@@ -83,8 +151,12 @@ export async function probeProvider(name: ExecutionProvider): Promise<ProviderPr
     } finally {
       await session.release();
     }
-    const where = name === 'cpu' ? '' : ' with CPU fallback disabled (the node ran on this provider)';
-    return { name, available: true, detail: `session created and ran${where}${library ? `; ${library}` : ''}` };
+    if (name === 'cpu') return { name, available: true, detail: 'session created and ran' };
+    // The Relu ran on the provider. onnxruntime would hand any op it lacks to the CPU in silence:
+    // find out which of the exported graphs' ops those would be.
+    const cpuOps = await opsLeftToCpu(options);
+    const ops = cpuOps.length === 0 ? 'every op of the exported models runs on it' : `onnxruntime would run these ops of the exported models on the CPU instead: ${cpuOps.join(', ')}`;
+    return { name, available: true, detail: `session created and ran with CPU fallback disabled; ${ops}${library ? `; ${library}` : ''}`, cpuOps };
   } catch (e) {
     const why = short(e);
     if (/fallback to CPU EP has been explicitly disabled|assigned to the default CPU EP/i.test(why)) {
