@@ -6,9 +6,9 @@
  *               adapter exists ('auto' skips software adapters such as lavapipe: slower than wasm)
  *   wasm        @tensorflow/tfjs-backend-wasm plus this project's convolution-gradient kernels.
  *               Single-threaded in Node: tfjs turns its threaded SIMD build off there
- *               (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE, tfjs#3830; forced on, the
- *               emscripten pthread pool cannot start from its blob: worker URL), and
- *               setThreadsCount only matters for that build.
+ *               (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE, tfjs#3830; forced on, its
+ *               pthread workers fail on their blob: URL, and patched to load from files they start
+ *               but XNNPACK reports 1 thread and no speed-up), so setThreadsCount changes nothing.
  *   cpu         the pure-JS backend, with the faster filter-gradient kernel
  */
 import { spawnSync } from 'node:child_process';
@@ -86,7 +86,7 @@ process.exit(0);`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   const stderr = (r.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/XDG_RUNTIME_DIR/.test(l));
   if (r.status !== 0 || r.error) {
-    return { info: null, why: `the 'webgpu' package failed to load: ${short(r.error ?? stderr.join(' ') ?? `exit ${r.status}`)}` };
+    return { info: null, why: `the 'webgpu' package failed to load: ${short(r.error ?? (stderr.join(' ') || `exit ${r.status}`))}` };
   }
   const info = JSON.parse(r.stdout || 'null') as AdapterInfo | null;
   const dawn = stderr.join(' ').replace(/^Warning:\s*/, '').slice(0, 200);
@@ -146,6 +146,8 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
         if (!p.available) throw new Error(p.detail);
         if (p.software && requested === 'auto') throw new Error(`skipped: ${p.detail}`);
         await setUp('webgpu', async () => {
+          // tfjs-backend-webgpu registers itself at import only if navigator.gpu exists.
+          await installNavigatorGpu();
           await import('@tensorflow/tfjs-backend-webgpu');
           // Small ops would otherwise run on the CPU copy and read the GPU synchronously, which
           // needs OffscreenCanvas: Node has none.

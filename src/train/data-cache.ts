@@ -105,13 +105,19 @@ export async function writeDataCache(
   return meta;
 }
 
+/** Whether `dir` holds prepared data of this version; a cache of another version is an error. */
 export async function cacheExists(dir: string): Promise<boolean> {
+  let meta: CacheMeta;
   try {
-    const meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
-    return meta.format === CACHE_FORMAT && meta.version === CACHE_VERSION;
+    meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
   } catch {
     return false;
   }
+  if (meta.format !== CACHE_FORMAT) return false;
+  if (meta.version !== CACHE_VERSION) {
+    throw new ConfigError(`${dir} holds data prepared by an older version (cache format ${meta.version}, now ${CACHE_VERSION}): prepare it again`);
+  }
+  return true;
 }
 
 async function readShared(file: string, expectedBytes: number): Promise<ArrayBuffer | SharedArrayBuffer> {
