@@ -10,6 +10,7 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerConvGradKernels } from '../src/train/conv-grad-kernels.js';
+import { registerWasmMatMul } from '../src/train/matmul-kernel.js';
 import { Rng } from '../src/util/rng.js';
 
 interface Case {
@@ -64,6 +65,7 @@ for (const c of cases) c.ci = c.x[3]!;
 
 test.before(() => {
   registerConvGradKernels('wasm');
+  registerWasmMatMul();
 });
 
 test.serial(`wasm filter and input gradients equal cpu's (relative error <= 1e-4) over ${cases.length} random cases`, async (t) => {
@@ -96,4 +98,24 @@ test.serial('the wasm filter gradient exists only because the project registers 
   const same = await gradients('cpu', c, xs, ws, null);
   const valid = await gradients('cpu', { ...c, pad: 'valid' }, xs, ws, null);
   t.true(relErr(valid.dw, same.dw) > 1e-2);
+});
+
+test.serial('wasm matMul with every transpose combination (rank 2 and 3) equals cpu', async (t) => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const batch of [[], [3]]) {
+      const [m, k, n] = [5 + rng.int(20), 3 + rng.int(30), 4 + rng.int(20)];
+      const aShape = [...batch, ...(ta ? [k, m] : [m, k])];
+      const bShape = [...batch, ...(tb ? [n, k] : [k, n])];
+      const av = Float32Array.from({ length: aShape.reduce((x, y) => x * y, 1) }, () => rng.normal());
+      const bv = Float32Array.from({ length: bShape.reduce((x, y) => x * y, 1) }, () => rng.normal());
+      const product = async (backend: string) => {
+        await tf.setBackend(backend);
+        return tf.tidy(() => tf.matMul(tf.tensor(av, aShape), tf.tensor(bv, bShape), ta, tb).dataSync() as Float32Array);
+      };
+      const want = await product('cpu');
+      const got = await product('wasm');
+      t.is(got.length, [...batch, m, n].reduce((x, y) => x * y, 1));
+      t.true(relErr(got, want) <= 1e-5, `transposeA ${ta}, transposeB ${tb}, batch [${batch}]: ${relErr(got, want)}`);
+    }
+  }
 });

@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
 import { registerConvGradKernels } from './conv-grad-kernels.js';
+import { registerWasmMatMul } from './matmul-kernel.js';
 
 export type TrainingBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const TRAINING_BACKENDS: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -160,6 +161,7 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
           await import('@tensorflow/tfjs-backend-wasm');
         });
         registerConvGradKernels('wasm');
+        registerWasmMatMul();
         return { name, detail: 'tfjs-backend-wasm (XNNPACK) + project conv-gradient kernels' };
       }
       await setUp('cpu', async () => {
