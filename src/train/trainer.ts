@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Preset } from '../config.js';
+import type { Preset, TrainDefaults } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, type CheckpointMeta } from '../model/checkpoint.js';
 import { initParameters } from '../model/init.js';
@@ -22,17 +22,11 @@ import { PaperSgd } from './sgd.js';
 import { trainStep } from './step.js';
 import { writeCurves } from './curves.js';
 
-export interface TrainConfig {
+/** The preset's training defaults (config.ts) with every override applied, plus the run's own settings. */
+export interface TrainConfig extends TrainDefaults {
   preset: Preset['name'];
-  batchSize: number;
-  learningRate: number;
-  momentum: number;
-  weightDecay: number;
-  lrDropFactor: number;
-  patience: number;
   /** Stop after this many lr drops without improvement (the paper dropped 3 times). */
   maxDrops: number;
-  epochs: number;
   seed: number;
   lightingStd: number;
   workers: number;
