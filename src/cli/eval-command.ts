@@ -65,6 +65,8 @@ export function mapLabels(data: LabelledImages, modelLabels: string[]): Int32Arr
 }
 
 export interface EvalResult {
+  /** The top-1 class (the model's label index) of each image, in the data's order. */
+  predictions: Int32Array;
   top1: number;
   top5: number;
   count: number;
@@ -98,6 +100,7 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   const mode = centre ? 'centre' : 'ten';
   const per = centre ? 1 : 10;
   const order = Int32Array.from({ length: data.split.count }, (_, i) => i);
+  const predictions = new Int32Array(data.split.count);
   let top1 = 0;
   let top5 = 0;
   try {
@@ -106,13 +109,14 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
       const probs = await averagedSoftmax(spec, params, x, per);
       x.dispose();
       const e = countErrors(probs, ck.classes, labels.subarray(b.index * 50, b.index * 50 + b.size));
+      predictions.set(argmaxRows(probs, ck.classes), b.index * 50);
       top1 += e.top1;
       top5 += e.top5;
     }
   } finally {
     await pipe.close();
   }
-  return { top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode, runtime: `tfjs ${used.name}` };
+  return { predictions, top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode, runtime: `tfjs ${used.name}` };
 }
 
 /** Evaluate an exported model with onnxruntime: the ten-crop file on raw images, or the single-crop file on centre crops. */
@@ -131,6 +135,7 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean): 
   const { baseSize: b, inputSize: s } = meta;
   const px = b * b * 3;
   const mean = meta.mean.kind === 'channel' ? { kind: 'channel' as const, values: meta.mean.values } : { kind: 'image' as const, data: meta.mean.data };
+  const predictions = new Int32Array(data.split.count);
   let top1 = 0;
   let top5 = 0;
   const batch = centre ? 64 : 16;
@@ -149,12 +154,24 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean): 
         feeds = { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
       }
       const out = await session.run(feeds);
-      const e = countErrors(out.probabilities!.data as Float32Array, meta.labels.length, labels.subarray(start, start + n));
+      const probs = out.probabilities!.data as Float32Array;
+      const e = countErrors(probs, meta.labels.length, labels.subarray(start, start + n));
+      predictions.set(argmaxRows(probs, meta.labels.length), start);
       top1 += e.top1;
       top5 += e.top5;
     }
   } finally {
     await session.release();
   }
-  return { top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode: centre ? 'centre' : 'ten', runtime: 'onnxruntime cpu' };
+  return { predictions, top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode: centre ? 'centre' : 'ten', runtime: 'onnxruntime cpu' };
+}
+
+function argmaxRows(probs: Float32Array, classes: number): Int32Array {
+  const out = new Int32Array(probs.length / classes);
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (probs[i * classes + c]! > probs[i * classes + best]!) best = c;
+    out[i] = best;
+  }
+  return out;
 }

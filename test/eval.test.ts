@@ -1,0 +1,40 @@
+/**
+ * A trained checkpoint and its exported ONNX files give the same predictions on the same image
+ * files: the export's parity seen from a user's side (`alexnet eval`).
+ */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PRESETS } from '../src/config.js';
+import { evalCheckpoint, evalOnnx } from '../src/cli/eval-command.js';
+import { exportCheckpoint } from '../src/export/export-model.js';
+import { useBackend } from '../src/train/backends.js';
+import { readDataCache } from '../src/train/data-cache.js';
+import { prepareFolder } from '../src/train/prepare-folder.js';
+import { writeSyntheticDataset } from '../src/train/synthetic.js';
+import { train } from '../src/train/trainer.js';
+
+test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and centre', async (t) => {
+  await useBackend('cpu');
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-eval-'));
+  const tiny = PRESETS.tiny;
+  await writeSyntheticDataset({ out: path.join(root, 'data'), perClassTrain: 24, perClassVal: 10, size: 34, seed: 4 });
+  await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), base: tiny.network.baseSize });
+  const data = await readDataCache(path.join(root, 'cache'));
+  const ck = path.join(root, 'ck');
+  const config = { preset: 'tiny' as const, ...tiny.train, batchSize: 16, epochs: 10, learningRate: 0.02, patience: 100, maxDrops: 3, seed: 5, lightingStd: 0.1, workers: 1, tenCropEachEpoch: false };
+  await train(tiny, data, ck, config, false);
+  await exportCheckpoint(ck, path.join(root, 'model.onnx'));
+  for (const centre of [false, true]) {
+    const a = await evalCheckpoint(ck, path.join(root, 'data'), centre, 'cpu');
+    const b = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), centre);
+    t.is(a.count, 40);
+    t.deepEqual(Array.from(b.predictions), Array.from(a.predictions), centre ? 'centre crop' : 'ten crops');
+    t.is(a.top1, b.top1);
+    t.is(a.top5, b.top5);
+    // Not vacuous: the model tells the classes apart, so the predictions vary from image to image.
+    t.true(new Set(a.predictions).size >= 3, `classes predicted: ${[...new Set(a.predictions)]}`);
+    t.log(`${centre ? 'centre' : 'ten crops'}: tfjs top-1 error ${a.top1}, onnxruntime ${b.top1}; classes predicted ${[...new Set(a.predictions)].sort()}`);
+  }
+});
