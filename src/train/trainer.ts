@@ -183,6 +183,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
       state.history.push(m);
       // The lr schedule follows validation error (ten-crop when measured, as the paper reports it).
       const err = (ten ?? centre).top1;
+      let dropMessage = '';
       if (err < state.bestError - 1e-9) {
         state.bestError = err;
         state.epochsSinceBest = 0;
@@ -191,7 +192,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
         state.drops++;
         state.epochsSinceBest = 0;
         sgd.learningRate = state.learningRate;
-        log(`validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`);
+        dropMessage = `validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`;
       }
       state.epoch = e + 1;
       state.batch = 0;
@@ -199,6 +200,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
       await fs.appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify(m) + '\n');
       await writeCurves(path.join(out, 'curves.svg'), state.history, `${preset.name} on ${path.basename(data.dir)}`);
       hooks.onEpoch?.(m);
+      if (dropMessage) log(dropMessage);
     }
   } finally {
     await trainPipe.close();
