@@ -93,9 +93,14 @@ export async function resizeGrey(pixels: Uint8Array, side: number, size: number)
   const input = Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength);
   const out = await sharp(input, { raw: { width: side, height: side, channels: 1 } })
     .resize(size, size, { kernel: 'cubic' })
+    // Without this libvips writes 3-channel sRGB, and the first third of it is not the image.
+    .toColourspace('b-w')
     .raw()
-    .toBuffer();
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    .toBuffer({ resolveWithObject: true });
+  if (out.info.channels !== 1 || out.data.length !== size * size) {
+    throw new Error(`resizeGrey: expected ${size}x${size}x1, sharp gave ${out.info.width}x${out.info.height}x${out.info.channels}`);
+  }
+  return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
 }
 
 /** Encode width x height x 3 uint8 RGB as PNG or JPEG (synthetic data, fixtures). */

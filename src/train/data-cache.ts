@@ -14,7 +14,7 @@ import { writeAtomic } from '../model/checkpoint.js';
 import { ImageStatistics, rgbPca, type RgbPca } from '../image/pca.js';
 
 export const CACHE_FORMAT = 'alexnet-data-cache';
-export const CACHE_VERSION = 2;
+export const CACHE_VERSION = 3;
 export type SplitName = 'train' | 'val' | 'test';
 
 export interface Split {
@@ -105,19 +105,23 @@ export async function writeDataCache(
   return meta;
 }
 
-/** Whether `dir` holds prepared data of this version; a cache of another version is an error. */
-export async function cacheExists(dir: string): Promise<boolean> {
+/** What `dir` holds: no prepared data, data of this version, or data of another version. */
+export async function cacheState(dir: string): Promise<'none' | 'current' | 'stale'> {
   let meta: CacheMeta;
   try {
     meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
   } catch {
-    return false;
+    return 'none';
   }
-  if (meta.format !== CACHE_FORMAT) return false;
-  if (meta.version !== CACHE_VERSION) {
-    throw new ConfigError(`${dir} holds data prepared by an older version (cache format ${meta.version}, now ${CACHE_VERSION}): prepare it again`);
-  }
-  return true;
+  if (meta.format !== CACHE_FORMAT) return 'none';
+  return meta.version === CACHE_VERSION ? 'current' : 'stale';
+}
+
+/** Whether `dir` holds prepared data of this version; a cache of another version is an error. */
+export async function cacheExists(dir: string): Promise<boolean> {
+  const state = await cacheState(dir);
+  if (state === 'stale') throw new ConfigError(`${dir} holds data prepared by another version of alexnet (cache format now ${CACHE_VERSION}): prepare it again`);
+  return state === 'current';
 }
 
 async function readShared(file: string, expectedBytes: number): Promise<ArrayBuffer | SharedArrayBuffer> {
