@@ -23,6 +23,7 @@ import { lossAndGradients } from '../src/train/step.js';
 import { forward, toTfjs } from '../src/train/network.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
+import { GradientPool } from '../src/train/parallel-step.js';
 import { Rng } from '../src/util/rng.js';
 
 const { values: args } = parseArgs({
@@ -161,6 +162,22 @@ for (const b of probed) {
       sgd.dispose();
       xt.dispose();
       labels.dispose();
+      // tfjs runs wasm and cpu on one thread: the trainer shards each batch over the cores.
+      const cores = os.availableParallelism();
+      if ((used.name === 'wasm' || used.name === 'cpu') && cores > 1) {
+        const par: Row = { name: `tfjs ${used.name}, ${cores} threads (batch sharded)`, forward: '-', train: '-' };
+        rows.push(par);
+        const pool = await GradientPool.start(spec, used.name, params, cores);
+        const sgd2 = new PaperSgd({ learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005 });
+        const xs = randomImages(trainBatch, rng);
+        const ys = Int32Array.from({ length: trainBatch }, (_, i) => i % classes);
+        try {
+          par.train = trainBatch / (await timePerCall(async () => void (await pool.step(params, sgd2, xs, ys, trainBatch, seed++))));
+        } finally {
+          await pool.close();
+          sgd2.dispose();
+        }
+      }
     }
     for (const p of params.values()) p.dispose();
   } catch (e) {

@@ -72,12 +72,14 @@ for (const name of args.presets!.split(',')) {
     const used = await useBackend(b.name as TrainingBackend);
     const out = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-train-'));
     let rate = 0;
-    await train(preset, data, out, { preset: preset.name, ...preset.train, batchSize: batch, epochs: 1, maxDrops: 3, seed: 1, lightingStd: 0.1, workers, tenCropEachEpoch: false }, false, {
+    // As `alexnet train` does: wasm and cpu shard each batch over the cores.
+    const threads = used.name === 'wasm' || used.name === 'cpu' ? os.availableParallelism() : 1;
+    await train(preset, data, out, { preset: preset.name, ...preset.train, batchSize: batch, epochs: 1, maxDrops: 3, seed: 1, lightingStd: 0.1, workers, threads, tenCropEachEpoch: false }, false, {
       maxSteps: steps,
       onStep: (s) => (rate = s.imagesPerSecond),
     });
     await fs.rm(out, { recursive: true, force: true });
-    rows.push([name, `training loop, tfjs ${used.name}`, String(batch), rate.toFixed(2), `${(rate / pipe).toFixed(3)}x`]);
+    rows.push([name, `training loop, tfjs ${used.name}, ${threads} thread${threads > 1 ? 's' : ''}`, String(batch), rate.toFixed(2), `${(rate / pipe).toFixed(3)}x`]);
   }
 }
 const header = ['preset', 'what', 'batch', 'images/s', 'vs pipeline'];

@@ -3,11 +3,12 @@
  * work itself is in src/train.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { getPreset, type Preset } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { cacheExists, readDataCache, type DataCache } from '../train/data-cache.js';
+import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
 import { prepareFashionMnist } from '../train/fashion-mnist.js';
 import { prepareFolder } from '../train/prepare-folder.js';
 
@@ -52,7 +53,10 @@ export const defaultCacheDir = (data: string, base: number) => path.join(data, `
 export async function loadOrPrepare(dataDir: string, preset: Preset, valSplit?: number): Promise<DataCache> {
   if (await cacheExists(dataDir)) return readDataCache(dataDir);
   const cache = defaultCacheDir(dataDir, preset.network.baseSize);
-  if (!(await cacheExists(cache))) {
+  const state = await cacheState(cache);
+  if (state !== 'current') {
+    // This cache is derived from DIR by us, so an outdated one is simply made again.
+    if (state === 'stale') console.error(`${cache} was prepared by another version of alexnet: preparing it again`);
     const bar = progressBar('preparing images');
     try {
       await prepareFolder({
@@ -122,6 +126,7 @@ export interface TrainCommandOptions {
   patience?: number;
   seed: number;
   workers?: number;
+  threads?: number;
   valSplit?: number;
   resume?: boolean;
   export?: boolean;
@@ -153,6 +158,8 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     seed: opts.seed,
     lightingStd: 0.1,
     workers: opts.workers ?? 1,
+    // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
+    threads: opts.threads ?? (backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1),
     tenCropEachEpoch: opts.tenCrop,
   };
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
