@@ -86,6 +86,7 @@ program
   .option('--patience <n>', 'epochs without validation improvement before the lr is divided by 10', positiveInt)
   .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, 1)
   .option('--workers <n>', 'worker threads preparing batches', positiveInt)
+  .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
   .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
   .option('--no-ten-crop', 'validate with the centre crop only each epoch (faster)')
   .option('--resume', 'continue the run saved in --out exactly where it stopped')
@@ -128,6 +129,59 @@ program
     console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'centre crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
   });
 
+const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
+
+program
+  .command('serve')
+  .description(
+    'serve an exported model over gRPC (alexnet.v1.AlexNet: Classify, Embed, their streams, GetModelInfo;\n' +
+      'grpc.health.v1; server reflection). Classify averages the softmax over the ten crops of the paper.',
+  )
+  .option('--model <file>', 'the single-crop .onnx export (its .tencrop.onnx sibling is loaded too) (default: the shipped Fashion-MNIST model)')
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--port <n>', 'port (0: any free port)', nonNegativeInt, 50051)
+  .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
+  .option('--workers <n>', 'inference worker threads, each with its own sessions (default: one per 4 cores on cpu, 1 on a GPU)', positiveInt)
+  .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers)', positiveInt)
+  .option('--max-batch <n>', 'most images in one batch', positiveInt, 16)
+  .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch', nonNegativeNumber, 2)
+  .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
+  .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
+  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max since the last line, images inferred, batches, queued, in flight (default: off)', positiveInt)
+  .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
+  .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
+  .action(async (opts) => {
+    const { serveCommand, DEFAULT_MODEL } = await import('./cli/serve-command.js');
+    await serveCommand({ ...opts, model: opts.model ?? DEFAULT_MODEL });
+  });
+
+program
+  .command('classify')
+  .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
+  .argument('<images...>', 'JPEG, PNG or WebP files')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--top-k <k>', 'classes to show per image', positiveInt, 5)
+  .option('--center', 'use the centre crop only instead of the ten crops')
+  .option('--json', 'print JSON instead of a table')
+  .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
+  .action(async (images: string[], opts) => {
+    const { classifyCommand } = await import('./cli/serve-command.js');
+    await classifyCommand(images, opts);
+  });
+
+program
+  .command('embed')
+  .description('fc7 feature vectors of images from a running server, one JSON object per line (for similarity search)')
+  .argument('<images...>', 'JPEG, PNG or WebP files')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--normalize', 'scale each vector to unit length')
+  .option('--center', 'use the centre crop only instead of the ten crops')
+  .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
+  .action(async (images: string[], opts) => {
+    const { embedCommand } = await import('./cli/serve-command.js');
+    await embedCommand(images, opts);
+  });
+
 program
   .command('doctor')
   .description('show which training backends and onnxruntime execution providers work on this machine, and why the others do not')
@@ -147,6 +201,18 @@ program
 function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
   return n;
 }
 

@@ -26,3 +26,15 @@ export class ImageTooLargeError extends AlexNetError {}
 
 /** A requested backend or execution provider that cannot run on this machine. */
 export class BackendUnavailableError extends AlexNetError {}
+
+/** The server's queue is full: the caller should retry later (RESOURCE_EXHAUSTED). */
+export class OverloadedError extends AlexNetError {}
+
+/** The server is not ready or is shutting down (UNAVAILABLE). */
+export class UnavailableError extends AlexNetError {}
+
+/** The call's deadline passed before its image reached the model (DEADLINE_EXCEEDED). */
+export class DeadlineError extends AlexNetError {}
+
+/** The caller cancelled the call before its image reached the model (CANCELLED). */
+export class CancelledError extends AlexNetError {}

@@ -125,7 +125,7 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean): 
   const { readModelMetadata } = await import('../model/onnx-metadata.js');
   const { tenCropPath } = await import('../export/export-model.js');
   const { countErrors } = await import('../train/evaluate.js');
-  const { cutCrop, centreCropSpec } = await import('../image/crops.js');
+  const { centreCropsNchw } = await import('../image/crops.js');
   const single = file.endsWith('.tencrop.onnx') ? file.replace(/\.tencrop\.onnx$/, '.onnx') : file;
   const modelFile = centre ? single : tenCropPath(single);
   const meta = await readModelMetadata(modelFile);
@@ -145,11 +145,7 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean): 
       const images = data.split.images.subarray(start * px, (start + n) * px);
       let feeds: Record<string, InstanceType<typeof ort.Tensor>>;
       if (centre) {
-        const hwc = new Float32Array(n * s * s * 3);
-        for (let i = 0; i < n; i++) cutCrop(images.subarray(i * px, (i + 1) * px), b, s, centreCropSpec(b, s), mean, hwc, i * s * s * 3);
-        const chw = new Float32Array(hwc.length); // NHWC -> NCHW
-        for (let i = 0; i < n; i++) for (let p = 0; p < s * s; p++) for (let c = 0; c < 3; c++) chw[(i * 3 + c) * s * s + p] = hwc[(i * s * s + p) * 3 + c]!;
-        feeds = { input: new ort.Tensor('float32', chw, [n, 3, s, s]) };
+        feeds = { input: new ort.Tensor('float32', centreCropsNchw(images, n, b, s, mean), [n, 3, s, s]) };
       } else {
         feeds = { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
       }

@@ -133,6 +133,8 @@ function providerLibrary(name: ExecutionProvider): string | undefined {
 }
 
 export async function probeProvider(name: ExecutionProvider): Promise<ProviderProbe> {
+  // Native logs of a failed attempt (onnxruntime's own stderr lines) are summarized in `detail` instead.
+  ort.env.logLevel = 'fatal';
   const backends = ort.listSupportedBackends?.() ?? [];
   const listed = backends.find((b) => b.name === name);
   if (name !== 'cpu' && !listed) return { name, available: false, detail: 'not built into this onnxruntime-node' };
@@ -177,8 +179,6 @@ export async function probeProvider(name: ExecutionProvider): Promise<ProviderPr
 }
 
 export async function probeExecutionProviders(): Promise<ProviderProbe[]> {
-  // Native logs of the failed attempts are summarized in `detail` instead.
-  ort.env.logLevel = 'fatal';
   const out: ProviderProbe[] = [];
   for (const name of EXECUTION_PROVIDERS) out.push(await probeProvider(name));
   return out;

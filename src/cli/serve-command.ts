@@ -1,0 +1,114 @@
+/** `alexnet serve`, `alexnet classify`, `alexnet embed`. */
+import { promises as fs } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors.js';
+import type { DeviceChoice } from '../serve/server.js';
+import type { LogLevel } from '../serve/log.js';
+
+/** The shipped default model (models/ at the package root; this file runs from dist/src/cli/). */
+export const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/fashion-mnist-mini/model.onnx', import.meta.url));
+
+export interface ServeCommandOptions {
+  model: string;
+  host: string;
+  port: number;
+  device: DeviceChoice;
+  workers?: number;
+  threads?: number;
+  maxBatch: number;
+  maxDelayMs: number;
+  maxQueue: number;
+  grace: number;
+  statsIntervalMs?: number;
+  logLevel: LogLevel;
+}
+
+export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
+  const { startServer } = await import('../serve/server.js');
+  const { createLogger } = await import('../serve/log.js');
+  const log = createLogger(opts.logLevel);
+  const server = await startServer({
+    model: opts.model,
+    host: opts.host,
+    port: opts.port,
+    device: opts.device,
+    ...(opts.workers ? { workers: opts.workers } : {}),
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    maxBatch: opts.maxBatch,
+    maxDelayMs: opts.maxDelayMs,
+    maxQueue: opts.maxQueue,
+    graceMs: opts.grace * 1000,
+    ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    logger: log,
+  });
+  const stop = (signal: string) => {
+    server.shutdown(signal).then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error('shutdown failed', { cause: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+async function readImages(files: string[]): Promise<Buffer[]> {
+  return Promise.all(
+    files.map((f) =>
+      fs.readFile(f).catch((e: Error) => {
+        throw new ConfigError(`cannot read ${f}: ${e.message}`);
+      }),
+    ),
+  );
+}
+
+/** Calls to the server fail with a gRPC status: say it plainly and exit 1. */
+function callError(e: unknown, file: string, server: string): never {
+  const err = e as { code?: number; details?: string; message?: string };
+  if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve'`);
+  throw new ConfigError(`${file}: ${err.details ?? err.message}`);
+}
+
+export async function classifyCommand(files: string[], opts: { server: string; topK: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
+  const { AlexNetClient } = await import('../serve/client.js');
+  const images = await readImages(files);
+  const client = new AlexNetClient(opts.server);
+  try {
+    const results = await Promise.all(
+      images.map((image, i) =>
+        client
+          .classify({ image, top_k: opts.topK, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
+          .catch((e: unknown) => callError(e, files[i]!, opts.server)),
+      ),
+    );
+    if (opts.json) {
+      console.log(JSON.stringify(results.map((r, i) => ({ file: files[i], classes: r.classes, model: r.model }))));
+      return;
+    }
+    results.forEach((r, i) => {
+      console.log(`${files[i]}:`);
+      for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
+    });
+  } finally {
+    client.close();
+  }
+}
+
+export async function embedCommand(files: string[], opts: { server: string; normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
+  const { AlexNetClient } = await import('../serve/client.js');
+  const images = await readImages(files);
+  const client = new AlexNetClient(opts.server);
+  try {
+    for (let i = 0; i < images.length; i++) {
+      const r = await client
+        .embed({ image: images[i]!, normalize: opts.normalize ?? false, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
+        .catch((e: unknown) => callError(e, files[i]!, opts.server));
+      // One JSON object per line: easy to stream into an index.
+      console.log(JSON.stringify({ file: files[i], model: r.model, dimension: r.embedding!.dimension, normalized: r.embedding!.normalized, vector: r.embedding!.vector }));
+    }
+  } finally {
+    client.close();
+  }
+}

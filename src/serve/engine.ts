@@ -1,0 +1,283 @@
+/**
+ * The inference engine: a pool of worker threads (each with its own onnxruntime sessions) fed by
+ * a dynamic batcher.
+ *
+ * Calls submit one decoded image each. Images wait in a bounded queue per crop mode; whenever a
+ * worker is free, the oldest queue is sent as one batch if it holds `maxBatch` images or its
+ * oldest image has waited `maxDelayMs` (otherwise a timer fires when it will have). Under load
+ * the queue fills while every worker is busy, so batches grow by themselves. A job whose call was
+ * cancelled is removed from the queue at once, and one whose deadline has passed is dropped when
+ * its batch is formed: neither reaches the model. A full queue refuses at once (OverloadedError).
+ */
+import os from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
+import type { ModelMean } from '../model/onnx-metadata.js';
+import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
+
+export type { CropModeName };
+
+export interface EngineOptions {
+  singleCropModel: string;
+  tenCropModel: string;
+  provider: string;
+  base: number;
+  crop: number;
+  classes: number;
+  embeddingSize: number;
+  mean: ModelMean;
+  /** Worker threads, each with its own sessions (default: from the cores and the provider). */
+  workers?: number;
+  /** onnxruntime intra-op threads per worker (default: cores / workers). */
+  threads?: number;
+  maxBatch: number;
+  maxDelayMs: number;
+  /** Most images waiting for a worker; more are refused with OverloadedError. */
+  maxQueue: number;
+}
+
+export interface InferenceResult {
+  probabilities: Float32Array;
+  embedding: Float32Array;
+}
+
+export interface EngineStats {
+  /** Images that reached the model. */
+  inferred: number;
+  batches: number;
+  /** Jobs taken out before reaching the model, by reason. */
+  dropped: { cancelled: number; expired: number };
+  refused: number;
+}
+
+interface Job {
+  image: Uint8Array;
+  mode: CropModeName;
+  /** Date.now() after which the answer is no use. */
+  deadline: number;
+  enqueued: number;
+  resolve: (r: InferenceResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  pending?: { id: number; jobs: Job[] };
+}
+
+export interface Submission {
+  result: Promise<InferenceResult>;
+  /** Take the job out if it has not reached the model yet (the call was cancelled). */
+  cancel(): void;
+}
+
+/** Defaults that do not oversubscribe the cores: on CPU a worker per 4 cores, their threads dividing the cores. */
+export function defaultParallelism(provider: string, cores = os.availableParallelism()): { workers: number; threads: number } {
+  if (provider !== 'cpu') return { workers: 1, threads: 1 };
+  const workers = Math.max(1, Math.floor(cores / 4));
+  return { workers, threads: Math.max(1, Math.floor(cores / workers)) };
+}
+
+export class InferenceEngine {
+  readonly stats: EngineStats = { inferred: 0, batches: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
+  readonly workers: number;
+  readonly threads: number;
+  private readonly queues: Record<CropModeName, Job[]> = { ten: [], centre: [] };
+  private readonly slots: Slot[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private nextId = 1;
+  private closed = false;
+
+  private constructor(private readonly opts: EngineOptions) {
+    const d = defaultParallelism(opts.provider);
+    this.workers = opts.workers ?? d.workers;
+    this.threads = opts.threads ?? (opts.workers ? Math.max(1, Math.floor(os.availableParallelism() / opts.workers)) : d.threads);
+  }
+
+  /** Start the workers and wait until each has loaded both models. */
+  static async start(opts: EngineOptions): Promise<InferenceEngine> {
+    const engine = new InferenceEngine(opts);
+    try {
+      await Promise.all(Array.from({ length: engine.workers }, () => engine.spawn()));
+    } catch (e) {
+      await engine.close();
+      throw e;
+    }
+    return engine;
+  }
+
+  /** Images waiting for a worker. */
+  get queued(): number {
+    return this.queues.ten.length + this.queues.centre.length;
+  }
+
+  submit(image: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
+    let job!: Job;
+    const result = new Promise<InferenceResult>((resolve, reject) => {
+      job = { image, mode, deadline, enqueued: performance.now(), resolve, reject };
+    });
+    if (this.closed) {
+      job.reject(new UnavailableError('the server is shutting down'));
+    } else if (this.queued >= this.opts.maxQueue) {
+      this.stats.refused++;
+      job.reject(new OverloadedError(`the server is busy: ${this.queued} images are waiting (limit ${this.opts.maxQueue}); retry later`));
+    } else {
+      this.queues[mode].push(job);
+      this.schedule();
+    }
+    const cancel = () => {
+      const q = this.queues[mode];
+      const at = q.indexOf(job);
+      if (at >= 0) {
+        q.splice(at, 1);
+        this.stats.dropped.cancelled++;
+        job.reject(new CancelledError('the call was cancelled'));
+      }
+    };
+    return { result, cancel };
+  }
+
+  /** One batch of `image` in each mode through every worker, so the first real call pays no start-up cost. */
+  async warmUp(image: Uint8Array): Promise<void> {
+    for (const slot of this.slots) {
+      for (const mode of ['ten', 'centre'] as const) {
+        await new Promise<void>((resolve, reject) => {
+          const job: Job = { image, mode, deadline: Infinity, enqueued: performance.now(), resolve: () => resolve(), reject };
+          this.dispatch(slot, [job], false);
+        });
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const mode of ['ten', 'centre'] as const) {
+      for (const job of this.queues[mode].splice(0)) job.reject(new UnavailableError('the server is shutting down'));
+    }
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+
+  private spawn(): Promise<void> {
+    const o = this.opts;
+    const workerData: InferenceWorkerData = {
+      singleCropModel: o.singleCropModel,
+      tenCropModel: o.tenCropModel,
+      provider: o.provider,
+      intraOpThreads: this.threads,
+      base: o.base,
+      crop: o.crop,
+      mean: o.mean,
+    };
+    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
+    const slot: Slot = { worker, busy: true };
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      worker.on('message', (m: InferenceReply | { ready: true }) => {
+        if ('ready' in m) {
+          ready = true;
+          slot.busy = false;
+          this.slots.push(slot);
+          resolve();
+          this.schedule();
+        } else {
+          this.finish(slot, m);
+        }
+      });
+      worker.on('error', (e) => {
+        if (!ready) return reject(e);
+        this.fail(slot, e);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) return reject(new Error(`inference worker exited with code ${code} before loading the model`));
+        if (!this.closed) this.fail(slot, new Error(`inference worker exited with code ${code}`));
+      });
+    });
+  }
+
+  /** A worker died: its batch fails, and a new worker takes its place. */
+  private fail(slot: Slot, e: Error): void {
+    const at = this.slots.indexOf(slot);
+    if (at < 0) return;
+    this.slots.splice(at, 1);
+    for (const job of slot.pending?.jobs ?? []) job.reject(e);
+    slot.pending = undefined;
+    if (!this.closed) this.spawn().catch(() => undefined);
+  }
+
+  private finish(slot: Slot, reply: InferenceReply): void {
+    const pending = slot.pending;
+    slot.pending = undefined;
+    slot.busy = false;
+    if (pending && pending.id === reply.id) {
+      if (!reply.ok) {
+        for (const job of pending.jobs) job.reject(new Error(reply.message));
+      } else {
+        const c = this.opts.classes;
+        const f = this.opts.embeddingSize;
+        pending.jobs.forEach((job, i) =>
+          job.resolve({ probabilities: reply.probabilities.slice(i * c, (i + 1) * c), embedding: reply.embeddings.slice(i * f, (i + 1) * f) }),
+        );
+      }
+    }
+    this.schedule();
+  }
+
+  /** Send batches to free workers while the batching rule allows; otherwise wait for the oldest image's delay. */
+  private schedule(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    for (;;) {
+      const slot = this.slots.find((s) => !s.busy);
+      if (!slot || this.closed) return;
+      const mode = this.oldestMode();
+      if (!mode) return;
+      const q = this.queues[mode];
+      const waited = performance.now() - q[0]!.enqueued;
+      if (q.length < this.opts.maxBatch && waited < this.opts.maxDelayMs) {
+        this.timer = setTimeout(() => this.schedule(), Math.max(0, this.opts.maxDelayMs - waited) + 0.5);
+        return;
+      }
+      const now = Date.now();
+      const jobs: Job[] = [];
+      while (q.length > 0 && jobs.length < this.opts.maxBatch) {
+        const job = q.shift()!;
+        if (job.deadline <= now) {
+          this.stats.dropped.expired++;
+          job.reject(new DeadlineError('the deadline passed while the image waited for the model'));
+        } else {
+          jobs.push(job);
+        }
+      }
+      if (jobs.length > 0) this.dispatch(slot, jobs, true);
+    }
+  }
+
+  private oldestMode(): CropModeName | undefined {
+    const t = this.queues.ten[0];
+    const c = this.queues.centre[0];
+    if (!t) return c ? 'centre' : undefined;
+    if (!c) return 'ten';
+    return t.enqueued <= c.enqueued ? 'ten' : 'centre';
+  }
+
+  private dispatch(slot: Slot, jobs: Job[], count: boolean): void {
+    const { base } = this.opts;
+    const px = base * base * 3;
+    const images = new Uint8Array(jobs.length * px);
+    jobs.forEach((j, i) => images.set(j.image, i * px));
+    const id = this.nextId++;
+    slot.busy = true;
+    slot.pending = { id, jobs };
+    if (count) {
+      this.stats.inferred += jobs.length;
+      this.stats.batches++;
+    }
+    const req: InferenceRequest = { id, mode: jobs[0]!.mode, n: jobs.length, images };
+    slot.worker.postMessage(req, [images.buffer]);
+  }
+}

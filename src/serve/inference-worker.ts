@@ -1,0 +1,83 @@
+/**
+ * One inference worker thread: its own onnxruntime sessions on the two exported models
+ * (session.run() blocks the thread it runs on, so it never runs on the server's event loop).
+ *
+ * A batch arrives as n decoded images (base x base x 3 uint8, back to back, transferred, not
+ * copied). TEN_CROP feeds them as they are to the ten-crop model, which does the mean
+ * subtraction, the ten crops and the averaging in its graph; CENTER cuts the centre crops here
+ * and feeds the single-crop model. Outputs are checked finite before they go back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { centreCropsNchw } from '../image/crops.js';
+import type { ModelMean } from '../model/onnx-metadata.js';
+
+export type CropModeName = 'ten' | 'centre';
+
+export interface InferenceWorkerData {
+  singleCropModel: string;
+  tenCropModel: string;
+  provider: string;
+  intraOpThreads: number;
+  base: number;
+  crop: number;
+  mean: ModelMean;
+}
+
+export interface InferenceRequest {
+  id: number;
+  mode: CropModeName;
+  n: number;
+  images: Uint8Array;
+}
+
+export type InferenceReply =
+  | { id: number; ok: true; probabilities: Float32Array; embeddings: Float32Array; ms: number }
+  | { id: number; ok: false; message: string };
+
+const data = workerData as InferenceWorkerData;
+const options: ort.InferenceSession.SessionOptions = {
+  executionProviders: [data.provider],
+  intraOpNumThreads: data.intraOpThreads,
+  interOpNumThreads: 1,
+  graphOptimizationLevel: 'all',
+  // The arena would keep the memory of the largest batch ever seen for the process's life.
+  enableCpuMemArena: false,
+};
+
+const [single, ten] = await Promise.all([
+  ort.InferenceSession.create(data.singleCropModel, options),
+  ort.InferenceSession.create(data.tenCropModel, options),
+]);
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}
+
+async function run(req: InferenceRequest): Promise<InferenceReply> {
+  const t0 = performance.now();
+  const { n, images } = req;
+  const feeds: Record<string, ort.Tensor> =
+    req.mode === 'ten'
+      ? { images: new ort.Tensor('uint8', images, [n, data.base, data.base, 3]) }
+      : { input: new ort.Tensor('float32', centreCropsNchw(images, n, data.base, data.crop, data.mean), [n, 3, data.crop, data.crop]) };
+  const out = await (req.mode === 'ten' ? ten : single).run(feeds);
+  const probabilities = out.probabilities!.data as Float32Array;
+  const embeddings = out.fc7!.data as Float32Array;
+  if (!allFinite(probabilities) || !allFinite(embeddings)) {
+    return { id: req.id, ok: false, message: 'the model produced NaN or infinite values' };
+  }
+  return { id: req.id, ok: true, probabilities, embeddings, ms: performance.now() - t0 };
+}
+
+parentPort!.on('message', (req: InferenceRequest) => {
+  run(req).then(
+    (reply) => {
+      const transfer = reply.ok ? [reply.probabilities.buffer as ArrayBuffer, reply.embeddings.buffer as ArrayBuffer] : [];
+      parentPort!.postMessage(reply, transfer);
+    },
+    (e: unknown) => parentPort!.postMessage({ id: req.id, ok: false, message: String((e as Error)?.message ?? e) } satisfies InferenceReply),
+  );
+});
+parentPort!.postMessage({ ready: true });

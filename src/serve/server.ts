@@ -1,0 +1,466 @@
+/**
+ * The gRPC server: alexnet.v1.AlexNet (Classify, Embed, their bidirectional streams,
+ * GetModelInfo), grpc.health.v1 (Check and Watch) and server reflection.
+ *
+ * A call: refused with UNAVAILABLE while not ready or shutting down; its image decoded by the
+ * shared image module (sharp, on libuv's pool, off the event loop); then one job for the engine,
+ * which batches it with other calls' images and runs it in a worker thread. Errors become
+ * statuses in one place (status.ts). Health says SERVING only after both models are loaded in
+ * every worker and a warm-up batch has run.
+ */
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
+import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
+import { tenCropPath } from '../export/export-model.js';
+import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
+import { readModelMetadata, type ModelMetadata } from '../model/onnx-metadata.js';
+import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
+import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
+import { createLogger, type Logger } from './log.js';
+import {
+  loadPackageDefinition,
+  SERVICE_NAME,
+  serviceClientConstructor,
+  type ClassifyRequest,
+  type ClassifyResponse,
+  type ClassScore,
+  type CropMode,
+  type EmbedRequest,
+  type EmbedResponse,
+  type Embedding,
+  type ModelInfo,
+  type ModelRef,
+} from './proto.js';
+import { BadRequestError, toStatus } from './status.js';
+
+/** What every call kind offers: peer, deadline, cancellation. */
+interface SurfaceCall {
+  cancelled: boolean;
+  getDeadline(): grpc.Deadline;
+  getPeer(): string;
+  on(event: 'cancelled', listener: () => void): unknown;
+  removeListener(event: 'cancelled', listener: () => void): unknown;
+}
+
+export type DeviceChoice = 'auto' | ExecutionProvider;
+
+export interface ServeOptions {
+  /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
+  model: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  device?: DeviceChoice;
+  workers?: number;
+  threads?: number;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  maxQueue?: number;
+  /** Largest request message (image bytes plus a few fields). */
+  maxMessageBytes?: number;
+  maxPixels?: number;
+  maxConcurrentStreams?: number;
+  maxConnectionAgeMs?: number;
+  /** How long shutdown waits for calls in flight before closing connections. */
+  graceMs?: number;
+  /** Log a 'stats' line this often (event-loop lag, engine counters); absent or 0: off. */
+  statsIntervalMs?: number;
+  logger?: Logger;
+  /** Called once the port is bound, before the model is loaded (health says NOT_SERVING until then). */
+  onListening?: (port: number) => void;
+}
+
+export const SERVE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 50051,
+  maxBatch: 16,
+  maxDelayMs: 2,
+  maxQueue: 256,
+  maxMessageBytes: 16 * 1024 * 1024,
+  maxPixels: DEFAULT_MAX_PIXELS,
+  maxConcurrentStreams: 256,
+  maxConnectionAgeMs: 30 * 60 * 1000,
+  graceMs: 10_000,
+} as const;
+
+/** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
+const STREAM_WINDOW = 64;
+
+/** The event-loop monitor's timer period: lag is how much later than this it fired. */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * Every `intervalMs`, log one 'stats' line: the event loop's lag since the previous line (p99 and
+ * max in ms: how late a 10 ms timer fired, so about 0 on an idle loop; null if no sample) and
+ * `counters()`. The lag histogram is reset after each line. Returns a function that stops it.
+ */
+function startStatsLog(intervalMs: number, log: Logger, counters: () => Record<string, number>): () => void {
+  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+  lag.enable();
+  const ms = (ns: number) => +Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS).toFixed(2);
+  const timer = setInterval(() => {
+    const sampled = lag.count > 0;
+    log.info('stats', { eventLoopLagP99Ms: sampled ? ms(lag.percentile(99)) : null, eventLoopLagMaxMs: sampled ? ms(lag.max) : null, ...counters() });
+    lag.reset();
+  }, intervalMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    lag.disable();
+  };
+}
+
+export interface RunningServer {
+  address: string;
+  port: number;
+  info: ModelInfo;
+  engine: InferenceEngine;
+  /** Calls accepted and not yet answered. */
+  readonly inFlight: number;
+  /** Health NOT_SERVING, refuse new calls, let calls in flight finish (up to graceMs), close. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Pick the execution provider: the one asked for (an error if it cannot run), or for auto cuda, then webgpu (if it takes every op), then cpu. */
+export async function chooseProvider(device: DeviceChoice, log: Logger): Promise<ExecutionProvider> {
+  if (device !== 'auto') {
+    if (!EXECUTION_PROVIDERS.includes(device)) throw new ConfigError(`unknown device '${device}': choose auto, ${EXECUTION_PROVIDERS.join(', ')}`);
+    const p = await probeProvider(device);
+    if (!p.available) throw new ConfigError(`--device ${device} cannot run here: ${p.detail}`);
+    return device;
+  }
+  for (const name of ['cuda', 'webgpu'] as const) {
+    const p = await probeProvider(name);
+    if (p.available && !(p.cpuOps && p.cpuOps.length > 0)) {
+      log.info('execution provider chosen', { provider: name, detail: p.detail });
+      return name;
+    }
+    const why = p.available ? `it would leave ${p.cpuOps!.join(', ')} to the CPU` : p.detail;
+    log.info('execution provider skipped', { provider: name, why });
+  }
+  log.info('execution provider chosen', { provider: 'cpu' });
+  return 'cpu';
+}
+
+function cropMode(crop: CropMode | undefined): CropModeName {
+  return crop === 'CENTER' ? 'centre' : 'ten';
+}
+
+function topK(probabilities: Float32Array, labels: string[], k: number): ClassScore[] {
+  const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
+  return order.slice(0, k).map((index) => ({ index, label: labels[index] ?? String(index), probability: probabilities[index]! }));
+}
+
+function embedding(v: Float32Array, normalize: boolean): Embedding {
+  let scale = 1;
+  if (normalize) {
+    let s = 0;
+    for (const x of v) s += x * x;
+    scale = s > 0 ? 1 / Math.sqrt(s) : 1;
+  }
+  return { vector: Array.from(v, (x) => x * scale), dimension: v.length, normalized: normalize };
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof SERVE_DEFAULTS & ServeOptions;
+  const log = o.logger ?? createLogger('info');
+  const single = o.model.endsWith('.tencrop.onnx') ? o.model.replace(/\.tencrop\.onnx$/, '.onnx') : o.model;
+  const ten = tenCropPath(single);
+  const [meta, tenMeta]: ModelMetadata[] = await Promise.all([readModelMetadata(single), readModelMetadata(ten)]);
+  if (meta!.form !== 'single-crop' || tenMeta!.form !== 'ten-crop' || meta!.checkpointSha256 !== tenMeta!.checkpointSha256) {
+    throw new ConfigError(`${single} and ${ten} are not the single-crop and ten-crop exports of one checkpoint`);
+  }
+  const m = meta!;
+  const provider = await chooseProvider(o.device ?? 'auto', log);
+  // 'models/fashion-mnist-mini/model.onnx' is called fashion-mnist-mini; 'x/cats.onnx' is cats.
+  const base = path.basename(single, '.onnx');
+  const model: ModelRef = { name: base === 'model' ? path.basename(path.dirname(path.resolve(single))) : base, version: m.checkpointSha256.slice(0, 12) };
+
+  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
+    health.setStatus('', s);
+    health.setStatus(SERVICE_NAME, s);
+  };
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': o.maxMessageBytes,
+    'grpc.max_send_message_length': 4 * 1024 * 1024,
+    'grpc.max_concurrent_streams': o.maxConcurrentStreams,
+    'grpc.max_connection_age_ms': o.maxConnectionAgeMs,
+    'grpc.max_connection_age_grace_ms': o.graceMs,
+    'grpc-node.max_session_memory': 64,
+  });
+  const pkg = loadPackageDefinition();
+  health.addToServer(server);
+  // Reflection describes both services, so standard tools can call health checks too.
+  new ReflectionService({ ...pkg, ...protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] }) }).addToServer(server);
+
+  let engine: InferenceEngine | undefined;
+  let ready = false;
+  let draining = false;
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
+  const enter = () => {
+    if (draining) throw new UnavailableError('the server is shutting down');
+    if (!ready || !engine) throw new UnavailableError('the model is still loading');
+    inFlight++;
+  };
+  const leave = () => {
+    inFlight--;
+    if (inFlight === 0) idle?.();
+  };
+
+  /** Decode and infer one image for a call; `call` supplies the deadline and cancellation. */
+  const infer = async (bytes: Buffer, crop: CropMode, call: SurfaceCall): Promise<InferenceResult> => {
+    if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
+    const decoded = await decodeToSquare(bytes, { size: m.baseSize, maxPixels: o.maxPixels });
+    if (call.cancelled) throw new CancelledError('the call was cancelled');
+    const d = call.getDeadline();
+    const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : Infinity;
+    const job = engine!.submit(decoded.data, cropMode(crop), deadline);
+    const onCancel = () => job.cancel();
+    call.on('cancelled', onCancel);
+    try {
+      return await job.result;
+    } finally {
+      call.removeListener('cancelled', onCancel);
+    }
+  };
+
+  const checkTopK = (k: number) => {
+    if (k > m.labels.length) throw new BadRequestError(`top_k ${k} is more than the model's ${m.labels.length} classes`);
+    return k === 0 ? Math.min(5, m.labels.length) : k;
+  };
+
+  const classify = async (req: ClassifyRequest, call: SurfaceCall): Promise<ClassifyResponse> => {
+    const k = checkTopK(req.top_k ?? 0);
+    const r = await infer(req.image, req.crop, call);
+    return {
+      classes: topK(r.probabilities, m.labels, k),
+      model,
+      embedding: req.include_embedding ? embedding(r.embedding, req.normalize_embedding) : null,
+      request_id: req.request_id ?? '',
+      error: null,
+    };
+  };
+  const embed = async (req: EmbedRequest, call: SurfaceCall): Promise<EmbedResponse> => {
+    const k = req.top_k ? checkTopK(req.top_k) : 0;
+    const r = await infer(req.image, req.crop, call);
+    return { embedding: embedding(r.embedding, req.normalize), model, classes: k ? topK(r.probabilities, m.labels, k) : [], request_id: req.request_id ?? '', error: null };
+  };
+
+  const report = (method: string, e: unknown, started: number, peer: string) => {
+    const s = toStatus(e);
+    if (s.internal) log.error('call failed', { method, peer, cause: String((e as Error)?.stack ?? e) });
+    else log.debug('call refused', { method, peer, code: grpc.status[s.code], details: s.details, ms: +(performance.now() - started).toFixed(2) });
+    return s;
+  };
+
+  const unary =
+    <Req, Res>(method: string, handler: (req: Req, call: SurfaceCall) => Promise<Res>) =>
+    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+      const started = performance.now();
+      try {
+        enter();
+      } catch (e) {
+        const s = report(method, e, started, call.getPeer());
+        callback({ code: s.code, details: s.details });
+        return;
+      }
+      handler(call.request, call).then(
+        (res) => {
+          log.debug('call', { method, peer: call.getPeer(), ms: +(performance.now() - started).toFixed(2) });
+          callback(null, res);
+        },
+        (e: unknown) => {
+          const s = report(method, e, started, call.getPeer());
+          callback({ code: s.code, details: s.details });
+        },
+      ).finally(leave);
+    };
+
+  /** A bidirectional stream: items run concurrently (so they batch), answers go out in request order. */
+  const stream =
+    <Req extends { request_id?: string }, Res>(method: string, handler: (req: Req, call: SurfaceCall) => Promise<Res>, failed: (req: Req, code: number, message: string) => Res) =>
+    (call: grpc.ServerDuplexStream<Req, Res>) => {
+      const started = performance.now();
+      try {
+        enter();
+      } catch (e) {
+        const s = report(method, e, started, call.getPeer());
+        call.destroy(Object.assign(new Error(s.details), { code: s.code, details: s.details }));
+        return;
+      }
+      const pending: Promise<Res>[] = [];
+      let writing = false;
+      let ended = false;
+      let closed = false;
+      const finish = () => {
+        if (closed) return;
+        closed = true;
+        leave();
+      };
+      const flush = async () => {
+        if (writing) return;
+        writing = true;
+        while (pending.length > 0) {
+          const res = await pending[0]!;
+          pending.shift();
+          if (!call.cancelled) call.write(res);
+          if (pending.length < STREAM_WINDOW / 2 && call.isPaused()) call.resume();
+        }
+        writing = false;
+        if (ended) {
+          if (!call.cancelled) call.end();
+          finish();
+        }
+      };
+      call.on('data', (req: Req) => {
+        pending.push(
+          handler(req, call).catch((e: unknown) => {
+            const s = report(method, e, performance.now(), call.getPeer());
+            return failed(req, s.code, s.details);
+          }),
+        );
+        if (pending.length >= STREAM_WINDOW) call.pause();
+        void flush();
+      });
+      call.on('end', () => {
+        ended = true;
+        void flush();
+      });
+      call.on('cancelled', finish);
+      call.on('error', finish);
+    };
+
+  server.addService(serviceClientConstructor().service, {
+    Classify: unary('Classify', classify),
+    Embed: unary('Embed', embed),
+    ClassifyStream: stream<ClassifyRequest, ClassifyResponse>('ClassifyStream', classify, (req, code, message) => ({
+      classes: [],
+      model,
+      embedding: null,
+      request_id: req.request_id ?? '',
+      error: { code, message },
+    })),
+    EmbedStream: stream<EmbedRequest, EmbedResponse>('EmbedStream', embed, (req, code, message) => ({
+      embedding: null,
+      model,
+      classes: [],
+      request_id: req.request_id ?? '',
+      error: { code, message },
+    })),
+    GetModelInfo: (_call: grpc.ServerUnaryCall<unknown, ModelInfo>, callback: grpc.sendUnaryData<ModelInfo>) => callback(null, info),
+  });
+
+  const info: ModelInfo = {
+    model,
+    labels: m.labels,
+    preset: m.preset,
+    base_size: m.baseSize,
+    input_size: m.inputSize,
+    embedding_dimension: m.fc7Size,
+    execution_provider: provider,
+    format_version: m.formatVersion,
+    max_batch_size: o.maxBatch,
+    max_queue_delay_us: Math.round(o.maxDelayMs * 1000),
+  };
+
+  const host = o.host ?? SERVE_DEFAULTS.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${e.message}`)) : resolve(p))),
+  );
+  const address = `${host}:${port}`;
+  o.onListening?.(port);
+  // Health answers NOT_SERVING while the model loads and warms up.
+  try {
+    engine = await InferenceEngine.start({
+      singleCropModel: single,
+      tenCropModel: ten,
+      provider,
+      base: m.baseSize,
+      crop: m.inputSize,
+      classes: m.labels.length,
+      embeddingSize: m.fc7Size,
+      mean: m.mean,
+      ...(o.workers ? { workers: o.workers } : {}),
+      ...(o.threads ? { threads: o.threads } : {}),
+      maxBatch: o.maxBatch,
+      maxDelayMs: o.maxDelayMs,
+      maxQueue: o.maxQueue,
+    });
+    await engine.warmUp(new Uint8Array(m.baseSize * m.baseSize * 3).fill(128));
+  } catch (e) {
+    server.forceShutdown();
+    await engine?.close();
+    throw e;
+  }
+  ready = true;
+  setHealth('SERVING');
+  log.info('serving', {
+    address,
+    model: single,
+    tenCropModel: ten,
+    version: model.version,
+    preset: m.preset,
+    classes: m.labels.length,
+    provider,
+    workers: engine.workers,
+    threadsPerWorker: engine.threads,
+    maxBatch: o.maxBatch,
+    maxDelayMs: o.maxDelayMs,
+    maxQueue: o.maxQueue,
+  });
+  const running = engine;
+  // Totals since start (images that reached the model, batches); queued and inFlight: now.
+  const stopStats = o.statsIntervalMs
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, queued: running.queued, inFlight }))
+    : undefined;
+
+  let shuttingDown: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown') => {
+    shuttingDown ??= (async () => {
+      log.info('shutting down', { reason, inFlight });
+      stopStats?.();
+      setHealth('NOT_SERVING');
+      draining = true;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, o.graceMs);
+          idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      if (inFlight > 0) log.warn('grace period over: closing with calls in flight', { inFlight });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 1000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      await engine!.close();
+      log.info('stopped', { inferred: engine!.stats.inferred });
+    })();
+    return shuttingDown;
+  };
+
+  return {
+    address,
+    port,
+    info,
+    engine,
+    get inFlight() {
+      return inFlight;
+    },
+    shutdown,
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * The one place where errors become gRPC statuses. What a caller can act on gets a specific code
+ * and the message; anything unexpected gets INTERNAL with a generic message, its cause logged.
+ */
+import { status as Status } from '@grpc/grpc-js';
+import { CancelledError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../errors.js';
+
+/** A request field that is not valid (INVALID_ARGUMENT). */
+export class BadRequestError extends Error {}
+
+export interface MappedStatus {
+  code: Status;
+  details: string;
+  /** True when the cause is a bug or a failure of ours: log it with its stack. */
+  internal: boolean;
+}
+
+export function toStatus(e: unknown): MappedStatus {
+  const message = (e as Error)?.message ?? String(e);
+  if (e instanceof InvalidImageError || e instanceof BadRequestError) return { code: Status.INVALID_ARGUMENT, details: message, internal: false };
+  if (e instanceof ImageTooLargeError || e instanceof OverloadedError) return { code: Status.RESOURCE_EXHAUSTED, details: message, internal: false };
+  if (e instanceof UnavailableError) return { code: Status.UNAVAILABLE, details: message, internal: false };
+  if (e instanceof DeadlineError) return { code: Status.DEADLINE_EXCEEDED, details: message, internal: false };
+  if (e instanceof CancelledError) return { code: Status.CANCELLED, details: message, internal: false };
+  return { code: Status.INTERNAL, details: 'internal error (logged on the server)', internal: true };
+}

@@ -1,0 +1,400 @@
+/**
+ * The gRPC server, with a real server on 127.0.0.1:0 and a real client, serving the shipped
+ * default model (models/fashion-mnist-mini). Oracles: onnxruntime run here, offline, on the same
+ * decoded image; ten crops cut here and run through the single-crop model; the same picture in
+ * another encoding (grey, RGBA, CMYK, EXIF-rotated).
+ */
+import test from 'ava';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { decodeToSquare } from '../src/image/decode.js';
+import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadata.js';
+import { AlexNetClient } from '../src/serve/client.js';
+import { createLogger } from '../src/serve/log.js';
+import { startServer, type RunningServer } from '../src/serve/server.js';
+
+const MODEL = fileURLToPath(new URL('../../models/fashion-mnist-mini/model.onnx', import.meta.url));
+const TEN = MODEL.replace(/\.onnx$/, '.tencrop.onnx');
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const quiet = createLogger('error', () => undefined);
+
+/** A picture with structure at every scale (so crops and rotations change the answer), seeded by k. */
+function picture(k: number, width = 56, height = 48): Buffer {
+  const px = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = 127 + 120 * Math.sin((x * (k + 2)) / 9 + (y * (k % 5)) / 7) * Math.cos((y * (1 + (k % 3))) / 11 - k);
+      const i = (y * width + x) * 3;
+      px[i] = Math.max(0, Math.min(255, Math.round(v + (x < width / 3 ? 60 : 0))));
+      px[i + 1] = Math.max(0, Math.min(255, Math.round(v * 0.8 + (y > height / 2 ? 50 : 0))));
+      px[i + 2] = Math.max(0, Math.min(255, Math.round(255 - v)));
+    }
+  }
+  return px;
+}
+const raw = (px: Buffer, width = 56, height = 48, channels: 1 | 3 | 4 = 3) => sharp(px, { raw: { width, height, channels } });
+const png = (k: number) => raw(picture(k)).png().toBuffer();
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+const byIndex = (classes: { index: number; probability: number }[], n: number) => {
+  const p = new Float64Array(n);
+  for (const c of classes) p[c.index] = c.probability;
+  return p;
+};
+
+let server: RunningServer;
+let client: AlexNetClient;
+let meta: ModelMetadata;
+let ten: ort.InferenceSession;
+let single: ort.InferenceSession;
+const statusesSeen: string[] = [];
+
+test.before(async () => {
+  meta = await readModelMetadata(MODEL);
+  [ten, single] = await Promise.all([ort.InferenceSession.create(TEN), ort.InferenceSession.create(MODEL)]);
+  let watching: Promise<void> = Promise.resolve();
+  server = await startServer({
+    model: MODEL,
+    port: 0,
+    device: 'cpu',
+    maxDelayMs: 5,
+    logger: quiet,
+    onListening: (port) => {
+      // Watch health from the moment the port is bound, while the model is still loading.
+      const Health = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any;
+      const h = new Health.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const watch = h.Watch({ service: 'alexnet.v1.AlexNet' });
+      watching = new Promise((resolve) => {
+        watch.on('data', (m: { status: string }) => {
+          statusesSeen.push(m.status);
+          if (m.status === 'SERVING') {
+            watch.cancel();
+            resolve();
+          }
+        });
+        watch.on('error', () => resolve());
+      });
+    },
+  });
+  await watching;
+  client = new AlexNetClient(server.address);
+});
+
+test.after.always(async () => {
+  client?.close();
+  await server?.shutdown('tests done');
+});
+
+/** Offline: decode with the shared image module, run the ten-crop model here. */
+async function offline(image: Buffer): Promise<{ p: Float32Array; fc7: Float32Array }> {
+  const d = await decodeToSquare(image, { size: meta.baseSize });
+  const out = await ten.run({ images: new ort.Tensor('uint8', d.data, [1, meta.baseSize, meta.baseSize, 3]) });
+  return { p: out.probabilities!.data as Float32Array, fc7: out.fc7!.data as Float32Array };
+}
+
+test('health goes NOT_SERVING -> SERVING, and the model info describes the served model', async (t) => {
+  t.is(statusesSeen[0], 'NOT_SERVING');
+  t.is(statusesSeen.at(-1), 'SERVING');
+  const info = await client.modelInfo();
+  t.deepEqual(info.labels, meta.labels);
+  t.is(info.preset, meta.preset);
+  t.is(info.base_size, meta.baseSize);
+  t.is(info.execution_provider, 'cpu');
+  t.is(info.model.version, meta.checkpointSha256.slice(0, 12));
+});
+
+test('reflection lists the service', async (t) => {
+  const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
+    includeDirs: [fileURLToPath(new URL('../../node_modules/@grpc/reflection/build/proto/', import.meta.url))],
+    keepCase: true,
+  });
+  const R = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection;
+  const r = new R(server.address, grpc.credentials.createInsecure());
+  const call = r.ServerReflectionInfo();
+  call.write({ list_services: '' });
+  const [reply] = (await once(call, 'data')) as [{ list_services_response: { service: { name: string }[] } }];
+  call.end();
+  r.close();
+  const names = reply.list_services_response.service.map((s) => s.name);
+  t.true(names.includes('alexnet.v1.AlexNet'), names.join(', '));
+  t.true(names.includes('grpc.health.v1.Health'), names.join(', '));
+});
+
+test('served Classify and Embed equal onnxruntime run offline on the same decoded image', async (t) => {
+  const image = await png(1);
+  const n = meta.labels.length;
+  const [c, e, off] = await Promise.all([
+    client.classify({ image, top_k: n, include_embedding: true }),
+    client.embed({ image, normalize: true }),
+    offline(image),
+  ]);
+  t.is(c.classes.length, n);
+  t.true(c.classes.every((x, i) => i === 0 || c.classes[i - 1]!.probability >= x.probability), 'ranked');
+  t.true(maxDiff(byIndex(c.classes, n), off.p) <= 1e-6, `probabilities differ by ${maxDiff(byIndex(c.classes, n), off.p)}`);
+  t.true(maxDiff(c.embedding!.vector, off.fc7) <= 1e-6 * Math.max(1, ...off.fc7), 'fc7');
+  const norm = Math.hypot(...off.fc7);
+  t.true(maxDiff(e.embedding!.vector, Array.from(off.fc7, (v) => v / norm)) <= 1e-6, 'normalized fc7');
+  t.is(e.embedding!.dimension, meta.fc7Size);
+  t.is(c.classes[0]!.label, meta.labels[c.classes[0]!.index]);
+});
+
+test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER equals the centre crop', async (t) => {
+  const image = await png(2);
+  const n = meta.labels.length;
+  const [tenCrop, centre] = await Promise.all([client.classify({ image, top_k: n }), client.classify({ image, top_k: n, crop: 'CENTER' })]);
+  const { baseSize: b, inputSize: s } = meta;
+  const d = await decodeToSquare(image, { size: b });
+  const mean = meta.mean.kind === 'image' ? meta.mean.data : null;
+  const cut = (x0: number, y0: number, flip: boolean) => {
+    const chw = new Float32Array(3 * s * s);
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < s; y++)
+        for (let x = 0; x < s; x++) {
+          const sx = flip ? x0 + s - 1 - x : x0 + x;
+          const at = ((y0 + y) * b + sx) * 3 + c;
+          chw[(c * s + y) * s + x] = d.data[at]! - (mean ? mean[at]! : (meta.mean as { values: number[] }).values[c]!);
+        }
+    return chw;
+  };
+  const m = b - s;
+  const c0 = Math.floor(m / 2);
+  const spots: [number, number][] = [[0, 0], [m, 0], [0, m], [m, m], [c0, c0]];
+  const avg = new Float64Array(n);
+  let centreP: Float32Array | undefined;
+  for (const flip of [false, true]) {
+    for (const [x, y] of spots) {
+      const out = await single.run({ input: new ort.Tensor('float32', cut(x, y, flip), [1, 3, s, s]) });
+      const p = out.probabilities!.data as Float32Array;
+      for (let i = 0; i < n; i++) avg[i]! += p[i]! / 10;
+      if (!flip && x === c0 && y === c0) centreP = p;
+    }
+  }
+  t.true(maxDiff(byIndex(tenCrop.classes, n), avg) <= 1e-6, `ten-crop differs by ${maxDiff(byIndex(tenCrop.classes, n), avg)}`);
+  t.true(maxDiff(byIndex(centre.classes, n), centreP!) <= 1e-6, `centre differs by ${maxDiff(byIndex(centre.classes, n), centreP!)}`);
+  t.true(maxDiff(avg, centreP!) > 1e-4, 'the ten crops and the centre crop give different answers (the check is not vacuous)');
+});
+
+test('32 concurrent distinct images each get their own answer', async (t) => {
+  const images = await Promise.all(Array.from({ length: 32 }, (_, k) => png(10 + k)));
+  const n = meta.labels.length;
+  const served = await Promise.all(images.map((image, k) => client.classify({ image, top_k: n, request_id: `r${k}` })));
+  const batchesBefore = server.engine.stats.batches;
+  for (let k = 0; k < 32; k++) {
+    const off = await offline(images[k]!);
+    t.is(served[k]!.request_id, `r${k}`);
+    t.true(maxDiff(byIndex(served[k]!.classes, n), off.p) <= 1e-6, `image ${k}: ${maxDiff(byIndex(served[k]!.classes, n), off.p)}`);
+  }
+  t.true(new Set(served.map((r) => r.classes.map((c) => c.probability.toFixed(6)).join())).size > 16, 'the images give distinct answers');
+  t.true(batchesBefore > 0);
+});
+
+test('a bidirectional stream answers each item in order, a bad item with its own error', async (t) => {
+  const call = client.stream('ClassifyStream');
+  const replies: { request_id: string; error: { code: number } | null; classes: unknown[] }[] = [];
+  call.on('data', (r) => replies.push(r));
+  const done = once(call, 'end');
+  for (let k = 0; k < 6; k++) call.write({ image: k === 3 ? Buffer.from('not an image') : await png(50 + k), top_k: 3, request_id: `s${k}` } as never);
+  call.end();
+  await done;
+  t.deepEqual(replies.map((r) => r.request_id), ['s0', 's1', 's2', 's3', 's4', 's5']);
+  t.is(replies[3]!.error?.code, grpc.status.INVALID_ARGUMENT);
+  t.true(replies.filter((_, i) => i !== 3).every((r) => r.error === null && r.classes.length === 3));
+});
+
+/** The status code of a call that must fail. */
+async function failure(image: Buffer): Promise<{ code: number; details: string }> {
+  try {
+    await client.classify({ image });
+  } catch (e) {
+    return e as { code: number; details: string };
+  }
+  throw new Error('the call succeeded');
+}
+
+/** A PNG whose header says width x height, with no pixel data worth the name (a decompression bomb's header). */
+function pngHeader(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (b: Buffer) => {
+    let c = 0xffffffff;
+    for (const x of b) c = crcTable[(c ^ x) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.from([0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01])), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('bad input: empty, random bytes, truncated JPEG, SVG/TIFF/GIF get INVALID_ARGUMENT with a message', async (t) => {
+  const jpeg = await raw(picture(3)).jpeg().toBuffer();
+  const cases: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['random bytes', Buffer.from(Array.from({ length: 2000 }, (_, i) => (i * 7919 + 13) % 256))],
+    ['truncated JPEG', jpeg.subarray(0, Math.floor(jpeg.length / 2))],
+    ['SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="40" height="40" fill="red"/></svg>')],
+    ['TIFF', await raw(picture(3)).tiff().toBuffer()],
+    ['GIF', await raw(picture(3)).gif().toBuffer()],
+  ];
+  for (const [name, image] of cases) {
+    const e = await failure(image);
+    t.is(e.code, grpc.status.INVALID_ARGUMENT, `${name}: ${e.details}`);
+    t.true(e.details.length > 10, `${name}: a message a caller can act on (${e.details})`);
+  }
+});
+
+test('a 30000x30000 PNG header is refused with RESOURCE_EXHAUSTED without being decoded', async (t) => {
+  const before = process.memoryUsage().rss;
+  const e = await failure(pngHeader(30000, 30000));
+  t.is(e.code, grpc.status.RESOURCE_EXHAUSTED, e.details);
+  t.regex(e.details, /30000x30000/);
+  // Decoding it would need 2.7 GB.
+  t.true(process.memoryUsage().rss - before < 200e6);
+});
+
+test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the right answer', async (t) => {
+  const n = meta.labels.length;
+  const p = async (image: Buffer) => byIndex((await client.classify({ image, top_k: n })).classes, n);
+  // 1x1: served, finite, and equal to the offline answer.
+  const one = await raw(Buffer.from([200, 30, 90]), 1, 1).png().toBuffer();
+  t.true(maxDiff(await p(one), (await offline(one)).p) <= 1e-6);
+  // Greyscale: a one-channel PNG answers as the same grey in R=G=B.
+  const grey = Buffer.from(picture(4).filter((_, i) => i % 3 === 0));
+  const grey3 = Buffer.from(Array.from(grey).flatMap((v) => [v, v, v]));
+  t.true(maxDiff(await p(await raw(grey, 56, 48, 1).png().toBuffer()), await p(await raw(grey3).png().toBuffer())) <= 1e-6, 'grey');
+  // RGBA, opaque: the same as RGB.
+  const rgb = picture(5);
+  const rgba = Buffer.alloc(56 * 48 * 4, 255);
+  for (let i = 0; i < 56 * 48; i++) rgb.copy(rgba, i * 4, i * 3, i * 3 + 3);
+  const pRgb = await p(await raw(rgb).png().toBuffer());
+  t.true(maxDiff(await p(await raw(rgba, 56, 48, 4).png().toBuffer()), pRgb) <= 1e-6, 'RGBA');
+  // 16-bit PNG: the same picture, near the 8-bit answer.
+  t.true(maxDiff(await p(await raw(rgb).toColourspace('rgb16').png().toBuffer()), pRgb) <= 1e-3, '16-bit');
+  // CMYK JPEG: converted to sRGB through its colour profile. The CMYK gamut is smaller than
+  // sRGB's, so the round trip moves colours by a few levels; a CMYK file read as if it were RGB
+  // (or inverted) would be off by a hundred.
+  const jpeg = await raw(rgb).jpeg({ quality: 95 }).toBuffer();
+  const cmyk = await raw(rgb).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+  t.is((await sharp(cmyk).metadata()).space, 'cmyk');
+  const [dj, dc] = await Promise.all([decodeToSquare(jpeg, { size: meta.baseSize }), decodeToSquare(cmyk, { size: meta.baseSize })]);
+  const meanAbs = dj.data.reduce((acc, v, i) => acc + Math.abs(v - dc.data[i]!), 0) / dj.data.length;
+  t.true(meanAbs < 15, `CMYK decoded ${meanAbs} levels away from the RGB JPEG`);
+  t.true(maxDiff(await p(cmyk), (await offline(cmyk)).p) <= 1e-6, 'CMYK served = offline');
+  // EXIF orientation 6 (display rotated 90 degrees clockwise) answers as the picture rotated.
+  const stored = raw(picture(6)).webp({ lossless: true }).withMetadata({ orientation: 6 });
+  const rotated = await raw(picture(6)).rotate(90).png().toBuffer();
+  const upright = await raw(picture(6)).png().toBuffer();
+  const exif = await stored.toBuffer();
+  // libvips rotates after resizing, so the two differ by resampling (half a pixel on this
+  // high-frequency picture: ~5 levels on average); unrotated, they would differ by ~65.
+  const [de, dr, du] = await Promise.all([exif, rotated, upright].map((x) => decodeToSquare(x, { size: meta.baseSize })));
+  const levels = (a: Uint8Array, b: Uint8Array) => a.reduce((acc, v, i) => acc + Math.abs(v - b[i]!), 0) / a.length;
+  t.true(levels(de!.data, dr!.data) < 10, `EXIF-rotated vs rotated: ${levels(de!.data, dr!.data)} levels`);
+  t.true(levels(de!.data, du!.data) > 40, `EXIF-rotated vs upright: ${levels(de!.data, du!.data)} levels`);
+  const pExif = await p(exif);
+  t.true(maxDiff(pExif, await p(rotated)) < maxDiff(pExif, await p(upright)), 'the served answer is the rotated picture\'s');
+});
+
+test('an expired deadline and a cancelled call never reach the model; a full queue refuses at once', async (t) => {
+  // Batches wait up to 400 ms to fill, so a call sits in the queue long enough to expire or be cancelled.
+  const slow = await startServer({ model: MODEL, port: 0, device: 'cpu', maxBatch: 64, maxDelayMs: 400, maxQueue: 4, logger: quiet });
+  const c = new AlexNetClient(slow.address);
+  try {
+    const image = await png(7);
+    const inferred = slow.engine.stats.inferred;
+    const expired = await c.classify({ image }, { timeoutMs: 60 }).catch((e: grpc.ServiceError) => e);
+    t.is((expired as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 60);
+    const cancelled = await c.classify({ image }, { signal: abort.signal }).catch((e: grpc.ServiceError) => e);
+    t.is((cancelled as grpc.ServiceError).code, grpc.status.CANCELLED);
+    await new Promise((r) => setTimeout(r, 500)); // past the batching delay: had they stayed queued, they would have run
+    t.is(slow.engine.stats.inferred, inferred, 'no image of those calls reached the model');
+    t.is(slow.engine.queued, 0);
+    // Queue of 4: of 12 concurrent calls, the first 4 wait, the rest are refused at once.
+    const t0 = performance.now();
+    const results = await Promise.all(Array.from({ length: 12 }, () => c.classify({ image }).then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code])));
+    t.is(results.filter((r) => r === 'OK').length, 4, results.join());
+    t.is(results.filter((r) => r === 'RESOURCE_EXHAUSTED').length, 8, results.join());
+    t.true(performance.now() - t0 < 5000);
+  } finally {
+    c.close();
+    await slow.shutdown();
+  }
+});
+
+test('SIGTERM under load: every accepted call is answered right, later ones get UNAVAILABLE, exit 0', async (t) => {
+  // Batches wait 300 ms to fill (max batch 64 > 8 callers), and the server logs its calls in flight
+  // every 10 ms: SIGTERM goes when the server itself says calls are waiting, whatever this machine's speed.
+  const args = ['serve', '--model', MODEL, '--port', '0', '--device', 'cpu', '--max-batch', '64', '--max-delay-ms', '300', '--stats-interval-ms', '10'];
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  let busy: (() => void) | undefined;
+  const address = await new Promise<string>((resolve, reject) => {
+    proc.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      if (m) resolve(m[1]!);
+      if (busy && /"msg":"stats".*"inFlight":[1-9]/.test(d.toString())) busy();
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${log}`)));
+  });
+  const c = new AlexNetClient(address);
+  await c.modelInfo(); // connected before the load starts
+  const image = await png(8);
+  const expected = (await offline(image)).p;
+  const n = meta.labels.length;
+  const fire = () =>
+    c.classify({ image, top_k: n }).then(
+      (r) => (maxDiff(byIndex(r.classes, n), expected) <= 1e-6 ? 'OK' : 'WRONG'),
+      (e: grpc.ServiceError) => grpc.status[e.code] ?? String(e.code),
+    );
+  // A closed loop of 8 callers: each fires again as soon as it is answered, until it is refused.
+  const results: string[] = [];
+  const caller = async () => {
+    for (;;) {
+      const r = await fire();
+      results.push(r);
+      if (r !== 'OK' || results.length > 5000) return;
+    }
+  };
+  const loaded = new Promise<void>((r) => (busy = r));
+  const callers = Array.from({ length: 8 }, caller);
+  await Promise.race([loaded, Promise.all(callers)]);
+  const beforeTerm = results.length;
+  proc.kill('SIGTERM');
+  const exit = once(proc, 'exit');
+  await Promise.all(callers);
+  const [code] = (await exit) as [number];
+  c.close();
+  t.is(code, 0, log);
+  // Every call is answered right or refused; none is lost, cut off or wrong.
+  t.true(results.every((r) => r === 'OK' || r === 'UNAVAILABLE'), results.join());
+  // The calls in flight when SIGTERM came (the server logs how many) all finished.
+  const inFlight = Number(/"msg":"shutting down","reason":"SIGTERM","inFlight":(\d+)/.exec(log)?.[1]);
+  t.true(inFlight > 0, `the server was under load when SIGTERM came (${inFlight} in flight)`);
+  t.true(results.slice(beforeTerm).filter((r) => r === 'OK').length >= inFlight, results.join());
+  t.true(results.includes('UNAVAILABLE'), 'calls after SIGTERM were refused');
+});
