@@ -36,6 +36,8 @@ export interface LoadResult {
   /** Latency of the OK calls, milliseconds (nearest rank); NaN if none. */
   p50Ms: number;
   p99Ms: number;
+  /** CPU time this load-client process used inside the window, in cores (1 = one core busy all the time). */
+  cores: number;
 }
 
 /** Nearest-rank percentile of ascending `sorted`. */
@@ -59,6 +61,7 @@ function start(m: Extract<LoadMessage, { type: 'start' }>): Load {
   let counting = false;
   let stopping = false;
   let from = 0;
+  let cpuFrom = process.cpuUsage();
   const caller = async () => {
     while (!stopping) {
       const image = images[next++ % images.length]!;
@@ -80,14 +83,17 @@ function start(m: Extract<LoadMessage, { type: 'start' }>): Load {
     count() {
       counting = true;
       from = performance.now();
+      cpuFrom = process.cpuUsage();
     },
     async stop() {
       stopping = true;
       const seconds = (performance.now() - from) / 1000;
+      const cpu = process.cpuUsage(cpuFrom);
+      const cores = (cpu.user + cpu.system) / 1e6 / seconds;
       await callers;
       client.close();
       latencies.sort((a, b) => a - b);
-      return { concurrency: m.concurrency, seconds, ok: latencies.length, statuses, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+      return { concurrency: m.concurrency, seconds, ok: latencies.length, statuses, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), cores };
     },
   };
 }

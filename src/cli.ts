@@ -147,7 +147,7 @@ program
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch', nonNegativeNumber, 2)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
-  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max since the last line, images inferred, batches, queued, in flight (default: off)', positiveInt)
+  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, queued, in flight (default: off)', positiveInt)
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
   .action(async (opts) => {

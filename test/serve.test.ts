@@ -397,4 +397,9 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
   t.true(inFlight > 0, `the server was under load when SIGTERM came (${inFlight} in flight)`);
   t.true(results.slice(beforeTerm).filter((r) => r === 'OK').length >= inFlight, results.join());
   t.true(results.includes('UNAVAILABLE'), 'calls after SIGTERM were refused');
+  // The stats lines (--stats-interval-ms) carry the figures bench:serve reads: with calls in flight, CPU was used (decoding).
+  const stats = log.split('\n').filter((l) => l.includes('"msg":"stats"')).map((l) => JSON.parse(l) as Record<string, number | null>);
+  const busyLine = stats.find((s) => (s.inFlight ?? 0) > 0);
+  t.truthy(busyLine, log);
+  t.true(busyLine!.cpuCores! > 0 && typeof busyLine!.inferred === 'number' && typeof busyLine!.batches === 'number' && typeof busyLine!.queued === 'number', JSON.stringify(busyLine));
 });

@@ -101,10 +101,18 @@ const LAG_RESOLUTION_MS = 10;
 function startStatsLog(intervalMs: number, log: Logger, counters: () => Record<string, number>): () => void {
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();
+  let cpu = process.cpuUsage();
+  let since = performance.now();
   const ms = (ns: number) => +Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS).toFixed(2);
   const timer = setInterval(() => {
     const sampled = lag.count > 0;
-    log.info('stats', { eventLoopLagP99Ms: sampled ? ms(lag.percentile(99)) : null, eventLoopLagMaxMs: sampled ? ms(lag.max) : null, ...counters() });
+    const used = process.cpuUsage(cpu);
+    const now = performance.now();
+    // CPU time of the whole process (every thread: the event loop, decoding, inference) per second of the interval.
+    const cpuCores = +((used.user + used.system) / 1e3 / (now - since)).toFixed(3);
+    cpu = process.cpuUsage();
+    since = now;
+    log.info('stats', { eventLoopLagP99Ms: sampled ? ms(lag.percentile(99)) : null, eventLoopLagMaxMs: sampled ? ms(lag.max) : null, cpuCores, ...counters() });
     lag.reset();
   }, intervalMs);
   timer.unref();
