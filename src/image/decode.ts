@@ -23,8 +23,6 @@ export const DEFAULT_MAX_PIXELS = 40_000_000;
 export interface SquareImage {
   data: Uint8Array;
   size: number;
-  /** The input's width and height after EXIF orientation. */
-  source: { width: number; height: number; format: string };
 }
 
 /** Sniff the container from its magic bytes, so no decoder of another format ever runs. */
@@ -45,27 +43,10 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
   if (!format) throw new InvalidImageError(`unsupported image format: only ${ACCEPTED_FORMATS.join(', ')} are accepted`);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const open = (limitInputPixels: number | false) => sharp(input, { failOn: 'warning', limitInputPixels, sequentialRead: true });
-  let meta: Metadata;
-  try {
-    // The header alone (no pixel decoded), so the size check below can say how large it is.
-    meta = await open(false).metadata();
-  } catch (e) {
-    throw new InvalidImageError(`cannot read the ${format} image: ${shortMessage(e)}`);
-  }
-  if (meta.format !== format && !(format === 'jpeg' && meta.format === 'jpeg')) {
-    throw new InvalidImageError(`the image header says ${meta.format}, its bytes say ${format}`);
-  }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
-  if (width * height > maxPixels) {
-    throw new ImageTooLargeError(`the image is ${width}x${height} pixels, over the limit of ${maxPixels}`);
-  }
-  if (width < 1 || height < 1) throw new InvalidImageError('the image has no pixels');
-  // EXIF orientations 5-8 swap width and height.
-  const swapped = (meta.orientation ?? 1) >= 5;
-  const source = { width: swapped ? height : width, height: swapped ? width : height, format };
   let out: { data: Buffer; info: OutputInfo };
   try {
+    // One pipeline: libvips reads the header first and refuses an image over the pixel limit
+    // before decoding any pixel.
     out = await open(maxPixels)
       .rotate() // apply EXIF orientation
       .toColourspace('srgb') // grey, CMYK, 16-bit -> 8-bit sRGB
@@ -75,13 +56,23 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
   } catch (e) {
+    // Only on failure is the header read on its own, to say how large an image over the limit is.
+    let meta: Metadata;
+    try {
+      meta = await open(false).metadata();
+    } catch {
+      throw new InvalidImageError(`cannot read the ${format} image: ${shortMessage(e)}`);
+    }
+    const width = meta.width ?? 0;
+    const height = meta.height ?? 0;
+    if (width * height > maxPixels) throw new ImageTooLargeError(`the image is ${width}x${height} pixels, over the limit of ${maxPixels}`);
     throw new InvalidImageError(`cannot decode the ${format} image: ${shortMessage(e)}`);
   }
   const { info } = out;
   if (info.width !== size || info.height !== size || info.channels !== 3) {
     throw new InvalidImageError(`decoding gave ${info.width}x${info.height}x${info.channels}, expected ${size}x${size}x3`);
   }
-  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), size, source };
+  return { data: new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength), size };
 }
 
 function shortMessage(e: unknown): string {
