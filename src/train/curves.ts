@@ -47,8 +47,7 @@ ${ten}
 <g transform="translate(${M.left + 10},${M.top + 10})">
 <line x1="0" x2="20" y1="0" y2="0" stroke="#1f77b4" stroke-width="2"/><text x="26" y="4">training loss</text>
 <line x1="0" x2="20" y1="16" y2="16" stroke="#d62728" stroke-width="2"/><text x="26" y="20">val top-1, centre crop</text>
-<line x1="0" x2="20" y1="32" y2="32" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6,3"/><text x="26" y="36">val top-1, ten crops</text>
-</g>
+${ten ? '<line x1="0" x2="20" y1="32" y2="32" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6,3"/><text x="26" y="36">val top-1, ten crops</text>\n' : ''}</g>
 </svg>
 `;
 }
