@@ -45,6 +45,8 @@ export interface EngineStats {
   /** Images that reached the model. */
   inferred: number;
   batches: number;
+  /** Milliseconds the workers spent inside their batches (summed over workers). */
+  workerMs: number;
   /** Jobs taken out before reaching the model, by reason. */
   dropped: { cancelled: number; expired: number };
   refused: number;
@@ -80,7 +82,7 @@ export function defaultParallelism(provider: string, cores = os.availableParalle
 }
 
 export class InferenceEngine {
-  readonly stats: EngineStats = { inferred: 0, batches: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
+  readonly stats: EngineStats = { inferred: 0, batches: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
   readonly workers: number;
   readonly threads: number;
   private readonly queues: Record<CropModeName, Job[]> = { ten: [], centre: [] };
@@ -215,6 +217,7 @@ export class InferenceEngine {
       if (!reply.ok) {
         for (const job of pending.jobs) job.reject(new Error(reply.message));
       } else {
+        this.stats.workerMs += reply.ms;
         const c = this.opts.classes;
         const f = this.opts.embeddingSize;
         pending.jobs.forEach((job, i) =>

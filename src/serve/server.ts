@@ -425,7 +425,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const running = engine;
   // Totals since start (images that reached the model, batches); queued and inFlight: now.
   const stopStats = o.statsIntervalMs
-    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, queued: running.queued, inFlight }))
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight }))
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
