@@ -411,3 +411,40 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
   t.truthy(busyLine, log);
   t.true(busyLine!.cpuCores! > 0 && typeof busyLine!.inferred === 'number' && typeof busyLine!.batches === 'number' && typeof busyLine!.queued === 'number', JSON.stringify(busyLine));
 });
+
+test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
+  const { promises: fs } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-'));
+  const good = [path.join(dir, 'a.png'), path.join(dir, 'c.png')];
+  const bad = path.join(dir, 'b.png');
+  await fs.writeFile(good[0]!, await png(11));
+  await fs.writeFile(bad, Buffer.from('not an image at all'));
+  await fs.writeFile(good[1]!, await png(12));
+  const run = async (args: string[]) => {
+    const p = spawn(process.execPath, [CLI, ...args, good[0]!, bad, good[1]!, '--server', server.address], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(p, 'exit')) as [number];
+    return { code, out, err };
+  };
+  try {
+    const n = meta.labels.length;
+    const c = await run(['classify', '--json', '--top-k', String(n)]);
+    t.is(c.code, 1, c.err);
+    t.regex(c.err, /b\.png: .*unsupported image format/);
+    const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
+    t.deepEqual(answered.map((r) => r.file), good);
+    // Each good file's answer is its own: equal to onnxruntime offline on that image.
+    for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await offline(await png(11 + i))).p) <= 1e-6);
+    const e = await run(['embed']);
+    t.is(e.code, 1, e.err);
+    t.regex(e.err, /b\.png: /);
+    t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

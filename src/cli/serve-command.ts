@@ -64,51 +64,69 @@ async function readImages(files: string[]): Promise<Buffer[]> {
   );
 }
 
-/** Calls to the server fail with a gRPC status: say it plainly and exit 1. */
-function callError(e: unknown, file: string, server: string): never {
+/** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
+function callError(e: unknown, file: string, server: string): string {
   const err = e as { code?: number; details?: string; message?: string };
   if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve'`);
-  throw new ConfigError(`${file}: ${err.details ?? err.message}`);
+  return `${file}: ${err.details ?? err.message}`;
+}
+
+/** Every image is answered or its error printed; if any failed, exit 1 after all the others are out. */
+function finish(failures: string[], files: string[]): void {
+  for (const f of failures) console.error(`alexnet: ${f}`);
+  if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
 }
 
 export async function classifyCommand(files: string[], opts: { server: string; topK: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
   const images = await readImages(files);
   const client = new AlexNetClient(opts.server);
+  const failures: string[] = [];
   try {
     const results = await Promise.all(
       images.map((image, i) =>
         client
           .classify({ image, top_k: opts.topK, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
-          .catch((e: unknown) => callError(e, files[i]!, opts.server)),
+          .catch((e: unknown) => {
+            failures.push(callError(e, files[i]!, opts.server));
+            return undefined;
+          }),
       ),
     );
     if (opts.json) {
-      console.log(JSON.stringify(results.map((r, i) => ({ file: files[i], classes: r.classes, model: r.model }))));
-      return;
+      const answered = results.flatMap((r, i) => (r ? [{ file: files[i], classes: r.classes, model: r.model }] : []));
+      console.log(JSON.stringify(answered));
+    } else {
+      results.forEach((r, i) => {
+        if (!r) return;
+        console.log(`${files[i]}:`);
+        for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
+      });
     }
-    results.forEach((r, i) => {
-      console.log(`${files[i]}:`);
-      for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
-    });
   } finally {
     client.close();
   }
+  finish(failures, files);
 }
 
 export async function embedCommand(files: string[], opts: { server: string; normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
   const images = await readImages(files);
   const client = new AlexNetClient(opts.server);
+  const failures: string[] = [];
   try {
     for (let i = 0; i < images.length; i++) {
       const r = await client
         .embed({ image: images[i]!, normalize: opts.normalize ?? false, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
-        .catch((e: unknown) => callError(e, files[i]!, opts.server));
+        .catch((e: unknown) => {
+          failures.push(callError(e, files[i]!, opts.server));
+          return undefined;
+        });
       // One JSON object per line: easy to stream into an index.
-      console.log(JSON.stringify({ file: files[i], model: r.model, dimension: r.embedding!.dimension, normalized: r.embedding!.normalized, vector: r.embedding!.vector }));
+      if (r) console.log(JSON.stringify({ file: files[i], model: r.model, dimension: r.embedding!.dimension, normalized: r.embedding!.normalized, vector: r.embedding!.vector }));
     }
   } finally {
     client.close();
   }
+  finish(failures, files);
 }
