@@ -97,8 +97,6 @@ interface StatsLine {
   inferred: number;
   batches: number;
   workerMs: number;
-  /** Of workerMs, decoding (the workers decode their batch before running it). */
-  decodeMs: number;
 }
 
 interface ServerProcess {
@@ -204,7 +202,7 @@ const client = fork(LOAD_CLIENT, [], { serialization: 'advanced', stdio: ['ignor
 const clientExited = once(client, 'exit').then(([code]) => Promise.reject(new Error(`the load client exited with code ${code}`)));
 clientExited.catch(() => undefined);
 const send = (m: LoadMessage) => client.send(m);
-const results: { load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number; decodeBatchMs: number }[] = [];
+const results: { load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
 try {
   for (const concurrency of levels) {
     send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
@@ -219,8 +217,7 @@ try {
     const batches = Math.max(1, stats.batches - before.batches);
     const workerMs = stats.workerMs - before.workerMs;
     const workers = Number(server.serving.workers);
-    const decodeBatchMs = (stats.decodeMs - before.decodeMs) / batches;
-    results.push({ load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches, decodeBatchMs });
+    results.push({ load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
   }
 } finally {
   if (client.connected) client.disconnect();
@@ -229,12 +226,12 @@ try {
 }
 
 const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch (decoding)', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
+const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
 const rows: string[][] = [
   [`onnxruntime alone (ten-crop, batch ${maxBatch}, ${threads} thread${threads > 1 ? 's' : ''})`, '-', fmt(ceiling), '1.000x', '-', '-', '-', String(maxBatch), `- / ${fmt((maxBatch * 1000) / ceiling)}`, '-', '-', '-'],
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
 ];
-for (const { load: r, stats: s, meanBatch, busy, batchMs, decodeBatchMs } of results) {
+for (const { load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
   const lag = s.eventLoopLagP99Ms;
   const targets =
@@ -250,7 +247,7 @@ for (const { load: r, stats: s, meanBatch, busy, batchMs, decodeBatchMs } of res
     fmt(r.p99Ms),
     Object.entries(r.statuses).map(([k, n]) => `${k} ${n}`).join(', ') || 'none',
     fmt(meanBatch),
-    `${(busy * 100).toFixed(0)}% / ${fmt(batchMs)} (${fmt(decodeBatchMs)})`,
+    `${(busy * 100).toFixed(0)}% / ${fmt(batchMs)}`,
     `${fmt(lag ?? NaN)} / ${fmt(s.eventLoopLagMaxMs ?? NaN)}`,
     `${fmt(s.cpuCores ?? NaN, 2)} / ${fmt(r.cores, 2)}`,
     targets,

@@ -274,34 +274,6 @@ test('a 30000x30000 PNG header is refused with RESOURCE_EXHAUSTED without being 
   t.true(process.memoryUsage().rss - before < 200e6);
 });
 
-test('images that cannot be decoded share a batch with good ones: each call gets its own answer or error', async (t) => {
-  // The worker decodes its batch before running it; 300 ms of batching delay puts all five calls in one batch.
-  const batching = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, maxBatch: 8, maxDelayMs: 300, logger: quiet });
-  const c = new AlexNetClient(batching.address);
-  try {
-    const jpeg = await raw(picture(4)).jpeg().toBuffer();
-    const images = [await png(60), jpeg.subarray(0, Math.floor(jpeg.length / 2)), await png(61), pngHeader(30000, 30000), await png(62)];
-    const before = { ...batching.engine.stats };
-    const n = meta.labels.length;
-    const answers = await Promise.all(images.map((image) => c.classify({ image, top_k: n }).then((r) => byIndex(r.classes, n), (e: grpc.ServiceError) => e)));
-    for (const k of [0, 2, 4]) {
-      const p = answers[k] as Float64Array;
-      t.true(p instanceof Float64Array, `image ${k}: ${String(answers[k])}`);
-      t.true(maxDiff(p, (await offline(images[k]!)).p) <= 1e-6, `image ${k} served = offline`);
-    }
-    t.is((answers[1] as grpc.ServiceError).code, grpc.status.INVALID_ARGUMENT, String(answers[1]));
-    t.is((answers[3] as grpc.ServiceError).code, grpc.status.RESOURCE_EXHAUSTED, String(answers[3]));
-    t.regex((answers[3] as grpc.ServiceError).details, /30000x30000/);
-    const s = batching.engine.stats;
-    t.is(s.batches - before.batches, 1, 'one batch');
-    t.is(s.inferred - before.inferred, 3, 'the three good images reached the model');
-    t.is(s.undecodable - before.undecodable, 2);
-  } finally {
-    c.close();
-    await batching.shutdown();
-  }
-});
-
 test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the right answer', async (t) => {
   const n = meta.labels.length;
   const p = async (image: Buffer) => byIndex((await client.classify({ image, top_k: n })).classes, n);

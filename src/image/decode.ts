@@ -35,21 +35,12 @@ export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number
   return null;
 }
 
-/**
- * The checks that need no decoder (empty file, format from the magic bytes), so a caller can
- * refuse such input at once; `decodeToSquare` makes them too. Returns the format.
- */
-export function checkAccepted(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number] {
-  if (bytes.length === 0) throw new InvalidImageError('the image is empty (0 bytes)');
-  const format = sniffFormat(bytes);
-  if (!format) throw new InvalidImageError(`unsupported image format: only ${ACCEPTED_FORMATS.join(', ')} are accepted`);
-  return format;
-}
-
 export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions): Promise<SquareImage> {
   const { size } = options;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  const format = checkAccepted(bytes);
+  if (bytes.length === 0) throw new InvalidImageError('the image is empty (0 bytes)');
+  const format = sniffFormat(bytes);
+  if (!format) throw new InvalidImageError(`unsupported image format: only ${ACCEPTED_FORMATS.join(', ')} are accepted`);
   const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const open = (limitInputPixels: number | false) => sharp(input, { failOn: 'warning', limitInputPixels, sequentialRead: true });
   let out: { data: Buffer; info: OutputInfo };

@@ -2,24 +2,18 @@
  * The inference engine: a pool of worker threads (each with its own onnxruntime sessions) fed by
  * a dynamic batcher.
  *
- * Calls submit one encoded image each (the bytes of a JPEG, PNG or WebP file). Images wait in a
- * bounded queue per crop mode; whenever a worker is free, the oldest queue is sent as one batch if
- * it holds `maxBatch` images or its oldest image has waited `maxDelayMs` (otherwise a timer fires
- * when it will have). Under load the queue fills while every worker is busy, so batches grow by
- * themselves. A job whose call was cancelled is removed from the queue at once, and one whose
- * deadline has passed is dropped when its batch is formed: neither is decoded nor reaches the
- * model. A full queue (images or bytes) refuses at once (OverloadedError).
- *
- * The worker decodes its batch and then runs it (inference-worker.ts): decoding and inference
- * take turns on the cores instead of fighting for them, which on a small CPU machine is what
- * keeps onnxruntime's threads at full speed. An image that cannot be decoded fails alone, with
- * the same typed error the decoder throws (InvalidImageError, ImageTooLargeError).
+ * Calls submit one decoded image each. Images wait in a bounded queue per crop mode; whenever a
+ * worker is free, the oldest queue is sent as one batch if it holds `maxBatch` images or its
+ * oldest image has waited `maxDelayMs` (otherwise a timer fires when it will have). Under load
+ * the queue fills while every worker is busy, so batches grow by themselves. A job whose call was
+ * cancelled is removed from the queue at once, and one whose deadline has passed is dropped when
+ * its batch is formed: neither reaches the model. A full queue refuses at once (OverloadedError).
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { CancelledError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../errors.js';
+import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import type { ModelMean } from '../model/onnx-metadata.js';
-import type { CropModeName, DecodeFailure, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
+import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
 
 export type { CropModeName };
 
@@ -40,10 +34,6 @@ export interface EngineOptions {
   maxDelayMs: number;
   /** Most images waiting for a worker; more are refused with OverloadedError. */
   maxQueue: number;
-  /** Most encoded bytes waiting for a worker (default 256 MiB); more are refused with OverloadedError. */
-  maxQueueBytes?: number;
-  /** Largest accepted width*height of an image, checked from its header before decoding. */
-  maxPixels: number;
 }
 
 export interface InferenceResult {
@@ -54,22 +44,16 @@ export interface InferenceResult {
 export interface EngineStats {
   /** Images that reached the model. */
   inferred: number;
-  /** Batches sent to the workers. */
   batches: number;
-  /** Milliseconds the workers spent inside their batches, decoding and inferring (summed over workers). */
+  /** Milliseconds the workers spent inside their batches (summed over workers). */
   workerMs: number;
-  /** Of which decoding. */
-  decodeMs: number;
-  /** Images of those batches that could not be decoded (answered with their error, not inferred). */
-  undecodable: number;
   /** Jobs taken out before reaching the model, by reason. */
   dropped: { cancelled: number; expired: number };
   refused: number;
 }
 
 interface Job {
-  /** The encoded image. */
-  bytes: Uint8Array;
+  image: Uint8Array;
   mode: CropModeName;
   /** Date.now() after which the answer is no use. */
   deadline: number;
@@ -81,7 +65,7 @@ interface Job {
 interface Slot {
   worker: Worker;
   busy: boolean;
-  pending?: { id: number; jobs: Job[]; count: boolean };
+  pending?: { id: number; jobs: Job[] };
 }
 
 export interface Submission {
@@ -98,13 +82,12 @@ export function defaultParallelism(provider: string, cores = os.availableParalle
 }
 
 export class InferenceEngine {
-  readonly stats: EngineStats = { inferred: 0, batches: 0, workerMs: 0, decodeMs: 0, undecodable: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
+  readonly stats: EngineStats = { inferred: 0, batches: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
   readonly workers: number;
   readonly threads: number;
   private readonly queues: Record<CropModeName, Job[]> = { ten: [], centre: [] };
   private readonly slots: Slot[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private queuedBytes = 0;
   private nextId = 1;
   private closed = false;
 
@@ -131,24 +114,18 @@ export class InferenceEngine {
     return this.queues.ten.length + this.queues.centre.length;
   }
 
-  /** Queue one encoded image (JPEG, PNG or WebP bytes) for inference in `mode`. */
-  submit(bytes: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
+  submit(image: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
     let job!: Job;
     const result = new Promise<InferenceResult>((resolve, reject) => {
-      job = { bytes, mode, deadline, enqueued: performance.now(), resolve, reject };
+      job = { image, mode, deadline, enqueued: performance.now(), resolve, reject };
     });
-    const maxBytes = this.opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
     if (this.closed) {
       job.reject(new UnavailableError('the server is shutting down'));
     } else if (this.queued >= this.opts.maxQueue) {
       this.stats.refused++;
       job.reject(new OverloadedError(`the server is busy: ${this.queued} images are waiting (limit ${this.opts.maxQueue}); retry later`));
-    } else if (this.queued > 0 && this.queuedBytes + bytes.length > maxBytes) {
-      this.stats.refused++;
-      job.reject(new OverloadedError(`the server is busy: ${this.queuedBytes} bytes of images are waiting (limit ${maxBytes}); retry later`));
     } else {
       this.queues[mode].push(job);
-      this.queuedBytes += bytes.length;
       this.schedule();
     }
     const cancel = () => {
@@ -156,7 +133,6 @@ export class InferenceEngine {
       const at = q.indexOf(job);
       if (at >= 0) {
         q.splice(at, 1);
-        this.queuedBytes -= job.bytes.length;
         this.stats.dropped.cancelled++;
         job.reject(new CancelledError('the call was cancelled'));
       }
@@ -164,15 +140,12 @@ export class InferenceEngine {
     return { result, cancel };
   }
 
-  /**
-   * One batch of the encoded `image` in each mode through every worker, so the first real call
-   * pays no start-up cost (decoder and sessions); rejects if it cannot be decoded or inferred.
-   */
+  /** One batch of `image` in each mode through every worker, so the first real call pays no start-up cost. */
   async warmUp(image: Uint8Array): Promise<void> {
     for (const slot of this.slots) {
       for (const mode of ['ten', 'centre'] as const) {
         await new Promise<void>((resolve, reject) => {
-          const job: Job = { bytes: image, mode, deadline: Infinity, enqueued: performance.now(), resolve: () => resolve(), reject };
+          const job: Job = { image, mode, deadline: Infinity, enqueued: performance.now(), resolve: () => resolve(), reject };
           this.dispatch(slot, [job], false);
         });
       }
@@ -185,7 +158,6 @@ export class InferenceEngine {
     for (const mode of ['ten', 'centre'] as const) {
       for (const job of this.queues[mode].splice(0)) job.reject(new UnavailableError('the server is shutting down'));
     }
-    this.queuedBytes = 0;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }
@@ -200,7 +172,6 @@ export class InferenceEngine {
       base: o.base,
       crop: o.crop,
       mean: o.mean,
-      maxPixels: o.maxPixels,
     };
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
     const slot: Slot = { worker, busy: true };
@@ -246,23 +217,12 @@ export class InferenceEngine {
       if (!reply.ok) {
         for (const job of pending.jobs) job.reject(new Error(reply.message));
       } else {
-        if (pending.count) {
-          this.stats.workerMs += reply.ms;
-          this.stats.decodeMs += reply.decodeMs;
-          this.stats.undecodable += reply.failures.length;
-          this.stats.inferred += pending.jobs.length - reply.failures.length;
-        }
+        this.stats.workerMs += reply.ms;
         const c = this.opts.classes;
         const f = this.opts.embeddingSize;
-        // Results come packed in job order, skipping the images that failed to decode.
-        const failed = new Map(reply.failures.map((x) => [x.index, x]));
-        let k = 0;
-        pending.jobs.forEach((job, i) => {
-          const failure = failed.get(i);
-          if (failure) return job.reject(decodeError(failure));
-          job.resolve({ probabilities: reply.probabilities.slice(k * c, (k + 1) * c), embedding: reply.embeddings.slice(k * f, (k + 1) * f) });
-          k++;
-        });
+        pending.jobs.forEach((job, i) =>
+          job.resolve({ probabilities: reply.probabilities.slice(i * c, (i + 1) * c), embedding: reply.embeddings.slice(i * f, (i + 1) * f) }),
+        );
       }
     }
     this.schedule();
@@ -289,7 +249,6 @@ export class InferenceEngine {
       const jobs: Job[] = [];
       while (q.length > 0 && jobs.length < this.opts.maxBatch) {
         const job = q.shift()!;
-        this.queuedBytes -= job.bytes.length;
         if (job.deadline <= now) {
           this.stats.dropped.expired++;
           job.reject(new DeadlineError('the deadline passed while the image waited for the model'));
@@ -310,26 +269,18 @@ export class InferenceEngine {
   }
 
   private dispatch(slot: Slot, jobs: Job[], count: boolean): void {
-    // The files back to back in one transferred buffer; offsets[i]..offsets[i+1] is file i.
-    const offsets = [0];
-    for (const j of jobs) offsets.push(offsets[offsets.length - 1]! + j.bytes.length);
-    const files = new Uint8Array(offsets[jobs.length]!);
-    jobs.forEach((j, i) => files.set(j.bytes, offsets[i]!));
+    const { base } = this.opts;
+    const px = base * base * 3;
+    const images = new Uint8Array(jobs.length * px);
+    jobs.forEach((j, i) => images.set(j.image, i * px));
     const id = this.nextId++;
     slot.busy = true;
-    slot.pending = { id, jobs, count };
-    if (count) this.stats.batches++;
-    const req: InferenceRequest = { id, mode: jobs[0]!.mode, files, offsets };
-    slot.worker.postMessage(req, [files.buffer]);
+    slot.pending = { id, jobs };
+    if (count) {
+      this.stats.inferred += jobs.length;
+      this.stats.batches++;
+    }
+    const req: InferenceRequest = { id, mode: jobs[0]!.mode, n: jobs.length, images };
+    slot.worker.postMessage(req, [images.buffer]);
   }
-}
-
-/** Most encoded bytes waiting in the queue by default. */
-export const DEFAULT_MAX_QUEUE_BYTES = 256 * 1024 * 1024;
-
-/** The worker's report of an image it could not decode, as the typed error the decoder threw. */
-function decodeError(f: DecodeFailure): Error {
-  if (f.kind === 'too-large') return new ImageTooLargeError(f.message);
-  if (f.kind === 'invalid') return new InvalidImageError(f.message);
-  return new Error(f.message);
 }

@@ -2,10 +2,9 @@
  * The gRPC server: alexnet.v1.AlexNet (Classify, Embed, their bidirectional streams,
  * GetModelInfo), grpc.health.v1 (Check and Watch) and server reflection.
  *
- * A call: refused with UNAVAILABLE while not ready or shutting down; its bytes checked at once
- * (empty, not JPEG/PNG/WebP: INVALID_ARGUMENT); then one job for the engine, which batches it
- * with other calls' images; a worker thread decodes the batch with the shared image module
- * (sharp) and runs it. Errors become
+ * A call: refused with UNAVAILABLE while not ready or shutting down; its image decoded by the
+ * shared image module (sharp, on libuv's pool, off the event loop); then one job for the engine,
+ * which batches it with other calls' images and runs it in a worker thread. Errors become
  * statuses in one place (status.ts). Health says SERVING only after both models are loaded in
  * every worker and a warm-up batch has run.
  */
@@ -17,7 +16,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import * as protoLoader from '@grpc/proto-loader';
 import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
 import { tenCropPath } from '../export/export-model.js';
-import { checkAccepted, DEFAULT_MAX_PIXELS, encodeRgb } from '../image/decode.js';
+import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../model/onnx-metadata.js';
 import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
 import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
@@ -225,11 +224,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   /** Decode and infer one image for a call; `call` supplies the deadline and cancellation. */
   const infer = async (bytes: Buffer, crop: CropMode, call: SurfaceCall): Promise<InferenceResult> => {
     if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
-    checkAccepted(bytes);
+    const decoded = await decodeToSquare(bytes, { size: m.baseSize, maxPixels: o.maxPixels });
     if (call.cancelled) throw new CancelledError('the call was cancelled');
     const d = call.getDeadline();
     const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : Infinity;
-    const job = engine!.submit(bytes, cropMode(crop), deadline);
+    const job = engine!.submit(decoded.data, cropMode(crop), deadline);
     const onCancel = () => job.cancel();
     call.on('cancelled', onCancel);
     try {
@@ -400,11 +399,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxBatch: o.maxBatch,
       maxDelayMs: o.maxDelayMs,
       maxQueue: o.maxQueue,
-      maxPixels: o.maxPixels,
     });
-    // A grey PNG at the base size: the warm-up also loads the decoder in every worker.
-    const side = m.baseSize;
-    await engine.warmUp(await encodeRgb(new Uint8Array(side * side * 3).fill(128), side, side, 'png'));
+    await engine.warmUp(new Uint8Array(m.baseSize * m.baseSize * 3).fill(128));
   } catch (e) {
     server.forceShutdown();
     await engine?.close();
@@ -429,7 +425,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const running = engine;
   // Totals since start (images that reached the model, batches); queued and inFlight: now.
   const stopStats = o.statsIntervalMs
-    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, workerMs: Math.round(running.stats.workerMs), decodeMs: Math.round(running.stats.decodeMs), queued: running.queued, inFlight }))
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight }))
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
