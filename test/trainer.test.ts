@@ -86,6 +86,25 @@ test('an interrupted run saves mid-epoch and resumes to the same weights', async
   t.true(maxDiff <= 1e-6, `max difference ${maxDiff}`);
 });
 
+test('a resumed run keeps the network of its checkpoint when the preset has changed since', async (t) => {
+  const data = await readDataCache(cacheDir);
+  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-resume-preset-'));
+  await train(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
+  await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 2 });
+  // A newer release widens the preset's fc layers; the run started before keeps its own.
+  const widened = { ...tiny, network: { ...tiny.network, fcUnits: [24, 24] as const } };
+  await train(widened, data, path.join(root, 'b'), config({ epochs: 1 }), true);
+  const ca = await readCheckpoint(path.join(root, 'a'));
+  const cb = await readCheckpoint(path.join(root, 'b'));
+  t.deepEqual(cb.network.fcUnits, [16, 16]);
+  const wa = ca.tensors.get('fc7.weight')!.data;
+  const wb = cb.tensors.get('fc7.weight')!.data;
+  t.is(wb.length, 16 * 16);
+  let maxDiff = 0;
+  for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i]! - wb[i]!));
+  t.true(maxDiff <= 1e-6, `max difference ${maxDiff}`);
+});
+
 test('the synthetic classes are learned: loss falls from ln 4 and validation error well under chance', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-learn-'));

@@ -83,7 +83,9 @@ const epochSeed = (seed: number, epoch: number) => batchSeed(seed, 1_000_000 + e
 
 export async function train(preset: Preset, data: DataCache, out: string, config: TrainConfig, resume: boolean, hooks: TrainHooks = {}): Promise<TrainResult> {
   const log = hooks.log ?? (() => {});
-  const spec = preset.network;
+  const ck = resume ? await readCheckpoint(out) : undefined;
+  // A resumed run keeps the network it started with, even where the preset has changed since.
+  const spec = ck?.network ?? preset.network;
   if (data.meta.base !== spec.baseSize) {
     throw new ConfigError(`the data was prepared at ${data.meta.base}x${data.meta.base}, the ${preset.name} preset needs ${spec.baseSize}x${spec.baseSize}: prepare it again`);
   }
@@ -102,8 +104,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     labels: data.meta.classes,
     mean: { kind: 'image', tensor: 'mean' },
   };
-  if (resume) {
-    const ck = await readCheckpoint(out);
+  if (ck) {
     const saved = ck.training as unknown as TrainingState | undefined;
     if (!saved?.config) throw new ConfigError(`${out} holds no training state to resume (it was not written by 'alexnet train')`);
     if (ck.classes !== classes || ck.labels.join('\n') !== data.meta.classes.join('\n')) {
