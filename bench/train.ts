@@ -5,6 +5,9 @@
  * and PCA lighting from a cache of random images), and the whole training loop's images/s on
  * each available backend (`train()` itself: pipeline + steps, stopped after --steps steps), for
  * each preset. The loop's rate over the pipeline's says how much headroom the data side has.
+ * Then, on wasm, one thread's training step (one shard of the batch) with tfjs-backend-wasm's own
+ * LRN / LRNGrad / MaxPoolGrad kernels and with the project's (pool-lrn-kernels.ts), alternated
+ * --rounds times so both see the same machine.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -15,6 +18,12 @@ import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/
 import { BatchPipeline, permutation } from '../src/train/batch-pipeline.js';
 import type { DataCache, Split } from '../src/train/data-cache.js';
 import { train } from '../src/train/trainer.js';
+import { registerWasmPoolLrnKernels } from '../src/train/pool-lrn-kernels.js';
+import { PaperSgd } from '../src/train/sgd.js';
+import { trainStep } from '../src/train/step.js';
+import { toTfjs } from '../src/train/network.js';
+import { initParameters } from '../src/model/init.js';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/util/rng.js';
 
 const { values: args } = parseArgs({
@@ -23,6 +32,7 @@ const { values: args } = parseArgs({
     backends: { type: 'string' },
     steps: { type: 'string', default: '6' },
     workers: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const steps = Number(args.steps);
@@ -82,6 +92,45 @@ for (const name of args.presets!.split(',')) {
     rows.push([name, `training loop, tfjs ${used.name}, ${threads} thread${threads > 1 ? 's' : ''}`, String(batch), rate.toFixed(2), `${(rate / pipe).toFixed(3)}x`]);
   }
 }
+/** Seconds per training step of one thread on wasm, tfjs's own LRN/pool kernels vs the project's, alternated. */
+async function kernelAb(preset: Preset, batch: number, stepsPerRound: number): Promise<{ own: number; project: number }> {
+  await useBackend('wasm');
+  const spec = preset.network;
+  const params = toTfjs(initParameters(spec, 10, new Rng(1)), true) as Map<string, tf.Variable>;
+  const sgd = new PaperSgd({ learningRate: 1e-4, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
+  const x = tf.randomNormal([batch, spec.inputSize, spec.inputSize, 3]) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 10), 'int32');
+  const time = async (project: boolean) => {
+    registerWasmPoolLrnKernels(project);
+    await trainStep(spec, params, sgd, x, labels, 1); // warm-up
+    const t0 = performance.now();
+    for (let i = 0; i < stepsPerRound; i++) await trainStep(spec, params, sgd, x, labels, 1);
+    return (performance.now() - t0) / 1000 / stepsPerRound;
+  };
+  const own: number[] = [];
+  const project: number[] = [];
+  for (let r = 0; r < Number(args.rounds); r++) {
+    own.push(await time(false));
+    project.push(await time(true));
+  }
+  registerWasmPoolLrnKernels(true);
+  tf.dispose([x, labels, ...params.values()]);
+  sgd.dispose();
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  return { own: median(own), project: median(project) };
+}
+
+const abRows: string[][] = [];
+if (available.some((b) => b.name === 'wasm')) {
+  for (const name of args.presets!.split(',')) {
+    const preset = getPreset(name);
+    // One gradient thread's shard of the batch, as `alexnet train` gives each of the cores.
+    const shard = Math.ceil((name === 'paper' ? 32 : preset.train.batchSize) / os.availableParallelism());
+    const { own, project } = await kernelAb(preset, shard, name === 'paper' ? 1 : 3);
+    abRows.push([name, String(shard), (shard / own).toFixed(1), (shard / project).toFixed(1), `${(own / project).toFixed(2)}x`]);
+  }
+}
+
 const header = ['preset', 'what', 'batch', 'images/s', 'vs pipeline'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
@@ -89,3 +138,13 @@ console.log(`${os.cpus().length} CPU cores; ${steps} steps per loop (the first i
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
+
+if (abRows.length > 0) {
+  const h2 = ['preset', 'shard', "images/s, tfjs-wasm's LRN/pool kernels", "images/s, the project's", 'speed-up'];
+  const w2 = h2.map((h, i) => Math.max(h.length, ...abRows.map((r) => r[i]!.length)));
+  const line2 = (c: string[]) => `| ${c.map((x, i) => x.padEnd(w2[i]!)).join(' | ')} |`;
+  console.log(`\none thread's training step on wasm, median of ${args.rounds} alternated rounds:`);
+  console.log(line2(h2));
+  console.log(`|${w2.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of abRows) console.log(line2(r));
+}

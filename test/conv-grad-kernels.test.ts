@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { registerConvGradKernels } from '../src/train/conv-grad-kernels.js';
 import { registerWasmMatMul } from '../src/train/matmul-kernel.js';
 import { Rng } from '../src/util/rng.js';
+import { maxRelativeError } from './oracles.js';
 
 interface Case {
   x: number[];
@@ -37,16 +38,6 @@ async function gradients(backend: string, c: Case, xs: Float32Array, ws: Float32
     const y = tf.conv2d(x, w, c.stride, c.pad);
     return { dx: dx!.dataSync() as Float32Array, dw: dw!.dataSync() as Float32Array, dyShape: y.shape };
   });
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
 }
 
 const rng = new Rng(2024);
@@ -78,8 +69,8 @@ test.serial(`wasm filter and input gradients equal cpu's (relative error <= 1e-4
     const up = Float32Array.from({ length: probe.dyShape.reduce((a, b) => a * b) }, () => rng.normal());
     const ref = await gradients('cpu', c, xs, ws, up);
     const got = await gradients('wasm', c, xs, ws, up);
-    const ew = relErr(got.dw, ref.dw);
-    const ex = relErr(got.dx, ref.dx);
+    const ew = maxRelativeError(got.dw, ref.dw);
+    const ex = maxRelativeError(got.dx, ref.dx);
     worstW = Math.max(worstW, ew);
     worstX = Math.max(worstX, ex);
     t.true(ew <= 1e-4, `filter gradient ${JSON.stringify(c)}: ${ew}`);
@@ -97,7 +88,7 @@ test.serial('the wasm filter gradient exists only because the project registers 
   const ws = Float32Array.from({ length: 36 }, () => rng.normal());
   const same = await gradients('cpu', c, xs, ws, null);
   const valid = await gradients('cpu', { ...c, pad: 'valid' }, xs, ws, null);
-  t.true(relErr(valid.dw, same.dw) > 1e-2);
+  t.true(maxRelativeError(valid.dw, same.dw) > 1e-2);
 });
 
 test.serial('wasm matMul with every transpose combination (rank 2 and 3) equals cpu', async (t) => {
@@ -115,7 +106,7 @@ test.serial('wasm matMul with every transpose combination (rank 2 and 3) equals 
       const want = await product('cpu');
       const got = await product('wasm');
       t.is(got.length, [...batch, m, n].reduce((x, y) => x * y, 1));
-      t.true(relErr(got, want) <= 1e-5, `transposeA ${ta}, transposeB ${tb}, batch [${batch}]: ${relErr(got, want)}`);
+      t.true(maxRelativeError(got, want) <= 1e-5, `transposeA ${ta}, transposeB ${tb}, batch [${batch}]: ${maxRelativeError(got, want)}`);
     }
   }
 });

@@ -9,6 +9,7 @@ import { PAPER_LRN } from '../src/config.js';
 import { lrnToOnnx, lrnToTfjs } from '../src/model/lrn.js';
 import { Rng } from '../src/util/rng.js';
 import { groupedConv2d } from '../src/train/network.js';
+import { maxRelativeError, paperLrn } from './oracles.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');
@@ -18,30 +19,6 @@ function randomArray(n: number, rng: Rng, scale: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal() * scale;
   return a;
-}
-
-/** b[i] = a[i] / (k + alpha * sum_{j=max(0,i-n/2)}^{min(N-1,i+n/2)} a[j]^2)^beta, over channels, NHWC. */
-function paperLrn(a: Float32Array, pixels: number, channels: number, n: number, k: number, alpha: number, beta: number): Float64Array {
-  const b = new Float64Array(a.length);
-  const half = Math.floor(n / 2);
-  for (let p = 0; p < pixels; p++) {
-    for (let i = 0; i < channels; i++) {
-      let sum = 0;
-      for (let j = Math.max(0, i - half); j <= Math.min(channels - 1, i + half); j++) sum += a[p * channels + j]! ** 2;
-      b[p * channels + i] = a[p * channels + i]! / (k + alpha * sum) ** beta;
-    }
-  }
-  return b;
-}
-
-function maxRelativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let maxDiff = 0;
-  let maxRef = 0;
-  for (let i = 0; i < want.length; i++) {
-    maxDiff = Math.max(maxDiff, Math.abs(got[i]! - want[i]!));
-    maxRef = Math.max(maxRef, Math.abs(want[i]!));
-  }
-  return maxDiff / maxRef;
 }
 
 test("LRN through lrnToTfjs equals the paper's formula (k=2, n=5, alpha=1e-4, beta=0.75)", (t) => {

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
 import { registerConvGradKernels } from './conv-grad-kernels.js';
 import { registerWasmMatMul } from './matmul-kernel.js';
+import { registerWasmPoolLrnKernels } from './pool-lrn-kernels.js';
 
 export type TrainingBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const TRAINING_BACKENDS: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -162,7 +163,8 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
         });
         registerConvGradKernels('wasm');
         registerWasmMatMul();
-        return { name, detail: 'tfjs-backend-wasm (XNNPACK) + project conv-gradient kernels' };
+        registerWasmPoolLrnKernels();
+        return { name, detail: 'tfjs-backend-wasm (XNNPACK) + project conv-gradient, LRN and max-pool-gradient kernels' };
       }
       await setUp('cpu', async () => {
         await import('@tensorflow/tfjs-backend-cpu');
