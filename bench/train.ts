@@ -32,7 +32,7 @@ const { values: args } = parseArgs({
     backends: { type: 'string' },
     steps: { type: 'string', default: '6' },
     workers: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
   },
 });
 const steps = Number(args.steps);

@@ -4,11 +4,13 @@
  *
  * tfjs-backend-wasm 4.22's own kernels for these three are plain C++ loops that call pow() per
  * window element (LRN, LRNGrad) or rescan every window once per input pixel (MaxPoolGrad):
- * profiled on one training step of `mini` (64 images, one thread) they took 43% of the step,
- * more than all the convolutions together (npm run bench:train; the table in the README). The
- * loops below do the same arithmetic once per element: a sliding window sum over channels, the
- * power N^-0.75 as two square roots (beta = 0.75 in every preset; other betas use Math.pow),
- * and one pass over the windows that adds each output's gradient to its argmax.
+ * profiled (tf.profile) on one training step of `mini` (64 images, one thread) they took about
+ * 40% of the kernel time (MaxPoolGrad 136 ms, LRNGrad 115-130, LRN 63-82 of 780-840), about as
+ * much as all the convolutions together; with the loops below, 180-220 of 600-720. They do the
+ * same arithmetic once per element: a sliding window sum over channels, the power N^-0.75 from
+ * one division and two square roots (beta = 0.75 in every preset; other betas use Math.pow),
+ * and one pass over the windows that adds each output's gradient to its argmax. Speed-up of a
+ * whole step: `npm run bench:train` (the README has its latest figures).
  *
  * Semantics are tfjs's (and TensorFlow's): LRN(x)_d = x_d / (bias + alpha * sum_{|j-d|<=r} x_j^2)^beta
  * over the channel axis of NHWC; LRNGrad takes x, y = LRN(x) and dy; MaxPoolGrad gives each
@@ -26,45 +28,56 @@ export interface LrnParams {
 }
 
 /**
- * norm[d] = bias + alpha * sum of x^2 over channels [d-r, d+r] of the pixel starting at `base`,
- * by a sliding window in double precision; then norm[d]^-beta into inv[d] (beta = 0.75, the
- * paper's, as 1/(sqrt(n) * sqrt(sqrt(n))); others through Math.pow).
+ * sum[d] = sum of x^2 over channels [d-r, d+r] of the pixel starting at `base`: a sliding window
+ * in double precision (the square of a float32 is exact in a double).
  */
-function windowNorms(x: Float32Array, base: number, channels: number, p: LrnParams, sq: Float64Array, norm: Float64Array, inv: Float64Array): void {
-  const r = p.depthRadius;
-  const bias = p.bias;
-  const alpha = p.alpha;
-  const beta = p.beta;
-  const fast = beta === 0.75;
-  for (let c = 0; c < channels; c++) {
-    const v = x[base + c]!;
-    sq[c] = v * v;
-  }
+function windowSums(x: Float32Array, base: number, channels: number, r: number, sum: Float64Array): void {
   let s = 0;
   const first = Math.min(r, channels - 1);
-  for (let c = 0; c <= first; c++) s += sq[c]!;
+  for (let c = 0; c <= first; c++) {
+    const v = x[base + c]!;
+    s += v * v;
+  }
   for (let d = 0; d < channels; d++) {
-    const n = bias + alpha * s;
-    norm[d] = n;
-    if (fast) {
-      const q = Math.sqrt(n);
-      inv[d] = 1 / (q * Math.sqrt(q));
-    } else {
-      inv[d] = Math.pow(n, -beta);
+    sum[d] = s;
+    if (d + r + 1 < channels) {
+      const v = x[base + d + r + 1]!;
+      s += v * v;
     }
-    if (d + r + 1 < channels) s += sq[d + r + 1]!;
-    if (d - r >= 0) s -= sq[d - r]!;
+    if (d - r >= 0) {
+      const v = x[base + d - r]!;
+      s -= v * v;
+    }
   }
 }
 
-/** y = LRN(x), x and y [pixels * channels] in NHWC order. */
+/**
+ * y = LRN(x), x and y [pixels * channels] in NHWC order. N^-0.75 (the paper's beta) is
+ * rq * sqrt(rq) with rq = 1/sqrt(N); other betas go through Math.pow. A zero input (half of
+ * them after a ReLU) gives its own zero without the power.
+ */
 export function lrnLoop(x: Float32Array, y: Float32Array, channels: number, p: LrnParams): void {
-  const sq = new Float64Array(channels);
-  const norm = new Float64Array(channels);
-  const inv = new Float64Array(channels);
+  const { depthRadius: r, bias, alpha, beta } = p;
+  const fast = beta === 0.75;
+  const sum = new Float64Array(channels);
   for (let base = 0; base < x.length; base += channels) {
-    windowNorms(x, base, channels, p, sq, norm, inv);
-    for (let d = 0; d < channels; d++) y[base + d] = x[base + d]! * inv[d]!;
+    windowSums(x, base, channels, r, sum);
+    for (let d = 0; d < channels; d++) {
+      const v = x[base + d]!;
+      if (v === 0) {
+        y[base + d] = v;
+        continue;
+      }
+      const n = bias + alpha * sum[d]!;
+      let inv: number;
+      if (fast) {
+        const rq = 1 / Math.sqrt(n);
+        inv = rq * Math.sqrt(rq);
+      } else {
+        inv = Math.pow(n, -beta);
+      }
+      y[base + d] = v * inv;
+    }
   }
 }
 
@@ -73,16 +86,28 @@ export function lrnLoop(x: Float32Array, y: Float32Array, channels: number, p: L
  * (TensorFlow's LRNGrad, with y = x * N^-beta as given).
  */
 export function lrnGradLoop(x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, channels: number, p: LrnParams): void {
-  const r = p.depthRadius;
-  const sq = new Float64Array(channels);
-  const norm = new Float64Array(channels);
+  const { depthRadius: r, bias, alpha, beta } = p;
+  const fast = beta === 0.75;
+  const sum = new Float64Array(channels);
   const inv = new Float64Array(channels);
   const s = new Float64Array(channels);
-  const scale = -2 * p.alpha * p.beta;
+  const scale = -2 * alpha * beta;
   const first = Math.min(r, channels - 1);
   for (let base = 0; base < x.length; base += channels) {
-    windowNorms(x, base, channels, p, sq, norm, inv);
-    for (let d = 0; d < channels; d++) s[d] = (dy[base + d]! * y[base + d]!) / norm[d]!;
+    windowSums(x, base, channels, r, sum);
+    for (let d = 0; d < channels; d++) {
+      const n = bias + alpha * sum[d]!;
+      let recip: number;
+      if (fast) {
+        const rq = 1 / Math.sqrt(n);
+        inv[d] = rq * Math.sqrt(rq);
+        recip = rq * rq;
+      } else {
+        inv[d] = Math.pow(n, -beta);
+        recip = 1 / n;
+      }
+      s[d] = dy[base + d]! * y[base + d]! * recip;
+    }
     let w = 0;
     for (let d = 0; d <= first; d++) w += s[d]!;
     for (let k = 0; k < channels; k++) {
