@@ -37,6 +37,12 @@ const { values: args } = parseArgs({
 });
 const steps = Number(args.steps);
 const workers = Number(args.workers);
+for (const [name, v] of [['--steps', steps], ['--workers', workers], ['--rounds', Number(args.rounds)]] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`bench:train: ${name} must be a whole number >= 1`);
+    process.exit(1);
+  }
+}
 
 function randomCache(preset: Preset, count: number): DataCache {
   const b = preset.network.baseSize;

@@ -87,7 +87,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
   // A resumed run keeps the network it started with, even where the preset has changed since.
   const spec = ck?.network ?? preset.network;
   if (data.meta.base !== spec.baseSize) {
-    throw new ConfigError(`the data was prepared at ${data.meta.base}x${data.meta.base}, the ${preset.name} preset needs ${spec.baseSize}x${spec.baseSize}: prepare it again`);
+    throw new ConfigError(`the data was prepared at ${data.meta.base}x${data.meta.base}, ${ck ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: prepare it again`);
   }
   const train = data.splits.train!;
   const val = data.splits.val;
