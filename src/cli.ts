@@ -92,8 +92,10 @@ program
   .option('--resume', 'continue the run saved in --out exactly where it stopped')
   .option('--export', 'export the ONNX models into --out when training ends')
   .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
-  .action(async (opts) => {
+  .action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./cli/train-command.js');
+    // A resumed run keeps its own settings: only what was typed may change them, not a default.
+    for (const key of ['preset', 'seed', 'tenCrop']) if (cmd.getOptionValueSource(key) === 'default') delete opts[key];
     await trainCommand(opts);
   });
 

@@ -75,3 +75,40 @@ test('doctor lists every training backend and execution provider with a reason',
   t.regex(r.stdout, /inference \(onnxruntime\)\s+cpu\s+yes/);
   t.regex(r.stdout, /training \(tfjs\)\s+wasm\s+yes/);
 });
+
+test('train --resume goes on with the run\'s own settings, may change epochs and patience, and refuses a different seed or preset', async (t) => {
+  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-resume-'));
+  const data = path.join(dir, 'data');
+  const out = path.join(dir, 'run');
+  await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
+  const common = ['--data', data, '--out', out, '--backend', 'cpu', '--threads', '1'];
+  const first = await alexnet('train', ...common, '--preset', 'tiny', '--epochs', '1', '--batch-size', '16', '--patience', '5', '--seed', '4', '--no-ten-crop');
+  t.is(first.code, 0, first.stderr);
+
+  // No flags but --epochs: the saved patience, seed, batch size and centre-only validation, not the defaults.
+  const resumed = await alexnet('train', ...common, '--resume', '--epochs', '2');
+  t.is(resumed.code, 0, resumed.stderr);
+  const line = JSON.parse(/training tiny on .*?; (\{.*\})/.exec(resumed.stderr)?.[1] ?? '{}');
+  t.like(line, { preset: 'tiny', epochs: 2, patience: 5, seed: 4, batchSize: 16, tenCropEachEpoch: false });
+  const metrics = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  t.is(metrics.length, 2);
+  t.is(metrics[1].val.ten, undefined, 'the resumed epoch validated with the centre crop only, as the run was started');
+
+  // A setting a resume may change is saved with the run.
+  const longer = await alexnet('train', ...common, '--resume', '--epochs', '3', '--patience', '7');
+  t.is(longer.code, 0, longer.stderr);
+  const saved = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
+  t.like(saved.training.config, { epochs: 3, patience: 7, seed: 4 });
+  t.is(saved.training.epoch, 3);
+
+  // One that would make it another run is refused before any training, and the checkpoint is untouched.
+  const before = await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8');
+  const seed = await alexnet('train', ...common, '--resume', '--epochs', '4', '--seed', '9');
+  t.is(seed.code, 1);
+  t.regex(seed.stderr, /was started with seed 4, not 9: a resumed run keeps it/);
+  const preset = await alexnet('train', ...common, '--resume', '--epochs', '4', '--preset', 'mini');
+  t.is(preset.code, 1);
+  t.regex(preset.stderr, /was started with preset "tiny", not "mini"/);
+  t.is(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'), before);
+});

@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { getPreset, type Preset } from '../config.js';
+import { readCheckpointMeta, type CheckpointMeta } from '../model/checkpoint.js';
+import type { TrainConfig } from '../train/trainer.js';
 import { ConfigError } from '../errors.js';
 import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
 import { prepareFashionMnist } from '../train/fashion-mnist.js';
@@ -117,51 +119,74 @@ export async function fashionMnistCommand(opts: { out: string; preset: string; v
 
 export interface TrainCommandOptions {
   data: string;
-  preset: string;
+  /** Absent: 'mini' for a new run, the checkpoint's for --resume (likewise seed and tenCrop). */
+  preset?: string;
   out: string;
   backend: string;
   epochs?: number;
   batchSize?: number;
   lr?: number;
   patience?: number;
-  seed: number;
+  seed?: number;
   workers?: number;
   threads?: number;
   valSplit?: number;
   resume?: boolean;
   export?: boolean;
-  tenCrop: boolean;
+  tenCrop?: boolean;
 }
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
-  const { train } = await import('../train/trainer.js');
+  const { train, resumeConfig } = await import('../train/trainer.js');
   const { useBackend } = await import('../train/backends.js');
-  const preset = getPreset(opts.preset);
   await ensureWritableDir(opts.out);
-  if (opts.resume && !(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
-    throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
+  let saved: { meta: CheckpointMeta; config: TrainConfig } | undefined;
+  if (opts.resume) {
+    if (!(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
+      throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
+    }
+    const meta = await readCheckpointMeta(opts.out);
+    const config = (meta.training as { config?: TrainConfig } | undefined)?.config;
+    if (!config) throw new ConfigError(`${opts.out} holds no training state to resume (it was not written by 'alexnet train')`);
+    saved = { meta, config };
   }
+  // A resumed run keeps the network it started with: prepare the data at its base size.
+  const named = getPreset(opts.preset ?? saved?.meta.preset ?? 'mini');
+  const preset: Preset = saved ? { ...named, network: saved.meta.network } : named;
   const data = await loadOrPrepare(opts.data, preset, opts.valSplit);
   const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
   console.error(`backend: ${backend.name} (${backend.detail})`);
-  const t = preset.train;
-  const config = {
-    preset: preset.name,
-    batchSize: opts.batchSize ?? t.batchSize,
-    learningRate: opts.lr ?? t.learningRate,
-    momentum: t.momentum,
-    weightDecay: t.weightDecay,
-    lrDropFactor: t.lrDropFactor,
-    patience: opts.patience ?? t.patience,
-    maxDrops: 3,
-    epochs: opts.epochs ?? t.epochs,
+  const requested: Partial<TrainConfig> = {
+    preset: opts.preset as TrainConfig['preset'] | undefined,
+    batchSize: opts.batchSize,
+    learningRate: opts.lr,
+    patience: opts.patience,
+    epochs: opts.epochs,
     seed: opts.seed,
-    lightingStd: 0.1,
-    workers: opts.workers ?? 1,
-    // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
-    threads: opts.threads ?? (backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1),
+    workers: opts.workers,
+    threads: opts.threads,
     tenCropEachEpoch: opts.tenCrop,
   };
+  const t = preset.train;
+  const config: TrainConfig = saved
+    ? resumeConfig(saved.config, requested, opts.out)
+    : {
+        preset: preset.name,
+        batchSize: opts.batchSize ?? t.batchSize,
+        learningRate: opts.lr ?? t.learningRate,
+        momentum: t.momentum,
+        weightDecay: t.weightDecay,
+        lrDropFactor: t.lrDropFactor,
+        patience: opts.patience ?? t.patience,
+        maxDrops: 3,
+        epochs: opts.epochs ?? t.epochs,
+        seed: opts.seed ?? 1,
+        lightingStd: 0.1,
+        workers: opts.workers ?? 1,
+        // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
+        threads: opts.threads ?? (backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1),
+        tenCropEachEpoch: opts.tenCrop ?? true,
+      };
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();
   const stop = (signal: string) => {

@@ -114,10 +114,13 @@ export async function writeAtomic(target: string, data: string | Uint8Array): Pr
   }
 }
 
-/** Read and verify a checkpoint; `location` is its directory or its checkpoint.json. */
-export async function readCheckpoint(location: string): Promise<Checkpoint> {
+/** Read and check a checkpoint's JSON only (no weights): what a run was, cheaply. */
+export async function readCheckpointMeta(location: string): Promise<CheckpointMeta> {
+  return (await readCheckpointFile(location)).file;
+}
+
+async function readCheckpointFile(location: string): Promise<{ file: CheckpointFile; jsonPath: string }> {
   const jsonPath = location.endsWith('.json') ? location : path.join(location, CHECKPOINT_FILE);
-  const dir = path.dirname(jsonPath);
   let text: string;
   try {
     text = await fs.readFile(jsonPath, 'utf8');
@@ -139,6 +142,13 @@ export async function readCheckpoint(location: string): Promise<Checkpoint> {
   if (typeof file.preset !== 'string' || !isPresetName(file.preset)) {
     throw new CheckpointError(`${jsonPath} names an unknown preset '${String(file.preset)}'`);
   }
+  return { file, jsonPath };
+}
+
+/** Read and verify a checkpoint; `location` is its directory or its checkpoint.json. */
+export async function readCheckpoint(location: string): Promise<Checkpoint> {
+  const { file, jsonPath } = await readCheckpointFile(location);
+  const dir = path.dirname(jsonPath);
   const weightsPath = path.join(dir, path.basename(String(file.weightsFile)));
   let blob: Buffer;
   try {

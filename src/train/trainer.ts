@@ -37,6 +37,30 @@ export interface TrainConfig extends TrainDefaults {
   tenCropEachEpoch: boolean;
 }
 
+/** The settings a resumed run may change; any other would make it a different run. */
+export const RESUMABLE_SETTINGS = ['epochs', 'patience', 'workers', 'threads', 'tenCropEachEpoch'] as const;
+
+/**
+ * The config a resumed run goes on with: the one it was started with, where `requested` may
+ * change only RESUMABLE_SETTINGS. A different batch size, seed, learning rate, preset... is
+ * refused (ConfigError naming the setting) rather than silently ignored or applied halfway.
+ */
+export function resumeConfig(saved: TrainConfig, requested: Partial<TrainConfig>, run: string): TrainConfig {
+  const merged: Record<string, unknown> = { ...saved };
+  const before = saved as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(requested)) {
+    if (value === undefined) continue;
+    if ((RESUMABLE_SETTINGS as readonly string[]).includes(key)) merged[key] = value;
+    else if (before[key] !== undefined && before[key] !== value) {
+      throw new ConfigError(
+        `${run} was started with ${key} ${JSON.stringify(before[key])}, not ${JSON.stringify(value)}: a resumed run keeps it ` +
+          `(it may change only ${RESUMABLE_SETTINGS.join(', ')}); train into a new --out to change it`,
+      );
+    }
+  }
+  return merged as unknown as TrainConfig;
+}
+
 export interface TrainingState {
   /** Completed epochs. */
   epoch: number;
@@ -98,7 +122,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
   let tensors: NamedTensor[];
   let state: TrainingState;
   const meta: CheckpointMeta = {
-    preset: preset.name,
+    preset: ck?.preset ?? preset.name,
     network: spec,
     classes,
     labels: data.meta.classes,
@@ -110,7 +134,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     if (ck.classes !== classes || ck.labels.join('\n') !== data.meta.classes.join('\n')) {
       throw new ConfigError(`${out} was trained on classes [${ck.labels.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);
     }
-    state = { ...saved, config: { ...saved.config, epochs: config.epochs } };
+    state = { ...saved, config: resumeConfig(saved.config, config, out) };
     tensors = [...ck.tensors.values()];
     log(`resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch}, lr ${state.learningRate}`);
   } else {
