@@ -112,3 +112,12 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   t.regex(preset.stderr, /was started with preset "tiny", not "mini"/);
   t.is(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'), before);
 });
+
+test('progress ETAs read as a person would write them', async (t) => {
+  const { formatSeconds } = await import('../src/cli/train-command.js');
+  t.is(formatSeconds(7.4), '7s');
+  t.is(formatSeconds(59.6), '1m00s');
+  t.is(formatSeconds(75), '1m15s');
+  t.is(formatSeconds(4000), '1h06m');
+  t.is(formatSeconds(3 * 3600 + 59), '3h00m');
+});

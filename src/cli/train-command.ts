@@ -16,13 +16,18 @@ import { prepareFolder } from '../train/prepare-folder.js';
 
 export function progressBar(label: string): { update: (done: number, total: number, extra?: string) => void; stop: () => void } {
   if (!process.stderr.isTTY) {
+    // A log file, not a terminal: a line every 10 s, with the ETA a terminal's bar would show.
     let last = 0;
+    let start: { at: number; done: number } | undefined;
     return {
       update: (done, total, extra = '') => {
         const now = Date.now();
+        start ??= { at: now, done };
         if (now - last > 10_000 || done === total) {
           last = now;
-          console.error(`${label}: ${done}/${total} ${extra}`);
+          const rate = (done - start.done) / Math.max(1, now - start.at);
+          const eta = done < total && rate > 0 ? ` | ETA ${formatSeconds((total - done) / rate / 1000)}` : '';
+          console.error(`${label}: ${done}/${total}${eta}${extra ? ` | ${extra}` : ''}`);
         }
       },
       stop: () => {},
@@ -44,6 +49,14 @@ export function progressBar(label: string): { update: (done: number, total: numb
     },
     stop: () => started && bar.stop(),
   };
+}
+
+/** 75 -> "1m15s", 4000 -> "1h06m". */
+export function formatSeconds(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export const defaultCacheDir = (data: string, base: number) => path.join(data, `.alexnet-cache-${base}`);
