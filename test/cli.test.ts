@@ -111,6 +111,14 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   t.is(preset.code, 1);
   t.regex(preset.stderr, /was started with preset "tiny", not "mini"/);
   t.is(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'), before);
+
+  // A checkpoint from before --threads was saved: the resume uses every core, not one thread.
+  const old = JSON.parse(before);
+  delete old.training.config.threads;
+  await fs.writeFile(path.join(out, 'checkpoint.json'), JSON.stringify(old));
+  const legacy = await alexnet('train', '--data', data, '--out', out, '--backend', 'cpu', '--resume', '--epochs', '4');
+  t.is(legacy.code, 0, legacy.stderr);
+  t.like(JSON.parse(/training tiny on .*?; (\{.*\})/.exec(legacy.stderr)?.[1] ?? '{}'), { threads: os.availableParallelism(), seed: 4, epochs: 4 });
 });
 
 test('progress ETAs read as a person would write them', async (t) => {

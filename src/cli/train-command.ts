@@ -181,8 +181,11 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     tenCropEachEpoch: opts.tenCrop,
   };
   const t = preset.train;
+  // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
+  const threads = backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1;
   const config: TrainConfig = saved
-    ? resumeConfig(saved.config, requested, opts.out)
+    ? // A checkpoint older than --threads saved none: the default, not a single thread.
+      resumeConfig({ ...saved.config, threads: saved.config.threads ?? threads }, requested, opts.out)
     : {
         preset: preset.name,
         batchSize: opts.batchSize ?? t.batchSize,
@@ -196,8 +199,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
         seed: opts.seed ?? 1,
         lightingStd: 0.1,
         workers: opts.workers ?? 1,
-        // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
-        threads: opts.threads ?? (backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1),
+        threads: opts.threads ?? threads,
         tenCropEachEpoch: opts.tenCrop ?? true,
       };
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
