@@ -1,9 +1,9 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --model models/fmnist/model.onnx]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --max-batch 4 --model models/fmnist/model.onnx]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model (one session with the
- * intra-op threads a server worker gets by default, batches of the server's max batch, images
- * decoded beforehand); then Classify over gRPC against `alexnet serve` started as a process of
+ * intra-op threads a server worker gets by default, images decoded beforehand) at its best over
+ * batches of 1, 2, 4, 8, 16 images and the server's max batch (each shown); then Classify over gRPC against `alexnet serve` started as a process of
  * its own, driven by a closed-loop load client in another (bench/load-client.ts), with real JPEG
  * files (distinct synthetic pictures, 200x160, made here once), at each concurrency: images/s
  * and its ratio to the ceiling, latency p50/p99, statuses, the mean batch, and the server's
@@ -25,7 +25,7 @@ import { tenCropPath } from '../src/export/export-model.js';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
 import { defaultParallelism } from '../src/serve/engine.js';
-import { SERVE_DEFAULTS } from '../src/serve/server.js';
+import { defaultMaxBatch } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
 
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     images: { type: 'string', default: '64' },
     workers: { type: 'string' },
     threads: { type: 'string' },
+    'max-batch': { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -46,7 +47,8 @@ const levels = args.concurrency!.split(',').map(Number);
 const imageCount = Number(args.images);
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
-const maxBatch = SERVE_DEFAULTS.maxBatch;
+// The server's own default on cpu unless --max-batch says otherwise.
+const maxBatch = args['max-batch'] ? Number(args['max-batch']) : defaultMaxBatch('cpu');
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 // The server logs its stats (event-loop lag since the previous line) once per measured window.
@@ -109,7 +111,7 @@ interface ServerProcess {
 
 /** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
 async function startServerProcess(): Promise<ServerProcess> {
-  const layout = [...(args.workers ? ['--workers', args.workers] : []), ...(args.threads ? ['--threads', args.threads] : [])];
+  const layout = [...(args.workers ? ['--workers', args.workers] : []), ...(args.threads ? ['--threads', args.threads] : []), '--max-batch', String(maxBatch)];
   const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...layout], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
@@ -166,18 +168,29 @@ const session = await ort.InferenceSession.create(ten, {
   enableCpuMemArena: false,
 });
 const px = base * base * 3;
-const batches = Array.from({ length: Math.ceil(imageCount / maxBatch) }, (_, b) => {
-  const data = new Uint8Array(maxBatch * px);
-  for (let i = 0; i < maxBatch; i++) data.set(decoded[(b * maxBatch + i) % imageCount]!.data, i * px);
-  return new ort.Tensor('uint8', data, [maxBatch, base, base, 3]);
-});
-let runs = 0;
-const warmEnd = performance.now() + warmupSeconds * 1000;
-while (performance.now() < warmEnd || runs < 1) await session.run({ images: batches[runs++ % batches.length]! });
-const t0 = performance.now();
-let timed = 0;
-while (timed < 2 || performance.now() - t0 < seconds * 1000) await session.run({ images: batches[timed++ % batches.length]! });
-const ceiling = (timed * maxBatch) / ((performance.now() - t0) / 1000);
+async function onnxAlone(batch: number): Promise<number> {
+  const batches = Array.from({ length: Math.ceil(imageCount / batch) }, (_, b) => {
+    const data = new Uint8Array(batch * px);
+    for (let i = 0; i < batch; i++) data.set(decoded[(b * batch + i) % imageCount]!.data, i * px);
+    return new ort.Tensor('uint8', data, [batch, base, base, 3]);
+  });
+  let runs = 0;
+  const warmEnd = performance.now() + warmupSeconds * 1000;
+  while (performance.now() < warmEnd || runs < 1) await session.run({ images: batches[runs++ % batches.length]! });
+  const t0 = performance.now();
+  let timed = 0;
+  while (timed < 2 || performance.now() - t0 < seconds * 1000) await session.run({ images: batches[timed++ % batches.length]! });
+  return (timed * batch) / ((performance.now() - t0) / 1000);
+}
+// The ceiling: onnxruntime's best over batch sizes (on a CPU, not the largest: see defaultMaxBatch).
+const BATCHES = [...new Set([1, 2, 4, 8, 16, maxBatch])].sort((a, b) => a - b);
+const alone = new Map<number, number>();
+for (const b of BATCHES) alone.set(b, await onnxAlone(b));
+const ceiling = Math.max(...alone.values());
+// At concurrency c a batch holds at most c images: onnxruntime's best at batches <= 4 bounds
+// what concurrency 4 can reach before any server cost.
+const SMALL = 4;
+const smallBound = Math.max(...BATCHES.filter((b) => b <= SMALL).map((b) => alone.get(b)!)) / ceiling;
 await session.release();
 
 // Decoding alone, one image at a time as a call does (sharp, the server's own decodeToSquare): the
@@ -228,7 +241,12 @@ try {
 const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
 const rows: string[][] = [
-  [`onnxruntime alone (ten-crop, batch ${maxBatch}, ${threads} thread${threads > 1 ? 's' : ''})`, '-', fmt(ceiling), '1.000x', '-', '-', '-', String(maxBatch), `- / ${fmt((maxBatch * 1000) / ceiling)}`, '-', '-', '-'],
+  ...BATCHES.map((b) => {
+    const rate = alone.get(b)!;
+    const what = `onnxruntime alone (ten-crop, batch ${b}, ${threads} thread${threads > 1 ? 's' : ''})${rate === ceiling ? ': the ceiling' : ''}${b === maxBatch ? ', the server\'s max batch' : ''}`;
+    const bound = b === SMALL ? `bound at c=${SMALL} ${smallBound.toFixed(3)}x` : '-';
+    return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((b * 1000) / rate)}`, '-', '-', bound];
+  }),
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
 ];
 for (const { load: r, stats: s, meanBatch, busy, batchMs } of results) {

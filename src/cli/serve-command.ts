@@ -15,7 +15,7 @@ export interface ServeCommandOptions {
   device: DeviceChoice;
   workers?: number;
   threads?: number;
-  maxBatch: number;
+  maxBatch?: number;
   maxDelayMs: number;
   maxQueue: number;
   grace: number;

@@ -77,7 +77,6 @@ export interface ServeOptions {
 export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 50051,
-  maxBatch: 16,
   maxDelayMs: 2,
   maxQueue: 256,
   maxMessageBytes: 16 * 1024 * 1024,
@@ -86,6 +85,16 @@ export const SERVE_DEFAULTS = {
   maxConnectionAgeMs: 30 * 60 * 1000,
   graceMs: 10_000,
 } as const;
+
+/**
+ * Most images in one batch when --max-batch is not given. onnxruntime on a CPU does not run large
+ * batches faster (`npm run bench:serve` on the shipped model, 2 cores: batches of 16 images at
+ * 0.87-0.88x of the best batch size in each run, batches of 1 to 8 within noise of each other);
+ * smaller batches also keep latency down. A GPU wants them large.
+ */
+export function defaultMaxBatch(provider: string): number {
+  return provider === 'cpu' ? 4 : 16;
+}
 
 /** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
 const STREAM_WINDOW = 64;
@@ -184,6 +193,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const m = meta!;
   const provider = await chooseProvider(o.device ?? 'auto', log);
+  const maxBatch = o.maxBatch ?? defaultMaxBatch(provider);
   // 'models/fashion-mnist-mini/model.onnx' is called fashion-mnist-mini; 'x/cats.onnx' is cats.
   const base = path.basename(single, '.onnx');
   const model: ModelRef = { name: base === 'model' ? path.basename(path.dirname(path.resolve(single))) : base, version: m.checkpointSha256.slice(0, 12) };
@@ -373,7 +383,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     embedding_dimension: m.fc7Size,
     execution_provider: provider,
     format_version: m.formatVersion,
-    max_batch_size: o.maxBatch,
+    max_batch_size: maxBatch,
     max_queue_delay_us: Math.round(o.maxDelayMs * 1000),
   };
 
@@ -396,7 +406,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       mean: m.mean,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
-      maxBatch: o.maxBatch,
+      maxBatch: maxBatch,
       maxDelayMs: o.maxDelayMs,
       maxQueue: o.maxQueue,
     });
@@ -418,7 +428,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     provider,
     workers: engine.workers,
     threadsPerWorker: engine.threads,
-    maxBatch: o.maxBatch,
+    maxBatch: maxBatch,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
   });
