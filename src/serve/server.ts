@@ -89,7 +89,7 @@ export const SERVE_DEFAULTS = {
 /**
  * Most images in one batch when --max-batch is not given. onnxruntime on a CPU does not run large
  * batches faster (`npm run bench:serve` on the shipped model, 2 cores: batches of 16 images at
- * 0.86-0.92x of the best batch size in each of five runs, batches of 2 to 8 within noise of each other);
+ * 0.86-0.96x of the best batch size in six runs (never the best), batches of 2 to 8 within noise of each other);
  * smaller batches also keep latency down. A GPU wants them large.
  */
 export function defaultMaxBatch(provider: string): number {
