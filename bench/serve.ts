@@ -48,7 +48,11 @@ const imageCount = Number(args.images);
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
-const maxBatch = args['max-batch'] ? Number(args['max-batch']) : defaultMaxBatch('cpu');
+const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : Number(args['max-batch']);
+if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+  console.error(`bench:serve: --max-batch must be a positive integer, got '${args['max-batch']}'`);
+  process.exit(1);
+}
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 // The server logs its stats (event-loop lag since the previous line) once per measured window.

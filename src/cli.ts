@@ -145,7 +145,7 @@ program
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
   .option('--workers <n>', 'inference worker threads, each with its own sessions (default: one per 4 cores on cpu, 1 on a GPU)', positiveInt)
   .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers)', positiveInt)
-  .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, where onnxruntime runs small batches fastest; 16 on a GPU)', positiveInt)
+  .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, where batches of 16 ran no faster than smaller ones; 16 on a GPU)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch', nonNegativeNumber, 2)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)

@@ -110,6 +110,10 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   const preset = await alexnet('train', ...common, '--resume', '--epochs', '4', '--preset', 'mini');
   t.is(preset.code, 1);
   t.regex(preset.stderr, /was started with preset "tiny", not "mini"/);
+  // Checked against the checkpoint before any data is read or prepared.
+  const early = await alexnet('train', '--data', path.join(dir, 'not-there'), '--out', out, '--resume', '--batch-size', '32');
+  t.is(early.code, 1);
+  t.regex(early.stderr, /was started with batchSize 16, not 32/);
   t.is(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'), before);
 
   // A checkpoint from before --threads was saved: the resume uses every core, not one thread.

@@ -153,22 +153,6 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const { train, resumeConfig } = await import('../train/trainer.js');
   const { useBackend } = await import('../train/backends.js');
   await ensureWritableDir(opts.out);
-  let saved: { meta: CheckpointMeta; config: TrainConfig } | undefined;
-  if (opts.resume) {
-    if (!(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
-      throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
-    }
-    const meta = await readCheckpointMeta(opts.out);
-    const config = (meta.training as { config?: TrainConfig } | undefined)?.config;
-    if (!config) throw new ConfigError(`${opts.out} holds no training state to resume (it was not written by 'alexnet train')`);
-    saved = { meta, config };
-  }
-  // A resumed run keeps the network it started with: prepare the data at its base size.
-  const named = getPreset(opts.preset ?? saved?.meta.preset ?? 'mini');
-  const preset: Preset = saved ? { ...named, network: saved.meta.network } : named;
-  const data = await loadOrPrepare(opts.data, preset, opts.valSplit);
-  const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
-  console.error(`backend: ${backend.name} (${backend.detail})`);
   const requested: Partial<TrainConfig> = {
     preset: opts.preset as TrainConfig['preset'] | undefined,
     batchSize: opts.batchSize,
@@ -180,12 +164,29 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     threads: opts.threads,
     tenCropEachEpoch: opts.tenCrop,
   };
+  // A resume is checked against its checkpoint first, before any data is prepared.
+  let saved: { meta: CheckpointMeta; config: TrainConfig } | undefined;
+  if (opts.resume) {
+    if (!(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
+      throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
+    }
+    const meta = await readCheckpointMeta(opts.out);
+    const config = (meta.training as { config?: TrainConfig } | undefined)?.config;
+    if (!config) throw new ConfigError(`${opts.out} holds no training state to resume (it was not written by 'alexnet train')`);
+    saved = { meta, config: resumeConfig(config, requested, opts.out) };
+  }
+  // A resumed run keeps the network it started with: prepare the data at its base size.
+  const named = getPreset(opts.preset ?? saved?.meta.preset ?? 'mini');
+  const preset: Preset = saved ? { ...named, network: saved.meta.network } : named;
+  const data = await loadOrPrepare(opts.data, preset, opts.valSplit);
+  const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
+  console.error(`backend: ${backend.name} (${backend.detail})`);
   const t = preset.train;
   // tfjs runs wasm and cpu on one thread: shard each batch over the cores instead.
   const threads = backend.name === 'wasm' || backend.name === 'cpu' ? os.availableParallelism() : 1;
   const config: TrainConfig = saved
     ? // A checkpoint older than --threads saved none: the default, not a single thread.
-      resumeConfig({ ...saved.config, threads: saved.config.threads ?? threads }, requested, opts.out)
+      { ...saved.config, threads: saved.config.threads ?? threads }
     : {
         preset: preset.name,
         batchSize: opts.batchSize ?? t.batchSize,

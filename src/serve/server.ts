@@ -406,7 +406,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       mean: m.mean,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
-      maxBatch: maxBatch,
+      maxBatch,
       maxDelayMs: o.maxDelayMs,
       maxQueue: o.maxQueue,
     });
@@ -428,7 +428,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     provider,
     workers: engine.workers,
     threadsPerWorker: engine.threads,
-    maxBatch: maxBatch,
+    maxBatch,
     maxDelayMs: o.maxDelayMs,
     maxQueue: o.maxQueue,
   });
