@@ -1,11 +1,12 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --max-batch 4 --model models/fmnist/model.onnx]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --max-batch 4 --model models/fmnist/model.onnx --jpeg 500x375]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model (one session with the
  * intra-op threads a server worker gets by default, images decoded beforehand) at its best over
  * batches of 1, 2, 4, 8, 16 images and the server's max batch (each shown); then Classify over gRPC against `alexnet serve` started as a process of
  * its own, driven by a closed-loop load client in another (bench/load-client.ts), with real JPEG
- * files (distinct synthetic pictures, 200x160, made here once), at each concurrency: images/s
+ * files (distinct synthetic pictures made here once: 200x160 for a model of base size up to 100,
+ * else 500x375, about ImageNet's typical photo; --jpeg WxH to choose), at each concurrency: images/s
  * and its ratio to the ceiling, latency p50/p99, statuses, the mean batch, and the server's
  * event-loop lag. The server logs a stats line every --seconds (--stats-interval-ms: lag p99 and
  * max since the previous line); each row's window runs from one line to the next (the bench
@@ -39,20 +40,33 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     threads: { type: 'string' },
     'max-batch': { type: 'string' },
+    jpeg: { type: 'string' },
   },
 });
-const seconds = Number(args.seconds);
-const warmupSeconds = Number(args['warmup-seconds']);
+function refuse(option: string, wanted: string): never {
+  console.error(`bench:serve: --${option} must be ${wanted}, got '${args[option as keyof typeof args]}'`);
+  process.exit(1);
+}
+const positive = (option: keyof typeof args): number => {
+  const n = Number(args[option]);
+  return Number.isFinite(n) && n > 0 ? n : refuse(option, 'a positive number');
+};
+const seconds = positive('seconds');
+const warmupSeconds = positive('warmup-seconds');
+const imageCount = positive('images');
+if (!Number.isInteger(imageCount)) refuse('images', 'a positive integer');
 const levels = args.concurrency!.split(',').map(Number);
-const imageCount = Number(args.images);
+if (levels.some((c) => !Number.isInteger(c) || c < 1)) refuse('concurrency', 'a comma-separated list of positive integers');
+for (const option of ['workers', 'threads'] as const) {
+  if (args[option] !== undefined && !/^[1-9][0-9]*$/.test(args[option])) refuse(option, 'a positive integer');
+}
+const jpegSize = args.jpeg === undefined ? undefined : /^([1-9][0-9]*)x([1-9][0-9]*)$/.exec(args.jpeg)?.slice(1).map(Number);
+if (args.jpeg !== undefined && !jpegSize) refuse('jpeg', 'WIDTHxHEIGHT, e.g. 500x375');
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
 const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : Number(args['max-batch']);
-if (!Number.isInteger(maxBatch) || maxBatch < 1) {
-  console.error(`bench:serve: --max-batch must be a positive integer, got '${args['max-batch']}'`);
-  process.exit(1);
-}
+if (!Number.isInteger(maxBatch) || maxBatch < 1) refuse('max-batch', 'a positive integer');
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 // The server logs its stats (event-loop lag since the previous line) once per measured window.
@@ -154,12 +168,13 @@ const meta = await readModelMetadata(ten);
 const base = meta.baseSize;
 const rng = new Rng(7);
 const jpegs: Buffer[] = [];
-for (let i = 0; i < imageCount; i++) jpegs.push(await encodeRgb(picture(rng, 200, 160), 200, 160, 'jpeg', 85));
+const [jpegWidth, jpegHeight] = jpegSize ?? (base <= 100 ? [200, 160] : [500, 375]);
+for (let i = 0; i < imageCount; i++) jpegs.push(await encodeRgb(picture(rng, jpegWidth!, jpegHeight!), jpegWidth!, jpegHeight!, 'jpeg', 85));
 const decoded = await Promise.all(jpegs.map((j) => decodeToSquare(j, { size: base })));
 const cpus = os.cpus();
 console.log(
   `${cpus.length} CPU cores (${cpus[0]?.model.trim() ?? 'unknown'}), load average ${os.loadavg()[0]!.toFixed(2)}; node ${process.version}; ` +
-    `model ${single} (${meta.preset}, base ${base}); ${imageCount} JPEG files 200x160, ${(jpegs.reduce((n, j) => n + j.length, 0) / imageCount / 1024).toFixed(1)} kB on average`,
+    `model ${single} (${meta.preset}, base ${base}); ${imageCount} JPEG files ${jpegWidth}x${jpegHeight}, ${(jpegs.reduce((n, j) => n + j.length, 0) / imageCount / 1024).toFixed(1)} kB on average`,
 );
 
 // The ceiling: onnxruntime alone, as a server worker runs it, on batches of max batch.
