@@ -88,8 +88,9 @@ program
   .option('--workers <n>', 'worker threads preparing batches', positiveInt)
   .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
   .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
+  .option('--ten-crop', 'validate with the ten crops as well as the centre crop each epoch (the default for a new run)')
   .option('--no-ten-crop', 'validate with the centre crop only each epoch (faster)')
-  .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --no-ten-crop)")
+  .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")
   .option('--export', 'export the ONNX models into --out when training ends')
   .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
   .action(async (opts, cmd: Command) => {

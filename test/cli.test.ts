@@ -102,12 +102,20 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   t.like(saved.training.config, { epochs: 3, patience: 7, seed: 4 });
   t.is(saved.training.epoch, 3);
 
+  // --ten-crop turns the ten-crop validation back on for the epochs that follow.
+  const tenAgain = await alexnet('train', ...common, '--resume', '--epochs', '4', '--ten-crop');
+  t.is(tenAgain.code, 0, tenAgain.stderr);
+  const after = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  t.is(after.length, 4);
+  t.is(after[2].val.ten, undefined);
+  t.is(typeof after[3].val.ten?.top1, 'number', 'the fourth epoch validated with ten crops');
+
   // One that would make it another run is refused before any training, and the checkpoint is untouched.
   const before = await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8');
-  const seed = await alexnet('train', ...common, '--resume', '--epochs', '4', '--seed', '9');
+  const seed = await alexnet('train', ...common, '--resume', '--epochs', '5', '--seed', '9');
   t.is(seed.code, 1);
   t.regex(seed.stderr, /was started with seed 4, not 9: a resumed run keeps it/);
-  const preset = await alexnet('train', ...common, '--resume', '--epochs', '4', '--preset', 'mini');
+  const preset = await alexnet('train', ...common, '--resume', '--epochs', '5', '--preset', 'mini');
   t.is(preset.code, 1);
   t.regex(preset.stderr, /was started with preset "tiny", not "mini"/);
   // Checked against the checkpoint before any data is read or prepared.
@@ -120,9 +128,9 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   const old = JSON.parse(before);
   delete old.training.config.threads;
   await fs.writeFile(path.join(out, 'checkpoint.json'), JSON.stringify(old));
-  const legacy = await alexnet('train', '--data', data, '--out', out, '--backend', 'cpu', '--resume', '--epochs', '4');
+  const legacy = await alexnet('train', '--data', data, '--out', out, '--backend', 'cpu', '--resume', '--epochs', '5');
   t.is(legacy.code, 0, legacy.stderr);
-  t.like(JSON.parse(/training tiny on .*?; (\{.*\})/.exec(legacy.stderr)?.[1] ?? '{}'), { threads: os.availableParallelism(), seed: 4, epochs: 4 });
+  t.like(JSON.parse(/training tiny on .*?; (\{.*\})/.exec(legacy.stderr)?.[1] ?? '{}'), { threads: os.availableParallelism(), seed: 4, epochs: 5 });
 });
 
 test('progress ETAs read as a person would write them', async (t) => {
