@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { Rng } from '../src/util/rng.js';
+import { positiveInteger, positiveNumber } from './options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -19,17 +20,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
   },
 });
-const positive = (name: string, v: string | undefined): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`bench:decode: --${name} must be a positive number, got '${v}'`);
-    process.exit(1);
-  }
-  return n;
-};
-const size = Math.round(positive('size', args.size));
-const seconds = positive('seconds', args.seconds);
-const rounds = Math.round(positive('rounds', args.rounds));
+const size = positiveInteger('bench:decode', 'size', args.size);
+const seconds = positiveNumber('bench:decode', 'seconds', args.seconds);
+const rounds = positiveInteger('bench:decode', 'rounds', args.rounds);
 
 // Smooth gradients plus noise, so the JPEG holds as much detail as a photograph of its size.
 async function jpeg(width: number, height: number, rng: Rng): Promise<Buffer> {

@@ -25,6 +25,7 @@ import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
 import { GradientPool } from '../src/train/parallel-step.js';
 import { Rng } from '../src/util/rng.js';
+import { positiveInteger, positiveNumber } from './options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,10 +41,11 @@ const { values: args } = parseArgs({
 const preset = getPreset(args.preset!);
 const spec = preset.network;
 const classes = preset.name === 'paper' ? 1000 : 10;
-const seconds = Number(args.seconds);
-const fwdBatch = Number(args['forward-batch']);
-const trainBatch = Number(args['train-batch']);
-const maxStepSeconds = Number(args['max-step-seconds']);
+const seconds = positiveNumber('bench:model', 'seconds', args.seconds);
+const fwdBatch = positiveInteger('bench:model', 'forward-batch', args['forward-batch']);
+const trainBatch = positiveInteger('bench:model', 'train-batch', args['train-batch']);
+const maxStepSeconds = positiveNumber('bench:model', 'max-step-seconds', args['max-step-seconds']);
+const ortThreads = args['ort-threads'] === undefined ? undefined : positiveInteger('bench:model', 'ort-threads', args['ort-threads']);
 
 /** Seconds per call: one untimed warm-up call, then calls until `seconds` have passed (at least 2). */
 async function timePerCall(fn: () => Promise<void> | void): Promise<number> {
@@ -82,7 +84,7 @@ const ortInput = new ort.Tensor('float32', randomImages(fwdBatch, rng), [fwdBatc
 let ortCrops = 0;
 for (const ep of (await probeExecutionProviders()).filter((p) => p.available)) {
   const sessionOptions: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all', executionProviders: [ep.name] };
-  if (args['ort-threads']) sessionOptions.intraOpNumThreads = Number(args['ort-threads']);
+  if (ortThreads !== undefined) sessionOptions.intraOpNumThreads = ortThreads;
   const session = await ort.InferenceSession.create(single.path, sessionOptions);
   const sec = await timePerCall(async () => {
     await session.run({ input: ortInput });

@@ -29,6 +29,7 @@ import { defaultParallelism } from '../src/serve/engine.js';
 import { defaultMaxBatch } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
+import { positiveInteger, positiveIntegers, positiveNumber, refuseOption } from './options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,30 +44,18 @@ const { values: args } = parseArgs({
     jpeg: { type: 'string' },
   },
 });
-function refuse(option: string, wanted: string): never {
-  console.error(`bench:serve: --${option} must be ${wanted}, got '${args[option as keyof typeof args]}'`);
-  process.exit(1);
-}
-const positive = (option: keyof typeof args): number => {
-  const n = Number(args[option]);
-  return Number.isFinite(n) && n > 0 ? n : refuse(option, 'a positive number');
-};
-const seconds = positive('seconds');
-const warmupSeconds = positive('warmup-seconds');
-const imageCount = positive('images');
-if (!Number.isInteger(imageCount)) refuse('images', 'a positive integer');
-const levels = args.concurrency!.split(',').map(Number);
-if (levels.some((c) => !Number.isInteger(c) || c < 1)) refuse('concurrency', 'a comma-separated list of positive integers');
-for (const option of ['workers', 'threads'] as const) {
-  if (args[option] !== undefined && !/^[1-9][0-9]*$/.test(args[option])) refuse(option, 'a positive integer');
-}
+const BENCH = 'bench:serve';
+const seconds = positiveNumber(BENCH, 'seconds', args.seconds);
+const warmupSeconds = positiveNumber(BENCH, 'warmup-seconds', args['warmup-seconds']);
+const imageCount = positiveInteger(BENCH, 'images', args.images);
+const levels = positiveIntegers(BENCH, 'concurrency', args.concurrency);
+for (const option of ['workers', 'threads'] as const) if (args[option] !== undefined) positiveInteger(BENCH, option, args[option]);
 const jpegSize = args.jpeg === undefined ? undefined : /^([1-9][0-9]*)x([1-9][0-9]*)$/.exec(args.jpeg)?.slice(1).map(Number);
-if (args.jpeg !== undefined && !jpegSize) refuse('jpeg', 'WIDTHxHEIGHT, e.g. 500x375');
+if (args.jpeg !== undefined && !jpegSize) refuseOption(BENCH, 'jpeg', args.jpeg, 'WIDTHxHEIGHT, e.g. 500x375');
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
-const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : Number(args['max-batch']);
-if (!Number.isInteger(maxBatch) || maxBatch < 1) refuse('max-batch', 'a positive integer');
+const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : positiveInteger(BENCH, 'max-batch', args['max-batch']);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 // The server logs its stats (event-loop lag since the previous line) once per measured window.

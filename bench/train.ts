@@ -25,6 +25,7 @@ import { toTfjs } from '../src/train/network.js';
 import { initParameters } from '../src/model/init.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../src/util/rng.js';
+import { positiveInteger } from './options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -35,14 +36,9 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '5' },
   },
 });
-const steps = Number(args.steps);
-const workers = Number(args.workers);
-for (const [name, v] of [['--steps', steps], ['--workers', workers], ['--rounds', Number(args.rounds)]] as const) {
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`bench:train: ${name} must be a whole number >= 1`);
-    process.exit(1);
-  }
-}
+const steps = positiveInteger('bench:train', 'steps', args.steps);
+const workers = positiveInteger('bench:train', 'workers', args.workers);
+const rounds = positiveInteger('bench:train', 'rounds', args.rounds);
 
 function randomCache(preset: Preset, count: number): DataCache {
   const b = preset.network.baseSize;
@@ -115,7 +111,7 @@ async function kernelAb(preset: Preset, batch: number, stepsPerRound: number): P
   };
   const own: number[] = [];
   const project: number[] = [];
-  for (let r = 0; r < Number(args.rounds); r++) {
+  for (let r = 0; r < rounds; r++) {
     own.push(await time(false));
     project.push(await time(true));
   }
@@ -149,7 +145,7 @@ if (abRows.length > 0) {
   const h2 = ['preset', 'shard', "images/s, tfjs-wasm's LRN/pool kernels", "images/s, the project's", 'speed-up'];
   const w2 = h2.map((h, i) => Math.max(h.length, ...abRows.map((r) => r[i]!.length)));
   const line2 = (c: string[]) => `| ${c.map((x, i) => x.padEnd(w2[i]!)).join(' | ')} |`;
-  console.log(`\none thread's training step on wasm, median of ${args.rounds} alternated rounds:`);
+  console.log(`\none thread's training step on wasm, median of ${rounds} alternated rounds:`);
   console.log(line2(h2));
   console.log(`|${w2.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of abRows) console.log(line2(r));
