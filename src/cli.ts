@@ -91,8 +91,8 @@ program
   .option('--ten-crop', 'validate with the ten crops as well as the centre crop each epoch (the default for a new run)')
   .option('--no-ten-crop', 'validate with the centre crop only each epoch (faster)')
   .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")
-  .option('--export', 'export the ONNX models into --out when training ends')
-  .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
+  .option('--export', "export the ONNX models into --out when training ends, from the best validation epoch's checkpoint (<out>/best)")
+  .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\n<out>/checkpoint.json is the last epoch (to resume); <out>/best/ a copy of the epoch with the lowest\nvalidation error so far (to export: alexnet export <out>/best).\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
   .action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./cli/train-command.js');
     // A resumed run keeps its own settings: only what was typed may change them, not a default.
@@ -115,6 +115,10 @@ program
     const { exportCheckpoint } = await import('./export/export-model.js');
     const result = await exportCheckpoint(checkpoint, opts.out);
     for (const f of result.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
+    // A training run's directory holds its last epoch; say so when a better one sits beside it.
+    const { bestBeside } = await import('./cli/train-command.js');
+    const hint = await bestBeside(checkpoint);
+    if (hint) console.error(hint);
   });
 
 program

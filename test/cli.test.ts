@@ -133,6 +133,53 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   t.like(JSON.parse(/training tiny on .*?; (\{.*\})/.exec(legacy.stderr)?.[1] ?? '{}'), { threads: os.availableParallelism(), seed: 4, epochs: 5 });
 });
 
+test('train keeps its best validation epoch in <out>/best and --export exports that one; a new run never overwrites an old one', async (t) => {
+  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const { readModelMetadata } = await import('../src/model/onnx-metadata.js');
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-best-'));
+  const data = path.join(dir, 'data');
+  const out = path.join(dir, 'run');
+  await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
+  const common = ['--data', data, '--out', out, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--batch-size', '16', '--patience', '9', '--no-ten-crop'];
+  // lr 0.05 on 16 validation images: a noisy run whose best epoch (2 on tfjs-cpu) is not its last.
+  const r = await alexnet('train', ...common, '--epochs', '6', '--lr', '0.05', '--export');
+  t.is(r.code, 0, r.stderr);
+
+  // The oracle: the first epoch with the lowest validation error, read from the metrics file.
+  const errors = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).val.centre.top1 as number);
+  t.is(errors.length, 6);
+  const bestEpoch = errors.indexOf(Math.min(...errors)) + 1;
+  t.not(bestEpoch, 6, `the run's settings no longer make a run whose last epoch is not its best (validation errors ${errors.join(', ')}): change them`);
+  const last = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
+  const best = JSON.parse(await fs.readFile(path.join(out, 'best', 'checkpoint.json'), 'utf8'));
+  t.is(last.training.epoch, 6);
+  t.is(best.training.epoch, bestEpoch, `validation errors ${errors.join(', ')}`);
+  t.is(best.training.bestError, Math.min(...errors));
+  t.not(best.sha256, last.sha256);
+  t.regex(r.stdout, new RegExp(`exporting the best epoch's checkpoint \\(epoch ${bestEpoch},`));
+  // The exported models carry the SHA-256 of the weights they were made from: the best epoch's.
+  t.is((await readModelMetadata(path.join(out, 'model.onnx'))).checkpointSha256, best.sha256);
+  t.is((await readModelMetadata(path.join(out, 'model.tencrop.onnx'))).checkpointSha256, best.sha256);
+
+  // Exporting the run's own directory exports its last epoch, and says where the best one is.
+  const plain = await alexnet('export', out, '-o', path.join(dir, 'last.onnx'));
+  t.is(plain.code, 0, plain.stderr);
+  t.is((await readModelMetadata(path.join(dir, 'last.onnx'))).checkpointSha256, last.sha256);
+  t.regex(plain.stderr, new RegExp(`last epoch \\(6\\); its best validation epoch is ${bestEpoch} .*alexnet export .*best`));
+  // Exporting best/ itself needs no note.
+  const fromBest = await alexnet('export', path.join(out, 'best'), '-o', path.join(dir, 'best.onnx'));
+  t.is(fromBest.code, 0, fromBest.stderr);
+  t.notRegex(fromBest.stderr, /best validation epoch/);
+  t.is((await readModelMetadata(path.join(dir, 'best.onnx'))).checkpointSha256, best.sha256);
+
+  // A new run into the same directory is refused before any training, and the run is untouched.
+  const again = await alexnet('train', ...common, '--epochs', '1');
+  t.is(again.code, 1);
+  t.regex(again.stderr, /already holds a training run \(6 epochs done\): add --resume to go on with it, or give another --out/);
+  t.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')), last);
+  t.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'best', 'checkpoint.json'), 'utf8')), best);
+});
+
 test('progress ETAs read as a person would write them', async (t) => {
   const { formatSeconds } = await import('../src/cli/train-command.js');
   t.is(formatSeconds(7.4), '7s');

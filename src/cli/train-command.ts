@@ -149,8 +149,19 @@ export interface TrainCommandOptions {
   tenCrop?: boolean;
 }
 
+/** For `alexnet export RUN`: a note when RUN/best holds an epoch other than RUN's own (the last). */
+export async function bestBeside(checkpoint: string): Promise<string | undefined> {
+  const { BEST_DIR } = await import('../train/trainer.js');
+  const dir = checkpoint.endsWith('.json') ? path.dirname(checkpoint) : checkpoint;
+  const [last, best] = await Promise.all([readCheckpointMeta(dir).catch(() => undefined), readCheckpointMeta(path.join(dir, BEST_DIR)).catch(() => undefined)]);
+  const epochOf = (m: CheckpointMeta | undefined) => (m?.training as { epoch?: number } | undefined)?.epoch;
+  if (!last || !best || epochOf(last) === epochOf(best)) return undefined;
+  const err = (best.training as { bestError?: number }).bestError;
+  return `note: this is the run's last epoch (${epochOf(last)}); its best validation epoch is ${epochOf(best)}${err !== undefined ? ` (top-1 error ${(100 * err).toFixed(2)}%)` : ''}: alexnet export ${path.join(dir, BEST_DIR)}`;
+}
+
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
-  const { train, resumeConfig } = await import('../train/trainer.js');
+  const { train, resumeConfig, BEST_DIR } = await import('../train/trainer.js');
   const { useBackend } = await import('../train/backends.js');
   await ensureWritableDir(opts.out);
   const requested: Partial<TrainConfig> = {
@@ -166,7 +177,16 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   };
   // A resume is checked against its checkpoint first, before any data is prepared.
   let saved: { meta: CheckpointMeta; config: TrainConfig } | undefined;
-  if (opts.resume) {
+  if (!opts.resume) {
+    // A new run never overwrites another: its checkpoint is hours of work.
+    const existing = await readCheckpointMeta(opts.out).catch(() => undefined);
+    if (existing || (await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
+      const done = (existing?.training as { epoch?: number } | undefined)?.epoch;
+      throw new ConfigError(
+        `${opts.out} already holds a training run${done !== undefined ? ` (${done} epochs done)` : ''}: add --resume to go on with it, or give another --out`,
+      );
+    }
+  } else {
     if (!(await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
       throw new ConfigError(`--resume: ${opts.out} holds no checkpoint.json to resume from`);
     }
@@ -239,9 +259,16 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     });
     bar.stop();
     console.log(`checkpoint: ${result.checkpoint}${result.interrupted ? ' (interrupted: continue with --resume)' : ''}`);
+    const bestDir = path.join(opts.out, BEST_DIR);
+    const best = await readCheckpointMeta(bestDir).catch(() => undefined);
+    const bestState = best?.training as { epoch?: number; bestError?: number } | undefined;
+    const bestWhat = bestState?.epoch !== undefined ? `epoch ${bestState.epoch}, validation top-1 error ${(100 * (bestState.bestError ?? NaN)).toFixed(2)}%` : '';
+    if (best) console.log(`best: ${path.join(bestDir, 'checkpoint.json')} (${bestWhat})`);
     if (opts.export && !result.interrupted) {
       const { exportCheckpoint } = await import('../export/export-model.js');
-      const exported = await exportCheckpoint(opts.out, path.join(opts.out, 'model.onnx'));
+      // The epoch that validated best, not merely the last one (the paper reports its best model).
+      if (best) console.log(`exporting the best epoch's checkpoint (${bestWhat})`);
+      const exported = await exportCheckpoint(best ? bestDir : opts.out, path.join(opts.out, 'model.onnx'));
       for (const f of exported.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
     }
   } finally {

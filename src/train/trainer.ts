@@ -97,8 +97,13 @@ export interface TrainHooks {
   maxSteps?: number;
 }
 
+/** Where the run keeps a copy of the checkpoint of its best validation epoch (a checkpoint directory of its own). */
+export const BEST_DIR = 'best';
+
 export interface TrainResult {
   checkpoint: string;
+  /** The checkpoint of the epoch with the lowest validation error so far (OUT/best), if one was written. */
+  best?: string;
   state: TrainingState;
   interrupted: boolean;
 }
@@ -138,6 +143,9 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     tensors = [...ck.tensors.values()];
     log(`resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch}, lr ${state.learningRate}`);
   } else {
+    // A new run: what an earlier, never-checkpointed run left here would mix with its metrics.
+    await fs.rm(path.join(out, 'metrics.jsonl'), { force: true });
+    await fs.rm(path.join(out, BEST_DIR), { recursive: true, force: true });
     const rng = new Rng(config.seed);
     tensors = initParameters(spec, classes, rng);
     state = { epoch: 0, batch: 0, learningRate: config.learningRate, drops: 0, bestError: 1, epochsSinceBest: 0, config, history: [], rng: rng.state() };
@@ -149,10 +157,15 @@ export async function train(preset: Preset, data: DataCache, out: string, config
   sgd.load(tensors);
   const mean: NamedTensor = { name: 'mean', shape: [spec.baseSize, spec.baseSize, 3], data: data.mean };
 
-  const save = async () => {
+  const save = async (alsoBest = false) => {
     const all = [...(await fromTfjs(params)), ...(await sgd.state()), mean];
-    return writeCheckpoint(out, { ...meta, training: state as unknown as Record<string, unknown> }, all);
+    const written = await writeCheckpoint(out, { ...meta, training: state as unknown as Record<string, unknown> }, all);
+    // The best epoch's copy is written after the run's own checkpoint: a crash between the two
+    // leaves best/ one improvement behind, never the run unresumable.
+    if (alsoBest) best = await writeCheckpoint(path.join(out, BEST_DIR), { ...meta, training: state as unknown as Record<string, unknown> }, all);
+    return written;
   };
+  let best: string | undefined;
 
   const pipeOpts = { mean: data.mean, base: spec.baseSize, crop: spec.inputSize, pca: data.meta.pca, lightingStd: cfg.lightingStd, workers: cfg.workers };
   const trainPipe = new BatchPipeline({ ...pipeOpts, split: train });
@@ -209,7 +222,8 @@ export async function train(preset: Preset, data: DataCache, out: string, config
       // The lr schedule follows validation error (ten-crop when measured, as the paper reports it).
       const err = (ten ?? centre).top1;
       let dropMessage = '';
-      if (err < state.bestError - 1e-9) {
+      const improved = err < state.bestError - 1e-9;
+      if (improved) {
         state.bestError = err;
         state.epochsSinceBest = 0;
       } else if (++state.epochsSinceBest >= cfg.patience) {
@@ -222,7 +236,7 @@ export async function train(preset: Preset, data: DataCache, out: string, config
       }
       state.epoch = e + 1;
       state.batch = 0;
-      checkpoint = await save();
+      checkpoint = await save(improved);
       await fs.appendFile(path.join(out, 'metrics.jsonl'), JSON.stringify(m) + '\n');
       await writeCurves(path.join(out, 'curves.svg'), state.history, `${preset.name} on ${path.basename(data.dir)}`);
       hooks.onEpoch?.(m);
@@ -235,5 +249,5 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     for (const p of params.values()) p.dispose();
     sgd.dispose();
   }
-  return { checkpoint, state, interrupted };
+  return { checkpoint, ...(best ? { best } : {}), state, interrupted };
 }
