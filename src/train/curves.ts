@@ -33,7 +33,11 @@ export function curvesSvg(history: readonly EpochMetrics[], title: string): stri
     ticks.push(`<text x="${M.left - 6}" y="${y + 4}" text-anchor="end">${((maxLoss * i) / 4).toFixed(2)}</text>`);
     ticks.push(`<text x="${M.left + pw + 6}" y="${y + 4}">${((maxErr * i * 100) / 4).toFixed(1)}%</text>`);
   }
-  for (const h of history) ticks.push(`<text x="${x(h.epoch)}" y="${M.top + ph + 18}" text-anchor="middle">${h.epoch}</text>`);
+  // At most about 20 epoch labels (every 1, 2, 5, 10, ... epochs), so they never run together.
+  const every = [1, 2, 5, 10, 20, 50, 100, 200, 500].find((k) => n / k <= 20) ?? Math.ceil(n / 20);
+  for (const h of history) {
+    if (h.epoch % every === 0 || h.epoch === 1) ticks.push(`<text x="${x(h.epoch)}" y="${M.top + ph + 18}" text-anchor="middle">${h.epoch}</text>`);
+  }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="white"/>
 <text x="${W / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>
