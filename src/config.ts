@@ -157,7 +157,9 @@ const MINI: Preset = {
     pool: POOL,
     init: smallInit(0.03),
   },
-  train: { ...PAPER_TRAIN, epochs: 30, patience: 2 },
+  // Measured on Fashion-MNIST (README): patience 2 dropped the rate after 16 epochs on a validation bump and ended
+  // at 92.14 % ten-crop; patience 4 stayed at lr 0.01 for 32 epochs and ended at 92.65 % after 50.
+  train: { ...PAPER_TRAIN, epochs: 50, patience: 4 },
 };
 
 /** tiny: the same topology in a few thousand parameters, for tests that run in seconds. */
