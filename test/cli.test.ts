@@ -178,6 +178,11 @@ test('train keeps its best validation epoch in <out>/best and --export exports t
   t.regex(again.stderr, /already holds a training run \(6 epochs done\): add --resume to go on with it, or give another --out/);
   t.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')), last);
   t.deepEqual(JSON.parse(await fs.readFile(path.join(out, 'best', 'checkpoint.json'), 'utf8')), best);
+  // A checkpoint with no training in it (alexnet init) is not overwritten either.
+  t.is((await alexnet('init', '--preset', 'tiny', '--classes', '4', '--out', path.join(dir, 'init'))).code, 0);
+  const onInit = await alexnet('train', ...common.map((a) => (a === out ? path.join(dir, 'init') : a)), '--epochs', '1');
+  t.is(onInit.code, 1);
+  t.regex(onInit.stderr, /init already holds a checkpoint: give another --out/);
 });
 
 test('progress ETAs read as a person would write them', async (t) => {

@@ -181,9 +181,13 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     // A new run never overwrites another: its checkpoint is hours of work.
     const existing = await readCheckpointMeta(opts.out).catch(() => undefined);
     if (existing || (await fs.stat(path.join(opts.out, 'checkpoint.json')).catch(() => null))) {
-      const done = (existing?.training as { epoch?: number } | undefined)?.epoch;
+      // Only a checkpoint written by `alexnet train` holds a run --resume can go on with.
+      const run = existing?.training as { epoch?: number; config?: unknown } | undefined;
+      const done = run?.config ? run.epoch : undefined;
       throw new ConfigError(
-        `${opts.out} already holds a training run${done !== undefined ? ` (${done} epochs done)` : ''}: add --resume to go on with it, or give another --out`,
+        done !== undefined
+          ? `${opts.out} already holds a training run (${done} epochs done): add --resume to go on with it, or give another --out`
+          : `${opts.out} already holds a checkpoint: give another --out`,
       );
     }
   } else {

@@ -102,8 +102,6 @@ export const BEST_DIR = 'best';
 
 export interface TrainResult {
   checkpoint: string;
-  /** The checkpoint of the epoch with the lowest validation error so far (OUT/best), if one was written. */
-  best?: string;
   state: TrainingState;
   interrupted: boolean;
 }
@@ -162,10 +160,9 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     const written = await writeCheckpoint(out, { ...meta, training: state as unknown as Record<string, unknown> }, all);
     // The best epoch's copy is written after the run's own checkpoint: a crash between the two
     // leaves best/ one improvement behind, never the run unresumable.
-    if (alsoBest) best = await writeCheckpoint(path.join(out, BEST_DIR), { ...meta, training: state as unknown as Record<string, unknown> }, all);
+    if (alsoBest) await writeCheckpoint(path.join(out, BEST_DIR), { ...meta, training: state as unknown as Record<string, unknown> }, all);
     return written;
   };
-  let best: string | undefined;
 
   const pipeOpts = { mean: data.mean, base: spec.baseSize, crop: spec.inputSize, pca: data.meta.pca, lightingStd: cfg.lightingStd, workers: cfg.workers };
   const trainPipe = new BatchPipeline({ ...pipeOpts, split: train });
@@ -249,5 +246,5 @@ export async function train(preset: Preset, data: DataCache, out: string, config
     for (const p of params.values()) p.dispose();
     sgd.dispose();
   }
-  return { checkpoint, ...(best ? { best } : {}), state, interrupted };
+  return { checkpoint, state, interrupted };
 }
