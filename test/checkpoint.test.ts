@@ -1,16 +1,12 @@
 /** Checkpoints: round trip, self-description, corruption caught, and writes that cannot tear. */
 import test from 'ava';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
 import { readCheckpoint, writeCheckpoint } from '../src/model/checkpoint.js';
 import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
 import { Rng } from '../src/util/rng.js';
-
-async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-ckpt-'));
-}
+import { tempDir } from './temp-dir.js';
 
 const meta = (labels = ['a', 'b', 'c']) => ({
   preset: 'tiny' as const,
@@ -21,7 +17,7 @@ const meta = (labels = ['a', 'b', 'c']) => ({
 });
 
 test('a checkpoint reads back bit for bit, with its spec, labels and mean', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir('ckpt');
   const tensors = initParameters(PRESETS.tiny.network, 3, new Rng(9));
   await writeCheckpoint(dir, { ...meta(), training: { epoch: 4, lr: 0.001 } }, tensors);
   const ck = await readCheckpoint(dir);
@@ -39,7 +35,7 @@ test('a checkpoint reads back bit for bit, with its spec, labels and mean', asyn
 });
 
 test('a flipped byte in the weights is reported as corruption', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir('ckpt');
   await writeInitCheckpoint({ preset: PRESETS.tiny, classes: 3, seed: 1, out: dir });
   const weights = (await fs.readdir(dir)).find((f) => f.startsWith('weights-'))!;
   const bytes = await fs.readFile(path.join(dir, weights));
@@ -49,7 +45,7 @@ test('a flipped byte in the weights is reported as corruption', async (t) => {
 });
 
 test('missing, non-JSON and foreign checkpoints give clear errors', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir('ckpt');
   await t.throwsAsync(readCheckpoint(path.join(dir, 'none')), { name: 'CheckpointError', message: /no such file/ });
   await fs.writeFile(path.join(dir, 'checkpoint.json'), '{"format": "alexnet-checkp');
   await t.throwsAsync(readCheckpoint(dir), { name: 'CheckpointError', message: /not valid JSON/ });
@@ -60,7 +56,7 @@ test('missing, non-JSON and foreign checkpoints give clear errors', async (t) =>
 });
 
 test('a failed write leaves the last good checkpoint readable and no temporary files', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir('ckpt');
   const first = initParameters(PRESETS.tiny.network, 3, new Rng(1));
   await writeCheckpoint(dir, meta(), first);
   const good = await readCheckpoint(dir);

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { tempDir } from './temp-dir.js';
 
 const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
 const run = promisify(execFile);
@@ -33,7 +34,7 @@ test('every subcommand explains itself with --help', async (t) => {
 });
 
 test('init writes a checkpoint; bad input exits 1 with a message', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-'));
+  const dir = await tempDir('cli');
   const ok = await alexnet('init', '--preset', 'tiny', '--labels', 'cat,dog,bird', '--out', path.join(dir, 'ck'));
   t.is(ok.code, 0, ok.stderr);
   const json = JSON.parse(await fs.readFile(path.join(dir, 'ck', 'checkpoint.json'), 'utf8'));
@@ -55,7 +56,7 @@ test('init writes a checkpoint; bad input exits 1 with a message', async (t) => 
 });
 
 test('export writes both models; a missing checkpoint exits 1 with a message', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-'));
+  const dir = await tempDir('cli');
   t.is((await alexnet('init', '--preset', 'tiny', '--out', path.join(dir, 'ck'))).code, 0);
   const ok = await alexnet('export', path.join(dir, 'ck'), '-o', path.join(dir, 'm.onnx'));
   t.is(ok.code, 0, ok.stderr);
@@ -78,7 +79,7 @@ test('doctor lists every training backend and execution provider with a reason',
 
 test('train --resume goes on with the run\'s own settings, may change epochs and patience, and refuses a different seed or preset', async (t) => {
   const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-resume-'));
+  const dir = await tempDir('cli-resume');
   const data = path.join(dir, 'data');
   const out = path.join(dir, 'run');
   await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
@@ -136,7 +137,7 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
 test('train keeps its best validation epoch in <out>/best and --export exports that one; a new run never overwrites an old one', async (t) => {
   const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
   const { readModelMetadata } = await import('../src/model/onnx-metadata.js');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-best-'));
+  const dir = await tempDir('cli-best');
   const data = path.join(dir, 'data');
   const out = path.join(dir, 'run');
   await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });

@@ -3,8 +3,6 @@
  * files: the export's parity seen from a user's side (`alexnet eval`).
  */
 import test from 'ava';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
 import { evalCheckpoint, evalOnnx } from '../src/cli/eval-command.js';
@@ -14,10 +12,11 @@ import { readDataCache } from '../src/train/data-cache.js';
 import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
 import { train } from '../src/train/trainer.js';
+import { tempDir } from './temp-dir.js';
 
 test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and centre', async (t) => {
   await useBackend('cpu');
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-eval-'));
+  const root = await tempDir('eval');
   const tiny = PRESETS.tiny;
   await writeSyntheticDataset({ out: path.join(root, 'data'), perClassTrain: 24, perClassVal: 10, size: 34, seed: 4 });
   await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), base: tiny.network.baseSize });

@@ -6,7 +6,6 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
@@ -16,24 +15,16 @@ import { writeCheckpoint } from '../src/model/checkpoint.js';
 import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
 import { Rng } from '../src/util/rng.js';
+import { tempDir } from './temp-dir.js';
 
 const { onnx } = onnxProto;
 const run = promisify(execFile);
 // Debian's python3-onnx installs for the system interpreter (a pyenv python3 on PATH lacks it).
 const PYTHON = '/usr/bin/python3';
 
-const made: string[] = [];
-async function tempDir(): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-format-'));
-  made.push(dir);
-  return dir;
-}
-test.after.always(async () => {
-  await Promise.all(made.map((d) => fs.rm(d, { recursive: true, force: true })));
-});
 
 async function exported(preset: 'tiny' | 'mini' = 'tiny'): Promise<{ dir: string; single: string; ten: string }> {
-  const dir = await tempDir();
+  const dir = await tempDir('format');
   await writeInitCheckpoint({ preset: PRESETS[preset], classes: 3, labels: ['cat', 'dog', 'bird'], seed: 1, out: path.join(dir, 'ck') });
   await exportCheckpoint(path.join(dir, 'ck'), path.join(dir, 'm.onnx'));
   return { dir, single: path.join(dir, 'm.onnx'), ten: path.join(dir, 'm.tencrop.onnx') };
@@ -125,7 +116,7 @@ test('metadata round-trips: labels, preset, sizes, per-channel mean, format vers
 });
 
 test('metadata round-trips a mean image bit for bit in both files, and it is the ten-crop graph initializer', async (t) => {
-  const dir = await tempDir();
+  const dir = await tempDir('format');
   const spec = PRESETS.tiny.network;
   const rng = new Rng(5);
   const mean = Float32Array.from({ length: spec.baseSize * spec.baseSize * 3 }, () => rng.uniform() * 255);

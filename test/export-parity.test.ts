@@ -7,8 +7,6 @@ import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PRESETS, type Preset } from '../src/config.js';
 import { exportCheckpoint, tenCropPath } from '../src/export/export-model.js';
@@ -17,17 +15,12 @@ import { initParameters } from '../src/model/init.js';
 import type { NamedTensor } from '../src/model/tensor.js';
 import { forward, toTfjs } from '../src/train/network.js';
 import { Rng } from '../src/util/rng.js';
+import { tempDir } from './temp-dir.js';
 
 const SLOW = Boolean(process.env.ALEXNET_SLOW);
 
-const made: string[] = [];
-
 test.before(async () => {
   await tf.setBackend('cpu');
-});
-
-test.after.always(async () => {
-  await Promise.all(made.map((d) => fs.rm(d, { recursive: true, force: true })));
 });
 
 interface Fixture {
@@ -58,8 +51,7 @@ async function randomCheckpoint(preset: Preset, classes: number, meanKind: 'chan
     meanSpec = { kind: 'channel', values: [120.5, 115.25, 101] };
     mean = { kind: 'channel', values: meanSpec.values };
   }
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-parity-'));
-  made.push(dir);
+  const dir = await tempDir('parity');
   const labels = Array.from({ length: classes }, (_, i) => `c${i}`);
   await writeCheckpoint(path.join(dir, 'ck'), { preset: preset.name, network: spec, classes, labels, mean: meanSpec }, all);
   await exportCheckpoint(path.join(dir, 'ck'), path.join(dir, 'model.onnx'));

@@ -5,12 +5,12 @@
  */
 import test from 'ava';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { prepareFashionMnist } from '../src/train/fashion-mnist.js';
 import { readDataCache } from '../src/train/data-cache.js';
 import { resizeGrey } from '../src/image/decode.js';
+import { tempDir } from './temp-dir.js';
 
 function idx(dims: number[], data: Uint8Array): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
@@ -71,8 +71,7 @@ test('resizeGrey returns one channel, close to a naive bilinear upsampling', asy
 });
 
 test('fashion-mnist conversion: each cached image is its source upsampled, grey in R=G=B, labels kept', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-fmnist-'));
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir('fmnist');
   const nTrain = 20;
   const nTest = 6;
   const make = (n: number, offset: number) => {

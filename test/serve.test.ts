@@ -17,6 +17,7 @@ import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadat
 import { AlexNetClient } from '../src/serve/client.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
+import { tempDir } from './temp-dir.js';
 
 const MODEL = fileURLToPath(new URL('../../models/fashion-mnist-mini/model.onnx', import.meta.url));
 const TEN = MODEL.replace(/\.onnx$/, '.tencrop.onnx');
@@ -414,9 +415,8 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
 
 test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
   const { promises: fs } = await import('node:fs');
-  const os = await import('node:os');
   const path = await import('node:path');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-cli-'));
+  const dir = await tempDir('classify');
   const good = [path.join(dir, 'a.png'), path.join(dir, 'c.png')];
   const bad = path.join(dir, 'b.png');
   await fs.writeFile(good[0]!, await png(11));
@@ -431,20 +431,16 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
     const [code] = (await once(p, 'exit')) as [number];
     return { code, out, err };
   };
-  try {
-    const n = meta.labels.length;
-    const c = await run(['classify', '--json', '--top-k', String(n)]);
-    t.is(c.code, 1, c.err);
-    t.regex(c.err, /b\.png: .*unsupported image format/);
-    const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
-    t.deepEqual(answered.map((r) => r.file), good);
-    // Each good file's answer is its own: equal to onnxruntime offline on that image.
-    for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await offline(await png(11 + i))).p) <= 1e-6);
-    const e = await run(['embed']);
-    t.is(e.code, 1, e.err);
-    t.regex(e.err, /b\.png: /);
-    t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  const n = meta.labels.length;
+  const c = await run(['classify', '--json', '--top-k', String(n)]);
+  t.is(c.code, 1, c.err);
+  t.regex(c.err, /b\.png: .*unsupported image format/);
+  const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
+  t.deepEqual(answered.map((r) => r.file), good);
+  // Each good file's answer is its own: equal to onnxruntime offline on that image.
+  for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await offline(await png(11 + i))).p) <= 1e-6);
+  const e = await run(['embed']);
+  t.is(e.code, 1, e.err);
+  t.regex(e.err, /b\.png: /);
+  t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
 });

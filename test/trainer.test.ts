@@ -4,7 +4,6 @@
  */
 import test from 'ava';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
@@ -13,6 +12,7 @@ import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
 import { train, type TrainConfig } from '../src/train/trainer.js';
 import { useBackend } from '../src/train/backends.js';
+import { tempDir } from './temp-dir.js';
 
 const tiny = PRESETS.tiny;
 let dataDir = '';
@@ -21,7 +21,7 @@ let cacheDir = '';
 test.before(async () => {
   // The cpu backend is deterministic: the resume tests need bit-identical runs.
   await useBackend('cpu');
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-train-'));
+  const root = await tempDir('train');
   dataDir = path.join(root, 'data');
   cacheDir = path.join(root, 'cache');
   await writeSyntheticDataset({ out: dataDir, perClassTrain: 24, perClassVal: 8, size: 36 });
@@ -43,7 +43,7 @@ const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
 
 test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) => {
   const data = await readDataCache(cacheDir);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-resume-'));
+  const root = await tempDir('resume');
   const a = path.join(root, 'a');
   const b = path.join(root, 'b');
   await train(tiny, data, a, config({ epochs: 2 }), false);
@@ -71,7 +71,7 @@ test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) =
 
 test('an interrupted run saves mid-epoch and resumes to the same weights', async (t) => {
   const data = await readDataCache(cacheDir);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-interrupt-'));
+  const root = await tempDir('interrupt');
   await train(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
   const stopped = await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 3 });
   t.true(stopped.interrupted);
@@ -88,7 +88,7 @@ test('an interrupted run saves mid-epoch and resumes to the same weights', async
 
 test('a resumed run keeps the network of its checkpoint when the preset has changed since', async (t) => {
   const data = await readDataCache(cacheDir);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-resume-preset-'));
+  const root = await tempDir('resume-preset');
   await train(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
   await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 2 });
   // A newer release widens the preset's fc layers; the run started before keeps its own.
@@ -107,7 +107,7 @@ test('a resumed run keeps the network of its checkpoint when the preset has chan
 
 test('the synthetic classes are learned: loss falls from ln 4 and validation error well under chance', async (t) => {
   const data = await readDataCache(cacheDir);
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-learn-'));
+  const root = await tempDir('learn');
   const r = await train(tiny, data, root, config({ epochs: 12, patience: 100 }), false);
   t.log(r.state.history.map((h) => `epoch ${h.epoch}: loss ${h.trainLoss.toFixed(3)}, val top-1 centre ${h.val.centre.top1.toFixed(2)}, ten ${h.val.ten!.top1.toFixed(2)}`).join('\n'));
   const last = r.state.history.at(-1)!;
@@ -118,7 +118,7 @@ test('the synthetic classes are learned: loss falls from ln 4 and validation err
 });
 
 test('bad data is refused before training: missing folder, empty class, class mismatch; corrupt images skipped', async (t) => {
-  const root = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bad-'));
+  const root = await tempDir('bad');
   const base = tiny.network.baseSize;
   await t.throwsAsync(prepareFolder({ data: path.join(root, 'nope'), out: path.join(root, 'c'), base }), { message: /no such directory/ });
   await writeSyntheticDataset({ out: root, perClassTrain: 2, perClassVal: 1, size: 32, classes: 2 });
