@@ -141,7 +141,7 @@ const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
 program
   .command('serve')
   .description(
-    'serve an exported model over gRPC (alexnet.v1.AlexNet: Classify, Embed, their streams, GetModelInfo;\n' +
+    'serve an exported model over gRPC (alexnet.v1.AlexNet: Classify, Embed, their streams, GetModelInfo; ' +
       'grpc.health.v1; server reflection). Classify averages the softmax over the ten crops of the paper.',
   )
   .option('--model <file>', 'the single-crop .onnx export (its .tencrop.onnx sibling is loaded too) (default: the shipped Fashion-MNIST model)')
