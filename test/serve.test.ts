@@ -17,6 +17,7 @@ import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadat
 import { AlexNetClient } from '../src/serve/client.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
+import { Rng } from '../src/util/rng.js';
 import { tempDir } from './temp-dir.js';
 
 const MODEL = fileURLToPath(new URL('../../models/fashion-mnist-mini/model.onnx', import.meta.url));
@@ -273,6 +274,77 @@ test('a 30000x30000 PNG header is refused with RESOURCE_EXHAUSTED without being 
   t.regex(e.details, /30000x30000/);
   // Decoding it would need 2.7 GB.
   t.true(process.memoryUsage().rss - before < 200e6);
+});
+
+test('1,000 mutated or truncated images and 200 non-images: OK, INVALID_ARGUMENT or over the pixel limit, never a crash', async (t) => {
+  // RELIABILITY.md's fuzz design: bytes flipped, runs overwritten, bytes inserted or deleted, files
+  // cut short, in JPEG, PNG and WebP; and non-images, some wearing an image's magic bytes.
+  const rng = new Rng(20261202);
+  const originals = await Promise.all(
+    [0, 1, 2].flatMap((k) => [raw(picture(40 + k)).jpeg({ quality: 80 + k }).toBuffer(), raw(picture(40 + k)).png().toBuffer(), raw(picture(40 + k)).webp().toBuffer()]),
+  );
+  const randomBytes = (n: number) => Buffer.from(Array.from({ length: n }, () => rng.int(256)));
+  const mutate = (src: Buffer): Buffer => {
+    let b = Buffer.from(src);
+    const at = () => rng.int(b.length);
+    switch (rng.int(5)) {
+      case 0: // flip 1-8 random bytes
+        for (let i = 1 + rng.int(8); i > 0; i--) b[at()] ^= 1 + rng.int(255);
+        break;
+      case 1: // overwrite a run of up to 64 bytes
+        randomBytes(1 + rng.int(64)).copy(b, at());
+        break;
+      case 2: // insert up to 32 bytes
+        b = Buffer.concat([b.subarray(0, at()), randomBytes(1 + rng.int(32)), b.subarray(at())]);
+        break;
+      case 3: { // delete up to 32 bytes
+        const from = at();
+        b = Buffer.concat([b.subarray(0, from), b.subarray(from + 1 + rng.int(32))]);
+        break;
+      }
+      default: // truncate
+        b = b.subarray(0, at());
+    }
+    return b;
+  };
+  const magic = [Buffer.from([0xff, 0xd8, 0xff]), Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), Buffer.from('RIFF\0\0\0\0WEBPVP8 ', 'latin1'), Buffer.alloc(0)];
+  const mutated = Array.from({ length: 1000 }, (_, i) => mutate(originals[i % originals.length]!));
+  const nonImages = Array.from({ length: 200 }, (_, i) =>
+    i % 4 === 3 ? Buffer.from(`not an image ${i} `.repeat(1 + rng.int(50))) : Buffer.concat([magic[i % 4]!, randomBytes(rng.int(3000))]),
+  );
+  const n = meta.labels.length;
+  const outcomes = new Map<string, number>();
+  const bad: string[] = [];
+  const classifyAll = async (images: Buffer[], kind: string) => {
+    let next = 0;
+    const lane = async () => {
+      while (next < images.length) {
+        const i = next++;
+        try {
+          const r = await client.classify({ image: images[i]!, top_k: n });
+          const sum = r.classes.reduce((s, c) => s + c.probability, 0);
+          if (kind === 'non-image' || r.classes.length !== n || !(Math.abs(sum - 1) < 1e-4)) bad.push(`${kind} ${i}: OK with ${r.classes.length} classes summing to ${sum}`);
+          outcomes.set(`${kind} OK`, (outcomes.get(`${kind} OK`) ?? 0) + 1);
+        } catch (e) {
+          const { code, details } = e as grpc.ServiceError;
+          // A mutated header can claim a size over the pixel limit: RESOURCE_EXHAUSTED, as for a bomb.
+          const expected = code === grpc.status.INVALID_ARGUMENT || (code === grpc.status.RESOURCE_EXHAUSTED && /over the limit/.test(details));
+          if (!expected || !(details.length > 10)) bad.push(`${kind} ${i}: ${grpc.status[code]} ${details}`);
+          outcomes.set(`${kind} ${grpc.status[code]}`, (outcomes.get(`${kind} ${grpc.status[code]}`) ?? 0) + 1);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, lane));
+  };
+  await classifyAll(mutated, 'mutated');
+  await classifyAll(nonImages, 'non-image');
+  t.log(Object.fromEntries(outcomes));
+  t.deepEqual(bad, []);
+  t.is([...outcomes.values()].reduce((a, b) => a + b, 0), 1200);
+  t.true((outcomes.get('mutated INVALID_ARGUMENT') ?? 0) > 100, 'the mutations do break images');
+  // Still serving, and still right, afterwards.
+  const image = await png(5);
+  t.true(maxDiff(byIndex((await client.classify({ image, top_k: n })).classes, n), (await offline(image)).p) <= 1e-6);
 });
 
 test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the right answer', async (t) => {
