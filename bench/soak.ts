@@ -79,8 +79,9 @@ async function soak(arena: string): Promise<Soak> {
   const address = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stderr! }).on('line', (line) => {
       try {
-        const m = JSON.parse(line) as { msg?: string; address?: string };
+        const m = JSON.parse(line) as { msg?: string; address?: string; level?: string };
         if (m.msg === 'serving' && m.address) resolve(m.address);
+        else if (m.level === 'warn' || m.level === 'error') console.error(`server: ${line}`);
       } catch {
         console.error(`server: ${line}`);
       }
@@ -120,7 +121,12 @@ console.log(
     `each pass: ${images.length} calls (1,000 with bytes flipped, 200 intact) from ${LANES} concurrent callers`,
 );
 const runs: Soak[] = [];
-for (const arena of arenas) runs.push(await soak(arena));
+try {
+  for (const arena of arenas) runs.push(await soak(arena));
+} catch (e) {
+  console.error(`${BENCH}: ${(e as Error).message}`);
+  process.exit(1);
+}
 
 const fmt = (v: number) => v.toFixed(1);
 const header = ['pass', ...runs.flatMap((r, i) => [`RSS MiB, MALLOC_ARENA_MAX=${r.arena}`, ...(i > 0 ? [`vs ${runs[0]!.arena}`] : []), 'calls/s'])];
