@@ -26,3 +26,11 @@ export function positiveIntegers(bench: string, option: string, value: string | 
     ? parts.map(Number)
     : refuseOption(bench, option, value, 'a comma-separated list of whole numbers >= 1');
 }
+
+/** A comma-separated list of finite numbers >= 0 (delays in milliseconds). */
+export function nonNegativeNumbers(bench: string, option: string, value: string | undefined): number[] {
+  const parts = value?.split(',') ?? [];
+  return parts.length > 0 && parts.every((p) => p.trim() !== '' && Number.isFinite(Number(p)) && Number(p) >= 0)
+    ? parts.map(Number)
+    : refuseOption(bench, option, value, 'a comma-separated list of numbers >= 0');
+}

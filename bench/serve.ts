@@ -1,18 +1,22 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --max-batch 4 --model models/fmnist/model.onnx --jpeg 500x375]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 4 --max-delay-ms 0,2 --model models/fmnist/model.onnx --jpeg 500x375]
  *
- * In one run: the ceiling, onnxruntime alone on the ten-crop model (one session with the
- * intra-op threads a server worker gets by default, images decoded beforehand) at its best over
- * batches of 1, 2, 4, 8, 16 images and the server's max batch (each shown); then Classify over gRPC against `alexnet serve` started as a process of
- * its own, driven by a closed-loop load client in another (bench/load-client.ts), with real JPEG
- * files (distinct synthetic pictures made here once: 200x160 for a model of base size up to 100,
- * else 500x375, about ImageNet's typical photo; --jpeg WxH to choose), at each concurrency: images/s
- * and its ratio to the ceiling, latency p50/p99, statuses, the mean batch, and the server's
- * event-loop lag. The server logs a stats line every --seconds (--stats-interval-ms: lag p99 and
- * max since the previous line); each row's window runs from one line to the next (the bench
- * tells the load client when to start and stop counting), so its calls and its lag cover the same
- * seconds. The issue's targets are printed beside the figures, not asserted: absolute figures
- * vary between machines and runs.
+ * In one run: the ceiling, onnxruntime alone on the ten-crop model with the images decoded
+ * beforehand, each session in a worker thread as in a server, at its best over layouts (the
+ * server's workers x threads, one session with every core, one single-thread session per core)
+ * and batches of 1, 2, 4, 8, 16 images and the server's max batch (each shown); then Classify
+ * over gRPC against `alexnet serve` started as a process of its own, driven by a closed-loop load
+ * client in another (bench/load-client.ts), with real JPEG files (distinct synthetic pictures
+ * made here once: 200x160 for a model of base size up to 100, else 500x375, about ImageNet's
+ * typical photo; --jpeg WxH to choose), at each concurrency: images/s and its ratio to the
+ * ceiling, latency p50/p99, statuses, the mean batch, and the server's event-loop lag. With
+ * --max-delay-ms as a list, a server is started for each delay in turn and every concurrency is
+ * measured against each, beside one ceiling; so with --workers as a list (threads: cores / workers, or
+ * --threads). The server logs a stats line every --seconds
+ * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
+ * one line to the next (the bench tells the load client when to start and stop counting), so its
+ * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
+ * not asserted: absolute figures vary between machines and runs.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,16 +24,17 @@ import os from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import ort from 'onnxruntime-node';
+import { Worker } from 'node:worker_threads';
 import { DEFAULT_MODEL } from '../src/cli/serve-command.js';
 import { tenCropPath } from '../src/export/export-model.js';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
 import { defaultParallelism } from '../src/serve/engine.js';
-import { defaultMaxBatch } from '../src/serve/server.js';
+import { defaultMaxBatch, SERVE_DEFAULTS } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
+import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
-import { positiveInteger, positiveIntegers, positiveNumber, refuseOption } from './options.js';
+import { nonNegativeNumbers, positiveInteger, positiveIntegers, positiveNumber, refuseOption } from './options.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,6 +46,7 @@ const { values: args } = parseArgs({
     workers: { type: 'string' },
     threads: { type: 'string' },
     'max-batch': { type: 'string' },
+    'max-delay-ms': { type: 'string' },
     jpeg: { type: 'string' },
   },
 });
@@ -49,15 +55,19 @@ const seconds = positiveNumber(BENCH, 'seconds', args.seconds);
 const warmupSeconds = positiveNumber(BENCH, 'warmup-seconds', args['warmup-seconds']);
 const imageCount = positiveInteger(BENCH, 'images', args.images);
 const levels = positiveIntegers(BENCH, 'concurrency', args.concurrency);
-for (const option of ['workers', 'threads'] as const) if (args[option] !== undefined) positiveInteger(BENCH, option, args[option]);
+if (args.threads !== undefined) positiveInteger(BENCH, 'threads', args.threads);
+const workerCounts = args.workers === undefined ? [undefined] : positiveIntegers(BENCH, 'workers', args.workers);
 const jpegSize = args.jpeg === undefined ? undefined : /^([1-9][0-9]*)x([1-9][0-9]*)$/.exec(args.jpeg)?.slice(1).map(Number);
 if (args.jpeg !== undefined && !jpegSize) refuseOption(BENCH, 'jpeg', args.jpeg, 'WIDTHxHEIGHT, e.g. 500x375');
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
 const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : positiveInteger(BENCH, 'max-batch', args['max-batch']);
+// The server's own default unless --max-delay-ms lists delays to compare (a server for each).
+const delays = args['max-delay-ms'] === undefined ? [SERVE_DEFAULTS.maxDelayMs] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
+const CEILING_WORKER = new URL('./ceiling-worker.js', import.meta.url);
 // The server logs its stats (event-loop lag since the previous line) once per measured window.
 const statsIntervalMs = Math.round(seconds * 1000);
 // The issue's targets, at concurrency >= 4.
@@ -97,6 +107,12 @@ function picture(rng: Rng, width: number, height: number): Uint8Array {
   return px;
 }
 
+/** Inference worker threads x onnxruntime threads per worker. */
+interface Layout {
+  workers: number;
+  threads: number;
+}
+
 /** A stats line of the server (see startServer's statsIntervalMs). */
 interface StatsLine {
   eventLoopLagP99Ms: number | null;
@@ -117,9 +133,18 @@ interface ServerProcess {
 }
 
 /** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
-async function startServerProcess(): Promise<ServerProcess> {
-  const layout = [...(args.workers ? ['--workers', args.workers] : []), ...(args.threads ? ['--threads', args.threads] : []), '--max-batch', String(maxBatch)];
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...layout], {
+async function startServerProcess(layout: Layout, maxDelayMs: number): Promise<ServerProcess> {
+  const options = [
+    '--workers',
+    String(layout.workers),
+    '--threads',
+    String(layout.threads),
+    '--max-batch',
+    String(maxBatch),
+    '--max-delay-ms',
+    String(maxDelayMs),
+  ];
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...options], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   const tail: string[] = [];
@@ -166,40 +191,58 @@ console.log(
     `model ${single} (${meta.preset}, base ${base}); ${imageCount} JPEG files ${jpegWidth}x${jpegHeight}, ${(jpegs.reduce((n, j) => n + j.length, 0) / imageCount / 1024).toFixed(1)} kB on average`,
 );
 
-// The ceiling: onnxruntime alone, as a server worker runs it, on batches of max batch.
-const { threads } = defaultParallelism('cpu');
-const session = await ort.InferenceSession.create(ten, {
-  executionProviders: ['cpu'],
-  intraOpNumThreads: threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  enableCpuMemArena: false,
+// The ceiling: onnxruntime alone on the pre-decoded images, each session in a worker thread of
+// its own as in a server: in the server's layout (workers x threads), in one session with every
+// core, and (up to 8 cores) in one single-thread session per core, each over batch sizes; the
+// best of all is the ceiling, so a server is measured against the best onnxruntime does here,
+// whichever layout that is.
+const cores = os.availableParallelism();
+// The server's layouts: its default, or each --workers (threads: --threads, else cores / workers, as the server does).
+const serverLayouts = workerCounts.map((n): Layout => {
+  const d = defaultParallelism('cpu');
+  const workers = n ?? d.workers;
+  const threads = args.threads !== undefined ? Number(args.threads) : n !== undefined ? Math.max(1, Math.floor(cores / workers)) : d.threads;
+  return { workers, threads };
 });
-const px = base * base * 3;
-async function onnxAlone(batch: number): Promise<number> {
-  const batches = Array.from({ length: Math.ceil(imageCount / batch) }, (_, b) => {
-    const data = new Uint8Array(batch * px);
-    for (let i = 0; i < batch; i++) data.set(decoded[(b * batch + i) % imageCount]!.data, i * px);
-    return new ort.Tensor('uint8', data, [batch, base, base, 3]);
-  });
-  let runs = 0;
-  const warmEnd = performance.now() + warmupSeconds * 1000;
-  while (performance.now() < warmEnd || runs < 1) await session.run({ images: batches[runs++ % batches.length]! });
-  const t0 = performance.now();
-  let timed = 0;
-  while (timed < 2 || performance.now() - t0 < seconds * 1000) await session.run({ images: batches[timed++ % batches.length]! });
-  return (timed * batch) / ((performance.now() - t0) / 1000);
-}
+const sameLayout = (a: Layout, b: Layout) => a.workers === b.workers && a.threads === b.threads;
+const layouts = [...serverLayouts, { workers: 1, threads: cores }, ...(cores <= 8 ? [{ workers: cores, threads: 1 }] : [])].filter(
+  (l, i, all) => all.findIndex((m) => sameLayout(l, m)) === i,
+);
+const layoutName = (l: Layout) => `${l.workers} worker${l.workers > 1 ? 's' : ''} x ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
 // The ceiling: onnxruntime's best over batch sizes (on a CPU, not the largest: see defaultMaxBatch).
 const BATCHES = [...new Set([1, 2, 4, 8, 16, maxBatch])].sort((a, b) => a - b);
-const alone = new Map<number, number>();
-for (const b of BATCHES) alone.set(b, await onnxAlone(b));
-const ceiling = Math.max(...alone.values());
-// At concurrency c a batch holds at most c images: onnxruntime's best at batches <= 4 bounds
-// what concurrency 4 can reach before any server cost.
+const alone: { layout: Layout; batch: number; rate: number }[] = [];
+for (const layout of layouts) {
+  const workers = await Promise.all(
+    Array.from({ length: layout.workers }, async () => {
+      const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data) } satisfies CeilingWorkerData });
+      const [m] = (await Promise.race([once(w, 'message'), once(w, 'error').then(([e]) => Promise.reject(e))])) as [{ ready?: true }];
+      if (!m.ready) throw new Error('the ceiling worker did not start');
+      return w;
+    }),
+  );
+  try {
+    for (const batch of BATCHES) {
+      const answers = await Promise.all(
+        workers.map((w) => {
+          const answer = once(w, 'message') as Promise<[{ rate?: number; error?: string }]>;
+          w.postMessage({ batch, warmupSeconds, seconds } satisfies CeilingRequest);
+          return answer;
+        }),
+      );
+      const failed = answers.find(([a]) => a.error !== undefined);
+      if (failed) throw new Error(`onnxruntime alone failed: ${failed[0].error}`);
+      alone.push({ layout, batch, rate: answers.reduce((sum, [a]) => sum + a.rate!, 0) });
+    }
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+const ceiling = Math.max(...alone.map((a) => a.rate));
+// At concurrency c the workers' batches hold c images in all: onnxruntime's best where they do
+// bounds what concurrency 4 can reach before any server cost.
 const SMALL = 4;
-const smallBound = Math.max(...BATCHES.filter((b) => b <= SMALL).map((b) => alone.get(b)!)) / ceiling;
-await session.release();
+const smallBound = Math.max(...alone.filter((a) => a.batch * a.layout.workers <= SMALL).map((a) => a.rate)) / ceiling;
 
 // Decoding alone, one image at a time as a call does (sharp, the server's own decodeToSquare): the
 // CPU each image costs before it reaches the model. On a machine whose cores the ceiling already
@@ -213,51 +256,57 @@ const decodeCpu = process.cpuUsage(cpu0);
 const decodeRate = decodes / ((performance.now() - d0) / 1000);
 const decodeCpuMs = (decodeCpu.user + decodeCpu.system) / 1000 / decodes;
 // CPU per image of inference when onnxruntime fills every core (an upper bound on what it uses).
-const inferCpuMs = (os.availableParallelism() * 1000) / ceiling;
+const inferCpuMs = (cores * 1000) / ceiling;
 const decodeBound = inferCpuMs / (inferCpuMs + decodeCpuMs);
 
 // The server and the load client, each a process of its own. Each row's window runs from one
 // stats line of the server to the next, so the lag it reports covers the same calls.
-const server = await startServerProcess();
 const client = fork(LOAD_CLIENT, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 const clientExited = once(client, 'exit').then(([code]) => Promise.reject(new Error(`the load client exited with code ${code}`)));
 clientExited.catch(() => undefined);
 const send = (m: LoadMessage) => client.send(m);
-const results: { load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
+const results: { layout: Layout; delay: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
+// Each server configuration: every layout with every delay.
+const configurations = serverLayouts.flatMap((layout) => delays.map((delay) => ({ layout, delay })));
 try {
-  for (const concurrency of levels) {
-    send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
-    // Warm-up: at least warmupSeconds, up to the server's next stats line (the lag histogram is reset there).
-    await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
-    const before = await server.nextStats();
-    send({ type: 'count' });
-    const stats = await server.nextStats();
-    const answer = Promise.race([once(client, 'message') as Promise<[LoadResult]>, clientExited]);
-    send({ type: 'stop' });
-    const load = (await answer)[0];
-    const batches = Math.max(1, stats.batches - before.batches);
-    const workerMs = stats.workerMs - before.workerMs;
-    const workers = Number(server.serving.workers);
-    results.push({ load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
+  for (const { layout, delay } of configurations) {
+    const server = await startServerProcess(layout, delay);
+    try {
+      for (const concurrency of levels) {
+        send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
+        // Warm-up: at least warmupSeconds, up to the server's next stats line (the lag histogram is reset there).
+        await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
+        const before = await server.nextStats();
+        send({ type: 'count' });
+        const stats = await server.nextStats();
+        const answer = Promise.race([once(client, 'message') as Promise<[LoadResult]>, clientExited]);
+        send({ type: 'stop' });
+        const load = (await answer)[0];
+        const batches = Math.max(1, stats.batches - before.batches);
+        const workerMs = stats.workerMs - before.workerMs;
+        const workers = Number(server.serving.workers);
+        results.push({ layout, delay, load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
+      }
+    } finally {
+      server.child.kill('SIGTERM');
+      if (server.child.exitCode === null) await once(server.child, 'exit');
+    }
   }
 } finally {
   if (client.connected) client.disconnect();
-  server.child.kill('SIGTERM');
-  if (server.child.exitCode === null) await once(server.child, 'exit');
 }
 
 const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
 const rows: string[][] = [
-  ...BATCHES.map((b) => {
-    const rate = alone.get(b)!;
-    const what = `onnxruntime alone (ten-crop, batch ${b}, ${threads} thread${threads > 1 ? 's' : ''})${rate === ceiling ? ': the ceiling' : ''}${b === maxBatch ? ', the server\'s max batch' : ''}`;
-    const bound = b === SMALL ? `bound at c=${SMALL} ${smallBound.toFixed(3)}x` : '-';
-    return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((b * 1000) / rate)}`, '-', '-', bound];
+  ...alone.map(({ layout, batch: b, rate }) => {
+    const what = `onnxruntime alone (ten-crop, ${layoutName(layout)}, batch ${b})${rate === ceiling ? ': the ceiling' : ''}${serverLayouts.some((l) => sameLayout(l, layout)) && b === maxBatch ? ", a server's layout and max batch" : ''}`;
+    const bound = layout === layouts[layouts.length - 1] && b === BATCHES[BATCHES.length - 1] ? `bound at c=${SMALL} ${smallBound.toFixed(3)}x` : '-';
+    return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((layout.workers * b * 1000) / rate)}`, '-', '-', bound];
   }),
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
 ];
-for (const { load: r, stats: s, meanBatch, busy, batchMs } of results) {
+for (const { layout, delay, load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
   const lag = s.eventLoopLagP99Ms;
   const targets =
@@ -265,7 +314,7 @@ for (const { load: r, stats: s, meanBatch, busy, batchMs } of results) {
       ? `${rate / ceiling >= TARGET_RATIO ? 'met' : 'missed'} >= ${TARGET_RATIO.toFixed(2)}x; ${lag === null ? '?' : lag < TARGET_LAG_P99_MS ? 'met' : 'missed'} lag < ${TARGET_LAG_P99_MS} ms`
       : '-';
   rows.push([
-    'Classify over gRPC (JPEG, ten crops)',
+    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max delay ${delay} ms)`,
     String(r.concurrency),
     fmt(rate),
     `${(rate / ceiling).toFixed(3)}x`,
@@ -281,9 +330,8 @@ for (const { load: r, stats: s, meanBatch, busy, batchMs } of results) {
 }
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
-const { serving } = server;
 console.log(
-  `server: ${serving.workers} worker x ${serving.threadsPerWorker} threads, max batch ${serving.maxBatch}, max delay ${serving.maxDelayMs} ms; ` +
+  `server: max batch ${maxBatch}; ` +
     `each row: ${seconds} s measured (one stats interval of the server) after at least ${warmupSeconds} s of warm-up; one load-client process, closed loop, one channel`,
 );
 console.log(line(header));
