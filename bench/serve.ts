@@ -30,7 +30,7 @@ import { tenCropPath } from '../src/export/export-model.js';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
 import { defaultParallelism } from '../src/serve/engine.js';
-import { defaultMaxBatch, SERVE_DEFAULTS } from '../src/serve/server.js';
+import { defaultMaxBatch, defaultMaxDelayMs } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
@@ -64,7 +64,7 @@ const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
 const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : positiveInteger(BENCH, 'max-batch', args['max-batch']);
 // The server's own default unless --max-delay-ms lists delays to compare (a server for each).
-const delays = args['max-delay-ms'] === undefined ? [SERVE_DEFAULTS.maxDelayMs] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
+const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs('cpu')] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 const CEILING_WORKER = new URL('./ceiling-worker.js', import.meta.url);

@@ -16,7 +16,7 @@ export interface ServeCommandOptions {
   workers?: number;
   threads?: number;
   maxBatch?: number;
-  maxDelayMs: number;
+  maxDelayMs?: number;
   maxQueue: number;
   grace: number;
   statsIntervalMs?: number;

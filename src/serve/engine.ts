@@ -74,11 +74,23 @@ export interface Submission {
   cancel(): void;
 }
 
-/** Defaults that do not oversubscribe the cores: on CPU a worker per 4 cores, their threads dividing the cores. */
+/**
+ * Defaults that do not oversubscribe the cores. On a CPU with fewer than 4 cores, one worker per
+ * core with one onnxruntime thread each. Measured on 2 cores (`npm run bench:serve -- --workers
+ * 1,2`, 2026-12-02): two single-thread sessions alone ran 1.03-1.09x the images/s of one
+ * two-thread session at their best batch sizes; served with real JPEGs, the paper-size network
+ * got 1.08-1.12x the images/s at concurrency 4 and 1.03-1.14x at 16 (the shipped mini: 1.07x and
+ * 0.96x in one run, 1.27x and 1.08x in another). A two-thread session's threads wait for each
+ * other at every layer, so decoding that preempts one stalls both; a single-thread worker loses
+ * only the time taken from it. The price: a lone call's batch runs on one core, at about 0.7x
+ * the speed. From 4 cores, a worker per 4 cores, their threads dividing the cores (not measured
+ * here). On a GPU, one worker.
+ */
 export function defaultParallelism(provider: string, cores = os.availableParallelism()): { workers: number; threads: number } {
   if (provider !== 'cpu') return { workers: 1, threads: 1 };
-  const workers = Math.max(1, Math.floor(cores / 4));
-  return { workers, threads: Math.max(1, Math.floor(cores / workers)) };
+  if (cores < 4) return { workers: cores, threads: 1 };
+  const workers = Math.floor(cores / 4);
+  return { workers, threads: Math.floor(cores / workers) };
 }
 
 export class InferenceEngine {
