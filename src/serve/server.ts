@@ -100,7 +100,7 @@ export function defaultMaxBatch(provider: string): number {
  * CPU none: batch size barely changes onnxruntime's images/s there (see defaultMaxBatch), so a
  * free worker waiting for more images only idles; under load batches still fill by themselves
  * while every worker is busy (`npm run bench:serve -- --max-delay-ms 0,2` on 2 cores: 0 ms served
- * a lone caller 1.13-1.26x faster, and concurrency 4 and 16 within noise or faster). A GPU runs a
+ * a lone caller 1.06-1.30x faster in five pairs, and concurrency 4 and 16 within noise or faster). A GPU runs a
  * batch of 16 in about the time of one, so there it waits 2 ms.
  */
 export function defaultMaxDelayMs(provider: string): number {
