@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 4 --max-delay-ms 0,2 --model models/fmnist/model.onnx --jpeg 500x375]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --model models/fmnist/model.onnx --jpeg 500x375]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model with the images decoded
  * beforehand, each session in a worker thread as in a server, at its best over layouts (the
@@ -11,8 +11,8 @@
  * typical photo; --jpeg WxH to choose), at each concurrency: images/s and its ratio to the
  * ceiling, latency p50/p99, statuses, the mean batch, and the server's event-loop lag. With
  * --max-delay-ms as a list, a server is started for each delay in turn and every concurrency is
- * measured against each, beside one ceiling; so with --workers as a list (threads: cores / workers, or
- * --threads). The server logs a stats line every --seconds
+ * measured against each, beside one ceiling; so with --workers (threads: cores / workers, or
+ * --threads) and --max-batch as lists: a server for each combination. The server logs a stats line every --seconds
  * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
  * one line to the next (the bench tells the load client when to start and stop counting), so its
  * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
@@ -62,7 +62,7 @@ if (args.jpeg !== undefined && !jpegSize) refuseOption(BENCH, 'jpeg', args.jpeg,
 const single = args.model!.replace(/\.tencrop\.onnx$/, '.onnx');
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
-const maxBatch = args['max-batch'] === undefined ? defaultMaxBatch('cpu') : positiveInteger(BENCH, 'max-batch', args['max-batch']);
+const maxBatches = args['max-batch'] === undefined ? [defaultMaxBatch('cpu')] : positiveIntegers(BENCH, 'max-batch', args['max-batch']);
 // The server's own default unless --max-delay-ms lists delays to compare (a server for each).
 const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs('cpu')] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -133,7 +133,7 @@ interface ServerProcess {
 }
 
 /** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
-async function startServerProcess(layout: Layout, maxDelayMs: number): Promise<ServerProcess> {
+async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number): Promise<ServerProcess> {
   const options = [
     '--workers',
     String(layout.workers),
@@ -210,7 +210,7 @@ const layouts = [...serverLayouts, { workers: 1, threads: cores }, ...(cores <= 
 );
 const layoutName = (l: Layout) => `${l.workers} worker${l.workers > 1 ? 's' : ''} x ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
 // The ceiling: onnxruntime's best over batch sizes (on a CPU, not the largest: see defaultMaxBatch).
-const BATCHES = [...new Set([1, 2, 4, 8, 16, maxBatch])].sort((a, b) => a - b);
+const BATCHES = [...new Set([1, 2, 4, 8, 16, ...maxBatches])].sort((a, b) => a - b);
 const alone: { layout: Layout; batch: number; rate: number }[] = [];
 for (const layout of layouts) {
   const workers = await Promise.all(
@@ -265,12 +265,12 @@ const client = fork(LOAD_CLIENT, [], { serialization: 'advanced', stdio: ['ignor
 const clientExited = once(client, 'exit').then(([code]) => Promise.reject(new Error(`the load client exited with code ${code}`)));
 clientExited.catch(() => undefined);
 const send = (m: LoadMessage) => client.send(m);
-const results: { layout: Layout; delay: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
+const results: { layout: Layout; maxBatch: number; delay: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
 // Each server configuration: every layout with every delay.
-const configurations = serverLayouts.flatMap((layout) => delays.map((delay) => ({ layout, delay })));
+const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.map((delay) => ({ layout, maxBatch, delay }))));
 try {
-  for (const { layout, delay } of configurations) {
-    const server = await startServerProcess(layout, delay);
+  for (const { layout, maxBatch, delay } of configurations) {
+    const server = await startServerProcess(layout, maxBatch, delay);
     try {
       for (const concurrency of levels) {
         send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
@@ -285,7 +285,7 @@ try {
         const batches = Math.max(1, stats.batches - before.batches);
         const workerMs = stats.workerMs - before.workerMs;
         const workers = Number(server.serving.workers);
-        results.push({ layout, delay, load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
+        results.push({ layout, maxBatch, delay, load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
       }
     } finally {
       server.child.kill('SIGTERM');
@@ -300,13 +300,13 @@ const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(d
 const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
 const rows: string[][] = [
   ...alone.map(({ layout, batch: b, rate }) => {
-    const what = `onnxruntime alone (ten-crop, ${layoutName(layout)}, batch ${b})${rate === ceiling ? ': the ceiling' : ''}${serverLayouts.some((l) => sameLayout(l, layout)) && b === maxBatch ? ", a server's layout and max batch" : ''}`;
+    const what = `onnxruntime alone (ten-crop, ${layoutName(layout)}, batch ${b})${rate === ceiling ? ': the ceiling' : ''}${serverLayouts.some((l) => sameLayout(l, layout)) && maxBatches.includes(b) ? ", a server's layout and max batch" : ''}`;
     const bound = layout === layouts[layouts.length - 1] && b === BATCHES[BATCHES.length - 1] ? `bound at c=${SMALL} ${smallBound.toFixed(3)}x` : '-';
     return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((layout.workers * b * 1000) / rate)}`, '-', '-', bound];
   }),
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
 ];
-for (const { layout, delay, load: r, stats: s, meanBatch, busy, batchMs } of results) {
+for (const { layout, maxBatch, delay, load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
   const lag = s.eventLoopLagP99Ms;
   const targets =
@@ -314,7 +314,7 @@ for (const { layout, delay, load: r, stats: s, meanBatch, busy, batchMs } of res
       ? `${rate / ceiling >= TARGET_RATIO ? 'met' : 'missed'} >= ${TARGET_RATIO.toFixed(2)}x; ${lag === null ? '?' : lag < TARGET_LAG_P99_MS ? 'met' : 'missed'} lag < ${TARGET_LAG_P99_MS} ms`
       : '-';
   rows.push([
-    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max delay ${delay} ms)`,
+    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max batch ${maxBatch}, max delay ${delay} ms)`,
     String(r.concurrency),
     fmt(rate),
     `${(rate / ceiling).toFixed(3)}x`,
@@ -331,7 +331,6 @@ for (const { layout, delay, load: r, stats: s, meanBatch, busy, batchMs } of res
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
 console.log(
-  `server: max batch ${maxBatch}; ` +
     `each row: ${seconds} s measured (one stats interval of the server) after at least ${warmupSeconds} s of warm-up; one load-client process, closed loop, one channel`,
 );
 console.log(line(header));
