@@ -29,7 +29,7 @@ import { DEFAULT_MODEL } from '../src/cli/serve-command.js';
 import { tenCropPath } from '../src/export/export-model.js';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
-import { defaultParallelism } from '../src/serve/engine.js';
+import { resolveParallelism } from '../src/serve/engine.js';
 import { defaultMaxBatch, defaultMaxDelayMs } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
 import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
@@ -197,13 +197,8 @@ console.log(
 // best of all is the ceiling, so a server is measured against the best onnxruntime does here,
 // whichever layout that is.
 const cores = os.availableParallelism();
-// The server's layouts: its default, or each --workers (threads: --threads, else cores / workers, as the server does).
-const serverLayouts = workerCounts.map((n): Layout => {
-  const d = defaultParallelism('cpu');
-  const workers = n ?? d.workers;
-  const threads = args.threads !== undefined ? Number(args.threads) : n !== undefined ? Math.max(1, Math.floor(cores / workers)) : d.threads;
-  return { workers, threads };
-});
+// The server's layouts: its default, or each --workers (threads: --threads, else cores / workers), as the server resolves them.
+const serverLayouts = workerCounts.map((n): Layout => resolveParallelism('cpu', n, args.threads === undefined ? undefined : Number(args.threads), cores));
 const sameLayout = (a: Layout, b: Layout) => a.workers === b.workers && a.threads === b.threads;
 const layouts = [...serverLayouts, { workers: 1, threads: cores }, ...(cores <= 8 ? [{ workers: cores, threads: 1 }] : [])].filter(
   (l, i, all) => all.findIndex((m) => sameLayout(l, m)) === i,

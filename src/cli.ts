@@ -149,7 +149,7 @@ program
   .option('--port <n>', 'port (0: any free port)', nonNegativeInt, 50051)
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
   .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU)', positiveInt)
-  .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers)', positiveInt)
+  .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers; given alone on cpu, workers = cores / threads)', positiveInt)
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, where batches of 16 ran no faster than smaller ones; 16 on a GPU)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, where batching gains nothing a free worker should wait for; 2 on a GPU)', nonNegativeNumber)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)

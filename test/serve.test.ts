@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { decodeToSquare } from '../src/image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadata.js';
 import { AlexNetClient } from '../src/serve/client.js';
+import { resolveParallelism } from '../src/serve/engine.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
@@ -183,6 +184,24 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
   t.true(maxDiff(byIndex(tenCrop.classes, n), avg) <= 1e-6, `ten-crop differs by ${maxDiff(byIndex(tenCrop.classes, n), avg)}`);
   t.true(maxDiff(byIndex(centre.classes, n), centreP!) <= 1e-6, `centre differs by ${maxDiff(byIndex(centre.classes, n), centreP!)}`);
   t.true(maxDiff(avg, centreP!) > 1e-4, 'the ten crops and the centre crop give different answers (the check is not vacuous)');
+});
+
+test('worker layout: what the user gives is kept, and on cpu the workers never use more threads than the cores', (t) => {
+  for (let cores = 1; cores <= 64; cores++) {
+    const given = [undefined, 1, 2, 3, 4, 8];
+    for (const workers of given) {
+      for (const threads of given) {
+        const l = resolveParallelism('cpu', workers, threads, cores);
+        t.true(l.workers >= 1 && l.threads >= 1);
+        if (workers !== undefined) t.is(l.workers, workers);
+        if (threads !== undefined) t.is(l.threads, threads);
+        // Only an explicit request for more than the cores may oversubscribe them.
+        const asked = (workers ?? 1) * (threads ?? 1);
+        if (asked <= cores) t.true(l.workers * l.threads <= cores, `cores ${cores}, workers ${workers}, threads ${threads}: ${l.workers} x ${l.threads}`);
+      }
+    }
+  }
+  t.deepEqual(resolveParallelism('cuda', undefined, undefined, 16), { workers: 1, threads: 1 });
 });
 
 test('32 concurrent distinct images each get their own answer', async (t) => {

@@ -93,6 +93,18 @@ export function defaultParallelism(provider: string, cores = os.availableParalle
   return { workers, threads: Math.floor(cores / workers) };
 }
 
+/**
+ * The layout from what the user gave: both as given; workers alone, threads dividing the cores
+ * among them; threads alone (on cpu), as many workers as the cores hold at that many threads;
+ * neither, the defaults.
+ */
+export function resolveParallelism(provider: string, workers?: number, threads?: number, cores = os.availableParallelism()): { workers: number; threads: number } {
+  const d = defaultParallelism(provider, cores);
+  if (workers !== undefined) return { workers, threads: threads ?? Math.max(1, Math.floor(cores / workers)) };
+  if (threads !== undefined) return { workers: provider === 'cpu' ? Math.max(1, Math.floor(cores / threads)) : d.workers, threads };
+  return d;
+}
+
 export class InferenceEngine {
   readonly stats: EngineStats = { inferred: 0, batches: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
   readonly workers: number;
@@ -104,9 +116,9 @@ export class InferenceEngine {
   private closed = false;
 
   private constructor(private readonly opts: EngineOptions) {
-    const d = defaultParallelism(opts.provider);
-    this.workers = opts.workers ?? d.workers;
-    this.threads = opts.threads ?? (opts.workers ? Math.max(1, Math.floor(os.availableParallelism() / opts.workers)) : d.threads);
+    const layout = resolveParallelism(opts.provider, opts.workers, opts.threads);
+    this.workers = layout.workers;
+    this.threads = layout.threads;
   }
 
   /** Start the workers and wait until each has loaded both models. */
