@@ -207,11 +207,14 @@ const layoutName = (l: Layout) => `${l.workers} worker${l.workers > 1 ? 's' : ''
 // The ceiling: onnxruntime's best over batch sizes (on a CPU, not the largest: see defaultMaxBatch).
 const BATCHES = [...new Set([1, 2, 4, 8, 16, ...maxBatches])].sort((a, b) => a - b);
 const alone: { layout: Layout; batch: number; rate: number }[] = [];
+/** The worker's next message; rejects if the worker fails first. */
+const nextMessage = <T>(w: Worker): Promise<T> =>
+  Promise.race([once(w, 'message').then(([m]) => m as T), once(w, 'error').then(([e]) => Promise.reject(e as Error))]);
 for (const layout of layouts) {
   const workers = await Promise.all(
     Array.from({ length: layout.workers }, async () => {
       const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data) } satisfies CeilingWorkerData });
-      const [m] = (await Promise.race([once(w, 'message'), once(w, 'error').then(([e]) => Promise.reject(e))])) as [{ ready?: true }];
+      const m = await nextMessage<{ ready?: true }>(w);
       if (!m.ready) throw new Error('the ceiling worker did not start');
       return w;
     }),
@@ -220,14 +223,14 @@ for (const layout of layouts) {
     for (const batch of BATCHES) {
       const answers = await Promise.all(
         workers.map((w) => {
-          const answer = once(w, 'message') as Promise<[{ rate?: number; error?: string }]>;
+          const answer = nextMessage<{ rate?: number; error?: string }>(w);
           w.postMessage({ batch, warmupSeconds, seconds } satisfies CeilingRequest);
           return answer;
         }),
       );
-      const failed = answers.find(([a]) => a.error !== undefined);
-      if (failed) throw new Error(`onnxruntime alone failed: ${failed[0].error}`);
-      alone.push({ layout, batch, rate: answers.reduce((sum, [a]) => sum + a.rate!, 0) });
+      const failed = answers.find((a) => a.error !== undefined);
+      if (failed) throw new Error(`onnxruntime alone failed: ${failed.error}`);
+      alone.push({ layout, batch, rate: answers.reduce((sum, a) => sum + a.rate!, 0) });
     }
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
