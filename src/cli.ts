@@ -127,11 +127,18 @@ program
   .argument('<model>', 'checkpoint directory, or the exported model.onnx (its .tencrop.onnx beside it is used for ten crops)')
   .requiredOption('--data <dir>', 'a prepared cache (its test split, else val) or a folder of class folders (DIR/test/<class>/*, DIR/val/<class>/* or DIR/<class>/*)')
   .option('--center', "the centre crop only, instead of the paper's ten crops")
+  .addOption(
+    new Option('--split <name>', 'the split to evaluate: DIR/<name>/ of a folder, or that split of a cache (train: how well the model fits its own training images)').choices([
+      'train',
+      'val',
+      'test',
+    ]),
+  )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
-  .action(async (model: string, opts: { data: string; center?: boolean; backend: string }) => {
+  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
     const { evalCheckpoint, evalOnnx } = await import('./cli/eval-command.js');
     const centre = opts.center ?? false;
-    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, centre) : await evalCheckpoint(model, opts.data, centre, opts.backend);
+    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, centre, opts.split) : await evalCheckpoint(model, opts.data, centre, opts.backend, opts.split);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
     console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'centre crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
   });

@@ -1,12 +1,12 @@
 /**
- * `alexnet eval MODEL --data DIR [--center]`: top-1/top-5 error of a checkpoint (tfjs) or an
+ * `alexnet eval MODEL --data DIR [--center] [--split train|val|test]`: top-1/top-5 error of a checkpoint (tfjs) or an
  * exported ONNX model (onnxruntime) on labelled images, ten-crop by default.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
-import { cacheExists, readDataCache, type Split } from '../train/data-cache.js';
+import { cacheExists, readDataCache, type Split, type SplitName } from '../train/data-cache.js';
 
 export interface LabelledImages {
   /** Class names of `labels`, in the data's order. */
@@ -16,8 +16,11 @@ export interface LabelledImages {
   description: string;
 }
 
-/** Images of a prepared cache (its test split, else val) or a folder DIR/<class>/*. */
-export async function loadLabelledImages(dir: string, base: number, splitName?: 'test' | 'val'): Promise<LabelledImages> {
+/**
+ * Images of a prepared cache (the split asked for; by default its test split, else val) or a
+ * folder: DIR/<split>/<class>/* when a split is asked for, else DIR/test/, DIR/val/ or DIR itself.
+ */
+export async function loadLabelledImages(dir: string, base: number, splitName?: SplitName): Promise<LabelledImages> {
   if (await cacheExists(dir)) {
     const cache = await readDataCache(dir);
     if (cache.meta.base !== base) throw new ConfigError(`${dir} was prepared at ${cache.meta.base}x${cache.meta.base}; the model needs ${base}x${base}`);
@@ -26,11 +29,17 @@ export async function loadLabelledImages(dir: string, base: number, splitName?: 
     if (!split) throw new ConfigError(`${dir} has no ${name} split`);
     return { classes: cache.meta.classes, split, base, description: `${dir} (${name} split, ${split.count} images)` };
   }
+  const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
   let root = dir;
-  for (const sub of [splitName ?? 'test', 'val']) {
-    if (await fs.stat(path.join(dir, sub)).then((s) => s.isDirectory(), () => false)) {
-      root = path.join(dir, sub);
-      break;
+  if (splitName) {
+    root = path.join(dir, splitName);
+    if (!(await isDir(root))) throw new ConfigError(`${dir} has no ${splitName}/ folder (asked for by --split ${splitName})`);
+  } else {
+    for (const sub of ['test', 'val']) {
+      if (await isDir(path.join(dir, sub))) {
+        root = path.join(dir, sub);
+        break;
+      }
     }
   }
   const entries = await fs.readdir(root, { withFileTypes: true }).catch((e: Error) => {
@@ -82,7 +91,7 @@ export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind
   return out;
 }
 
-export async function evalCheckpoint(location: string, dataDir: string, centre: boolean, backend: string): Promise<EvalResult> {
+export async function evalCheckpoint(location: string, dataDir: string, centre: boolean, backend: string, split?: SplitName): Promise<EvalResult> {
   const tf = await import('@tensorflow/tfjs-core');
   const { readCheckpoint } = await import('../model/checkpoint.js');
   const { useBackend } = await import('../train/backends.js');
@@ -91,7 +100,7 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   const { countErrors, averagedSoftmax } = await import('../train/evaluate.js');
   const ck = await readCheckpoint(location);
   const spec = ck.network;
-  const data = await loadLabelledImages(dataDir, spec.baseSize);
+  const data = await loadLabelledImages(dataDir, spec.baseSize, split);
   const labels = mapLabels(data, ck.labels);
   const used = await useBackend(backend as Parameters<typeof useBackend>[0]);
   const params = toTfjs(ck.tensors.values(), false);
@@ -120,7 +129,7 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
 }
 
 /** Evaluate an exported model with onnxruntime: the ten-crop file on raw images, or the single-crop file on centre crops. */
-export async function evalOnnx(file: string, dataDir: string, centre: boolean): Promise<EvalResult> {
+export async function evalOnnx(file: string, dataDir: string, centre: boolean, split?: SplitName): Promise<EvalResult> {
   const ort = await import('onnxruntime-node');
   const { readModelMetadata } = await import('../model/onnx-metadata.js');
   const { tenCropPath } = await import('../export/export-model.js');
@@ -129,7 +138,7 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean): 
   const single = file.endsWith('.tencrop.onnx') ? file.replace(/\.tencrop\.onnx$/, '.onnx') : file;
   const modelFile = centre ? single : tenCropPath(single);
   const meta = await readModelMetadata(modelFile);
-  const data = await loadLabelledImages(dataDir, meta.baseSize);
+  const data = await loadLabelledImages(dataDir, meta.baseSize, split);
   const labels = mapLabels(data, meta.labels);
   const session = await ort.InferenceSession.create(modelFile);
   const { baseSize: b, inputSize: s } = meta;
