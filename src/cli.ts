@@ -83,6 +83,8 @@ program
   .option('--epochs <n>', 'maximum epochs (default: the preset\'s)', positiveInt)
   .option('--batch-size <n>', 'images per step (default: 128, the paper\'s)', positiveInt)
   .option('--lr <rate>', 'initial learning rate (default: 0.01)', positiveNumber)
+  .option('--weight-decay <w>', "weight decay in the paper's update rule, v <- 0.9v - w*lr*weights - lr*grad (default: 0.0005)", nonNegativeNumber)
+  .option('--dropout <rate>', 'dropout on fc6 and fc7 while training, 0 to less than 1 (default: 0.5, the paper\'s)', dropoutRate)
   .option('--patience <n>', "epochs without validation improvement before the lr is divided by 10 (default: the preset's; 3 or more rides out validation noise)", positiveInt)
   .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, 1)
   .option('--workers <n>', 'worker threads preparing batches', positiveInt)
@@ -226,13 +228,19 @@ function nonNegativeInt(value: string): number {
 
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
   return n;
 }
 
 function fraction(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
+  return n;
+}
+
+function dropoutRate(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 to less than 1');
   return n;
 }
 

@@ -77,6 +77,43 @@ test('doctor lists every training backend and execution provider with a reason',
   t.regex(r.stdout, /training \(tfjs\)\s+wasm\s+yes/);
 });
 
+test('train --dropout and --weight-decay: saved with a new run, change its training, and a resume keeps them', async (t) => {
+  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const dir = await tempDir('cli-regularisers');
+  const data = path.join(dir, 'data');
+  await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
+  const run = async (name: string, ...extra: string[]) => {
+    const out = path.join(dir, name);
+    const r = await alexnet('train', '--data', data, '--out', out, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--epochs', '1', '--batch-size', '16', '--seed', '4', '--no-ten-crop', ...extra);
+    t.is(r.code, 0, r.stderr);
+    const saved = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
+    const metrics = JSON.parse((await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n')[0]!);
+    return { out, saved, loss: metrics.trainLoss as number };
+  };
+  const paper = await run('paper');
+  const noDropout = await run('no-dropout', '--dropout', '0');
+  const decay = await run('decay', '--weight-decay', '0.05');
+  t.is(paper.saved.network.dropout, 0.5);
+  t.is(paper.saved.training.config.weightDecay, 0.0005);
+  t.is(noDropout.saved.network.dropout, 0);
+  t.is(decay.saved.training.config.weightDecay, 0.05);
+  // The same seed and data: only the setting differs, and the training with it.
+  t.not(noDropout.loss, paper.loss);
+  t.not(decay.loss, paper.loss);
+  t.log(`first-epoch loss: paper ${paper.loss}, dropout 0 ${noDropout.loss}, weight decay 0.05 ${decay.loss}`);
+
+  const common = ['--data', data, '--out', noDropout.out, '--backend', 'cpu', '--resume', '--epochs', '2'];
+  const dropout = await alexnet('train', ...common, '--dropout', '0.5');
+  t.is(dropout.code, 1);
+  t.regex(dropout.stderr, /was started with dropout 0, not 0\.5: a resumed run keeps its network/);
+  const wd = await alexnet('train', ...common, '--weight-decay', '0.001');
+  t.is(wd.code, 1);
+  t.regex(wd.stderr, /was started with weightDecay 0\.0005, not 0\.001/);
+  const bad = await alexnet('train', '--data', data, '--out', path.join(dir, 'bad'), '--dropout', '1');
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /--dropout.*must be a number from 0 to less than 1/);
+});
+
 test('train --resume goes on with the run\'s own settings, may change epochs and patience, and refuses a different seed or preset', async (t) => {
   const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
   const dir = await tempDir('cli-resume');

@@ -139,6 +139,10 @@ export interface TrainCommandOptions {
   epochs?: number;
   batchSize?: number;
   lr?: number;
+  /** The paper's 0.0005 unless given (a new run only). */
+  weightDecay?: number;
+  /** Dropout on fc6/fc7: the paper's 0.5 unless given (a new run only; it is part of the network). */
+  dropout?: number;
   patience?: number;
   seed?: number;
   workers?: number;
@@ -168,6 +172,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     preset: opts.preset as TrainConfig['preset'] | undefined,
     batchSize: opts.batchSize,
     learningRate: opts.lr,
+    weightDecay: opts.weightDecay,
     patience: opts.patience,
     epochs: opts.epochs,
     seed: opts.seed,
@@ -198,10 +203,19 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
     const config = (meta.training as { config?: TrainConfig } | undefined)?.config;
     if (!config) throw new ConfigError(`${opts.out} holds no training state to resume (it was not written by 'alexnet train')`);
     saved = { meta, config: resumeConfig(config, requested, opts.out) };
+    if (opts.dropout !== undefined && opts.dropout !== meta.network.dropout) {
+      throw new ConfigError(
+        `${opts.out} was started with dropout ${meta.network.dropout}, not ${opts.dropout}: a resumed run keeps its network; train into a new --out to change it`,
+      );
+    }
   }
   // A resumed run keeps the network it started with: prepare the data at its base size.
   const named = getPreset(opts.preset ?? saved?.meta.preset ?? 'mini');
-  const preset: Preset = saved ? { ...named, network: saved.meta.network } : named;
+  const preset: Preset = saved
+    ? { ...named, network: saved.meta.network }
+    : opts.dropout !== undefined
+      ? { ...named, network: { ...named.network, dropout: opts.dropout } }
+      : named;
   const data = await loadOrPrepare(opts.data, preset, opts.valSplit);
   const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
   console.error(`backend: ${backend.name} (${backend.detail})`);
@@ -216,7 +230,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
         batchSize: opts.batchSize ?? t.batchSize,
         learningRate: opts.lr ?? t.learningRate,
         momentum: t.momentum,
-        weightDecay: t.weightDecay,
+        weightDecay: opts.weightDecay ?? t.weightDecay,
         lrDropFactor: t.lrDropFactor,
         patience: opts.patience ?? t.patience,
         maxDrops: 3,
