@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --model models/fmnist/model.onnx --jpeg 500x375]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --split-crops on,off --model models/fmnist/model.onnx --jpeg 500x375]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model with the images decoded
  * beforehand, each session in a worker thread as in a server, at its best over layouts (the
@@ -12,7 +12,8 @@
  * ceiling, latency p50/p99, statuses, the mean batch, and the server's event-loop lag. With
  * --max-delay-ms as a list, a server is started for each delay in turn and every concurrency is
  * measured against each, beside one ceiling; so with --workers (threads: cores / workers, or
- * --threads) and --max-batch as lists: a server for each combination. The server logs a stats line every --seconds
+ * --threads), --max-batch and --split-crops (a lone image's ten crops divided among the free
+ * workers, the server's default, or not) as lists: a server for each combination. The server logs a stats line every --seconds
  * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
  * one line to the next (the bench tells the load client when to start and stop counting), so its
  * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string' },
     'max-batch': { type: 'string' },
     'max-delay-ms': { type: 'string' },
+    'split-crops': { type: 'string' },
     jpeg: { type: 'string' },
   },
 });
@@ -65,6 +67,11 @@ const ten = tenCropPath(single);
 const maxBatches = args['max-batch'] === undefined ? [defaultMaxBatch('cpu')] : positiveIntegers(BENCH, 'max-batch', args['max-batch']);
 // The server's own default unless --max-delay-ms lists delays to compare (a server for each).
 const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs('cpu')] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
+// The server's default (on) unless --split-crops lists on and/or off.
+const splits = (args['split-crops'] ?? 'on').split(',').map((v) => {
+  if (v !== 'on' && v !== 'off') refuseOption(BENCH, 'split-crops', args['split-crops']!, 'on, off or on,off');
+  return v === 'on';
+});
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 const CEILING_WORKER = new URL('./ceiling-worker.js', import.meta.url);
@@ -121,6 +128,8 @@ interface StatsLine {
   cpuCores?: number;
   inferred: number;
   batches: number;
+  /** Images whose ten crops were split across workers (absent from servers before it). */
+  split?: number;
   workerMs: number;
 }
 
@@ -133,7 +142,7 @@ interface ServerProcess {
 }
 
 /** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
-async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number): Promise<ServerProcess> {
+async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number, split: boolean): Promise<ServerProcess> {
   const options = [
     '--workers',
     String(layout.workers),
@@ -143,6 +152,7 @@ async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: 
     String(maxBatch),
     '--max-delay-ms',
     String(maxDelayMs),
+    ...(split ? [] : ['--no-split-crops']),
   ];
   const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...options], {
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -263,12 +273,12 @@ const client = fork(LOAD_CLIENT, [], { serialization: 'advanced', stdio: ['ignor
 const clientExited = once(client, 'exit').then(([code]) => Promise.reject(new Error(`the load client exited with code ${code}`)));
 clientExited.catch(() => undefined);
 const send = (m: LoadMessage) => client.send(m);
-const results: { layout: Layout; maxBatch: number; delay: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
+const results: { layout: Layout; maxBatch: number; delay: number; split: boolean; splitShare: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
 // Each server configuration: every layout with every delay.
-const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.map((delay) => ({ layout, maxBatch, delay }))));
+const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.flatMap((delay) => splits.map((split) => ({ layout, maxBatch, delay, split })))));
 try {
-  for (const { layout, maxBatch, delay } of configurations) {
-    const server = await startServerProcess(layout, maxBatch, delay);
+  for (const { layout, maxBatch, delay, split } of configurations) {
+    const server = await startServerProcess(layout, maxBatch, delay, split);
     try {
       for (const concurrency of levels) {
         send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
@@ -283,7 +293,8 @@ try {
         const batches = Math.max(1, stats.batches - before.batches);
         const workerMs = stats.workerMs - before.workerMs;
         const workers = Number(server.serving.workers);
-        results.push({ layout, maxBatch, delay, load, stats, meanBatch: (stats.inferred - before.inferred) / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
+        const inferred = stats.inferred - before.inferred;
+        results.push({ layout, maxBatch, delay, split, load, stats, splitShare: inferred > 0 ? ((stats.split ?? 0) - (before.split ?? 0)) / inferred : 0, meanBatch: inferred / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
       }
     } finally {
       server.child.kill('SIGTERM');
@@ -304,7 +315,7 @@ const rows: string[][] = [
   }),
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
 ];
-for (const { layout, maxBatch, delay, load: r, stats: s, meanBatch, busy, batchMs } of results) {
+for (const { layout, maxBatch, delay, split, splitShare, load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
   const lag = s.eventLoopLagP99Ms;
   const targets =
@@ -312,14 +323,14 @@ for (const { layout, maxBatch, delay, load: r, stats: s, meanBatch, busy, batchM
       ? `${rate / ceiling >= TARGET_RATIO ? 'met' : 'missed'} >= ${TARGET_RATIO.toFixed(2)}x; ${lag === null ? '?' : lag < TARGET_LAG_P99_MS ? 'met' : 'missed'} lag < ${TARGET_LAG_P99_MS} ms`
       : '-';
   rows.push([
-    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max batch ${maxBatch}, max delay ${delay} ms)`,
+    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max batch ${maxBatch}, max delay ${delay} ms${split ? '' : ', no split'})`,
     String(r.concurrency),
     fmt(rate),
     `${(rate / ceiling).toFixed(3)}x`,
     fmt(r.p50Ms),
     fmt(r.p99Ms),
     Object.entries(r.statuses).map(([k, n]) => `${k} ${n}`).join(', ') || 'none',
-    fmt(meanBatch),
+    split ? `${fmt(meanBatch)} (${(splitShare * 100).toFixed(0)}% split)` : fmt(meanBatch),
     `${(busy * 100).toFixed(0)}% / ${fmt(batchMs)}`,
     `${fmt(lag ?? NaN)} / ${fmt(s.eventLoopLagMaxMs ?? NaN)}`,
     `${fmt(s.cpuCores ?? NaN, 2)} / ${fmt(r.cores, 2)}`,

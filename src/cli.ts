@@ -162,8 +162,9 @@ program
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, where batches of 16 ran no faster than smaller ones; 16 on a GPU)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, where batching gains nothing a free worker should wait for; 2 on a GPU)', nonNegativeNumber)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
+  .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
-  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, queued, in flight (default: off)', positiveInt)
+  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', positiveInt)
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
   .action(async (opts) => {

@@ -186,6 +186,33 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
   t.true(maxDiff(avg, centreP!) > 1e-4, 'the ten crops and the centre crop give different answers (the check is not vacuous)');
 });
 
+test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model; with splitting off, nothing is split', async (t) => {
+  const images = await Promise.all([3, 4, 5].map((k) => png(k)));
+  const expected = await Promise.all(images.map((image) => offline(image)));
+  const n = meta.labels.length;
+  for (const [workers, split] of [[2, true], [3, true], [2, false]] as const) {
+    const s = await startServer({ model: MODEL, port: 0, device: 'cpu', workers, threads: 1, maxDelayMs: 0, splitLoneImages: split, logger: quiet });
+    const c = new AlexNetClient(s.address);
+    try {
+      for (let k = 0; k < images.length; k++) {
+        // One call at a time: each is alone, with every worker free.
+        const r = await c.classify({ image: images[k]!, top_k: n, include_embedding: true });
+        const dp = maxDiff(byIndex(r.classes, n), expected[k]!.p);
+        const de = maxDiff(r.embedding!.vector, expected[k]!.fc7);
+        t.true(dp <= 1e-6, `${workers} workers, image ${k}: probabilities differ by ${dp}`);
+        t.true(de <= 1e-6 * Math.max(1, ...expected[k]!.fc7), `${workers} workers, image ${k}: fc7 differs by ${de}`);
+      }
+      const centre = await c.classify({ image: images[0]!, top_k: n, crop: 'CENTER' });
+      t.is(centre.classes.length, n);
+      t.is(s.engine.stats.split, split ? images.length : 0, `${workers} workers, split ${split}: ten-crop calls split (CENTER never is)`);
+      t.is(s.engine.stats.inferred, images.length + 1);
+    } finally {
+      c.close();
+      await s.shutdown();
+    }
+  }
+});
+
 test('worker layout: what the user gives is kept, and on cpu the workers never use more threads than the cores', (t) => {
   for (let cores = 1; cores <= 64; cores++) {
     const given = [undefined, 1, 2, 3, 4, 8];

@@ -18,6 +18,8 @@ export interface ServeCommandOptions {
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue: number;
+  /** commander's --no-split-crops: false. */
+  splitCrops: boolean;
   grace: number;
   statsIntervalMs?: number;
   logLevel: LogLevel;
@@ -37,6 +39,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
     maxQueue: opts.maxQueue,
+    splitLoneImages: opts.splitCrops,
     graceMs: opts.grace * 1000,
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     logger: log,

@@ -82,18 +82,27 @@ export function cutCrop(
 }
 
 /**
- * The single-crop ONNX model's input for n images (each base x base x 3 uint8, back to back in
- * `images`): their centre crops, mean subtracted, as float NCHW [n, 3, crop, crop].
+ * The single-crop ONNX model's input: for each of n images (each base x base x 3 uint8, back to
+ * back in `images`), the crops `specs` in that order, mean subtracted, as float NCHW
+ * [n * specs.length, 3, crop, crop] (image-major).
  */
-export function centreCropsNchw(images: Uint8Array, n: number, base: number, crop: number, mean: Mean): Float32Array {
+export function cropsNchw(images: Uint8Array, n: number, base: number, crop: number, mean: Mean, specs: CropSpec[]): Float32Array {
   const px = base * base * 3;
   const plane = crop * crop;
   const hwc = new Float32Array(plane * 3);
-  const chw = new Float32Array(n * 3 * plane);
-  const spec = centreCropSpec(base, crop);
+  const chw = new Float32Array(n * specs.length * 3 * plane);
+  let k = 0;
   for (let i = 0; i < n; i++) {
-    cutCrop(images.subarray(i * px, (i + 1) * px), base, crop, spec, mean, hwc);
-    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[(i * 3 + c) * plane + p] = hwc[p * 3 + c]!;
+    for (const spec of specs) {
+      cutCrop(images.subarray(i * px, (i + 1) * px), base, crop, spec, mean, hwc);
+      for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[(k * 3 + c) * plane + p] = hwc[p * 3 + c]!;
+      k++;
+    }
   }
   return chw;
+}
+
+/** The single-crop ONNX model's input for n images: their centre crops ([n, 3, crop, crop]). */
+export function centreCropsNchw(images: Uint8Array, n: number, base: number, crop: number, mean: Mean): Float32Array {
+  return cropsNchw(images, n, base, crop, mean, [centreCropSpec(base, crop)]);
 }

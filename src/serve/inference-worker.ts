@@ -5,11 +5,14 @@
  * A batch arrives as n decoded images (base x base x 3 uint8, back to back, transferred, not
  * copied). TEN_CROP feeds them as they are to the ten-crop model, which does the mean
  * subtraction, the ten crops and the averaging in its graph; CENTER cuts the centre crops here
- * and feeds the single-crop model. Outputs are checked finite before they go back.
+ * and feeds the single-crop model. A part of a split ten-crop call (one image, some of its ten
+ * crops: `crops` indexes the order of `tenCropSpecs`) cuts those crops here and feeds the
+ * single-crop model, answering each crop's own softmax and fc7 for the engine to average.
+ * Outputs are checked finite before they go back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { centreCropsNchw } from '../image/crops.js';
+import { centreCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
 import type { ModelMean } from '../model/onnx-metadata.js';
 
 export type CropModeName = 'ten' | 'centre';
@@ -26,9 +29,11 @@ export interface InferenceWorkerData {
 
 export interface InferenceRequest {
   id: number;
-  mode: CropModeName;
+  /** 'part': `crops` of the ten crops of one image (n = 1), each answered on its own. */
+  mode: CropModeName | 'part';
   n: number;
   images: Uint8Array;
+  crops?: number[];
 }
 
 export type InferenceReply =
@@ -58,10 +63,17 @@ function allFinite(a: Float32Array): boolean {
 async function run(req: InferenceRequest): Promise<InferenceReply> {
   const t0 = performance.now();
   const { n, images } = req;
-  const feeds: Record<string, ort.Tensor> =
-    req.mode === 'ten'
-      ? { images: new ort.Tensor('uint8', images, [n, data.base, data.base, 3]) }
-      : { input: new ort.Tensor('float32', centreCropsNchw(images, n, data.base, data.crop, data.mean), [n, 3, data.crop, data.crop]) };
+  const { base, crop, mean } = data;
+  let feeds: Record<string, ort.Tensor>;
+  if (req.mode === 'ten') {
+    feeds = { images: new ort.Tensor('uint8', images, [n, base, base, 3]) };
+  } else if (req.mode === 'centre') {
+    feeds = { input: new ort.Tensor('float32', centreCropsNchw(images, n, base, crop, mean), [n, 3, crop, crop]) };
+  } else {
+    const specs = tenCropSpecs(base, crop);
+    const chosen = req.crops!.map((i) => specs[i]!);
+    feeds = { input: new ort.Tensor('float32', cropsNchw(images, n, base, crop, mean, chosen), [n * chosen.length, 3, crop, crop]) };
+  }
   const out = await (req.mode === 'ten' ? ten : single).run(feeds);
   const probabilities = out.probabilities!.data as Float32Array;
   const embeddings = out.fc7!.data as Float32Array;

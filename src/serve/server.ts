@@ -60,6 +60,8 @@ export interface ServeOptions {
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue?: number;
+  /** Split a lone ten-crop image's crops across the free workers (default true). */
+  splitLoneImages?: boolean;
   /** Largest request message (image bytes plus a few fields). */
   maxMessageBytes?: number;
   maxPixels?: number;
@@ -421,6 +423,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxBatch,
       maxDelayMs,
       maxQueue: o.maxQueue,
+      splitLoneImages: o.splitLoneImages ?? true,
     });
     await engine.warmUp(new Uint8Array(m.baseSize * m.baseSize * 3).fill(128));
   } catch (e) {
@@ -443,11 +446,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxBatch,
     maxDelayMs,
     maxQueue: o.maxQueue,
+    splitLoneImages: o.splitLoneImages ?? true,
   });
   const running = engine;
   // Totals since start (images that reached the model, batches); queued and inFlight: now.
   const stopStats = o.statsIntervalMs
-    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight }))
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, split: running.stats.split, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight }))
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
