@@ -73,7 +73,13 @@ async function pipelineRate(preset: Preset, data: DataCache, batch: number): Pro
 }
 
 const rows: string[][] = [];
-const available = (await probeTrainingBackends()).filter((b) => (args.backends ? args.backends.split(',').includes(b.name) : b.available && b.name !== 'cpu'));
+const probed = await probeTrainingBackends();
+const available = probed.filter((b) => (args.backends ? args.backends.split(',').includes(b.name) : b.available && b.name !== 'cpu'));
+// Say which backends are measured and why the others are not, so a table with one row is not mistaken for all.
+for (const b of probed) {
+  const why = available.includes(b) ? 'measured' : !b.available ? 'not available' : args.backends ? 'not in --backends' : 'skipped by default (--backends cpu to measure it)';
+  console.log(`backend ${b.name}: ${why}: ${b.detail}`);
+}
 for (const name of args.presets!.split(',')) {
   const preset = getPreset(name);
   const batch = name === 'paper' ? 32 : preset.train.batchSize;
