@@ -97,8 +97,8 @@ export interface Submission {
  * other at every layer, so decoding that preempts one stalls both; a single-thread worker loses
  * only the time taken from it. The price would be a lone call on one core, at about 0.7x the
  * speed; splitting its ten crops among the free workers (`dispatchSplit`) gives it every core
- * again (1.4-1.8x the images/s at concurrency 1, 2026-12-03). From 4 cores, a worker per 4 cores, their threads dividing the cores (not measured
- * here). On a GPU, one worker.
+ * again (1.4-1.8x the images/s at concurrency 1, 2026-12-03). From 4 cores, a worker per 4
+ * cores, their threads dividing the cores (not measured here). On a GPU, one worker.
  */
 export function defaultParallelism(provider: string, cores = os.availableParallelism()): { workers: number; threads: number } {
   if (provider !== 'cpu') return { workers: 1, threads: 1 };
@@ -291,8 +291,10 @@ export class InferenceEngine {
         }
       }
       if (jobs.length === 0) continue;
-      const free = this.slots.filter((s) => !s.busy);
-      if ((this.opts.splitLoneImages ?? true) && mode === 'ten' && jobs.length === 1 && this.queued === 0 && free.length >= 2) {
+      // Only a lone ten-crop image looks for other free workers; every other batch goes to `slot`.
+      const lone = (this.opts.splitLoneImages ?? true) && mode === 'ten' && jobs.length === 1 && this.queued === 0;
+      const free = lone ? this.slots.filter((s) => !s.busy) : [];
+      if (free.length >= 2) {
         this.dispatchSplit(free, jobs[0]!);
       } else {
         this.dispatch(slot, jobs, true);
