@@ -6,9 +6,12 @@
  * for JPEGs from the output size itself (nothing to resize: about the cost of a call, its
  * pipeline setup, threads and copies) to 800x640, in alternated rounds whose order rotates. The
  * other rows are multiples of the first, so the table says how much of a decode is per call and
- * how much per pixel.
+ * how much per pixel. Each size is measured twice, side by side: as the project decodes (libvips'
+ * operation cache off, src/image/decode.ts) and with sharp's default cache (50 MB, 100 operations)
+ * switched back on, to show what that choice saves.
  */
 import { parseArgs } from 'node:util';
+import sharp from 'sharp';
 import { decodeToSquare, encodeRgb } from '../src/image/decode.js';
 import { Rng } from '../src/util/rng.js';
 import { positiveInteger, positiveNumber } from './options.js';
@@ -62,23 +65,35 @@ async function measure(images: Buffer[]): Promise<Sample> {
   return { cpuMs: (cpu.user + cpu.system) / 1000 / n, sysMs: cpu.system / 1000 / n, wallMs: (performance.now() - t0) / n };
 }
 
-const samples = files.map(() => [] as Sample[]);
+// sharp's default cache, as sharp documents it; the project's decode module sets it to false.
+const SHARP_DEFAULT_CACHE = { memory: 50, files: 20, items: 100 };
+const modes = [
+  { name: 'cache off (ours)', cache: false as const },
+  { name: 'cache on (sharp default)', cache: SHARP_DEFAULT_CACHE },
+];
+const cases = files.flatMap((f) => modes.map((m) => ({ f, m })));
+const samples = cases.map(() => [] as Sample[]);
 for (let r = 0; r < rounds; r++) {
-  for (let k = 0; k < files.length; k++) {
-    const i = (k + r) % files.length;
-    samples[i]!.push(await measure(files[i]!.images));
+  for (let k = 0; k < cases.length; k++) {
+    const i = (k + r) % cases.length;
+    sharp.cache(cases[i]!.m.cache);
+    samples[i]!.push(await measure(cases[i]!.f.images));
   }
 }
+sharp.cache(false);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rows = files.map((f, i) => {
+const rows = cases.map(({ f, m }, i) => {
   const s = samples[i]!;
-  return { name: `${f.w}x${f.h}`, kb: f.images.reduce((n, b) => n + b.length, 0) / f.images.length / 1024, cpu: median(s.map((x) => x.cpuMs)), sys: median(s.map((x) => x.sysMs)), wall: median(s.map((x) => x.wallMs)) };
+  return { name: `${f.w}x${f.h}`, mode: m.name, kb: f.images.reduce((n, b) => n + b.length, 0) / f.images.length / 1024, cpu: median(s.map((x) => x.cpuMs)), sys: median(s.map((x) => x.sysMs)), wall: median(s.map((x) => x.wallMs)) };
 });
 const floor = rows[0]!.cpu;
 
 console.log(`decodeToSquare to ${size}x${size}, one call at a time; medians of ${rounds} alternated rounds of ${seconds} s`);
-const header = ['JPEG', 'kB', 'CPU ms / image', 'of which kernel', 'wall ms / image', `x the ${rows[0]!.name} one`];
-const table = rows.map((r) => [r.name, r.kb.toFixed(1), r.cpu.toFixed(3), r.sys.toFixed(3), r.wall.toFixed(3), `${(r.cpu / floor).toFixed(2)}x`]);
+const header = ['JPEG', 'kB', 'libvips cache', 'CPU ms / image', 'of which kernel', 'wall ms / image', `x the ${rows[0]!.name} one`, 'CPU vs cache on'];
+const table = rows.map((r, i) => {
+  const on = rows[i - (i % modes.length) + 1]!;
+  return [r.name, r.kb.toFixed(1), r.mode, r.cpu.toFixed(3), r.sys.toFixed(3), r.wall.toFixed(3), `${(r.cpu / floor).toFixed(2)}x`, `${(r.cpu / on.cpu).toFixed(2)}x`];
+});
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
 const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(widths[i]!)).join(' | ')} |`;
 console.log(line(header));
