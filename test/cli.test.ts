@@ -223,6 +223,22 @@ test('train keeps its best validation epoch in <out>/best and --export exports t
   t.regex(onInit.stderr, /init already holds a checkpoint: give another --out/);
 });
 
+test('train on data prepared for another base size exits 1 and says how to prepare it', async (t) => {
+  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const dir = await tempDir('cli-base');
+  const images = path.join(dir, 'images');
+  const cache = path.join(dir, 'cache-tiny');
+  await writeSyntheticDataset({ out: images, perClassTrain: 4, perClassVal: 2, size: 36 });
+  const prepared = await alexnet('data', 'prepare', images, '--preset', 'tiny', '--out', cache);
+  t.is(prepared.code, 0, prepared.stderr);
+  const out = path.join(dir, 'run');
+  const wrong = await alexnet('train', '--data', cache, '--preset', 'mini', '--out', out, '--backend', 'cpu', '--threads', '1');
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /the data was prepared at 29x29, the mini preset needs 40x40: prepare it for mini \(alexnet data prepare IMAGE_DIR --preset mini/);
+  t.notRegex(wrong.stderr, /at .*\.js:\d+/, 'no stack trace for a user error');
+  await t.throwsAsync(fs.access(path.join(out, 'checkpoint.json')), undefined, 'no checkpoint written');
+});
+
 test('progress ETAs read as a person would write them', async (t) => {
   const { formatSeconds } = await import('../src/cli/train-command.js');
   t.is(formatSeconds(7.4), '7s');

@@ -114,7 +114,11 @@ export async function train(preset: Preset, data: DataCache, out: string, config
   // A resumed run keeps the network it started with, even where the preset has changed since.
   const spec = ck?.network ?? preset.network;
   if (data.meta.base !== spec.baseSize) {
-    throw new ConfigError(`the data was prepared at ${data.meta.base}x${data.meta.base}, ${ck ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: prepare it again`);
+    const name = ck?.preset ?? preset.name;
+    throw new ConfigError(
+      `the data was prepared at ${data.meta.base}x${data.meta.base}, ${ck ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: ` +
+        `prepare it for ${name} (alexnet data prepare IMAGE_DIR --preset ${name}, or alexnet data fashion-mnist --preset ${name} --out NEW_DIR) and train on that`,
+    );
   }
   const train = data.splits.train!;
   const val = data.splits.val;
