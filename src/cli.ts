@@ -177,7 +177,7 @@ program
   .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
   .argument('<images...>', 'JPEG, PNG or WebP files')
   .option('--server <host:port>', 'server address', 'localhost:50051')
-  .option('--top-k <k>', 'classes to show per image', positiveInt, 5)
+  .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
   .option('--center', 'use the centre crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)

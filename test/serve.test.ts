@@ -562,3 +562,36 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   t.regex(e.err, /b\.png: /);
   t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
 });
+
+test('a model of fewer than 5 classes: classify without --top-k lists every class; a top_k over the classes is refused', async (t) => {
+  const path = await import('node:path');
+  const { promises: fs } = await import('node:fs');
+  const dir = await tempDir('few-classes');
+  const cli = async (...args: string[]) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const [code] = (await once(p, 'exit')) as [number];
+    return { code, out, err };
+  };
+  t.is((await cli('init', '--preset', 'tiny', '--classes', '3', '--out', path.join(dir, 'ck'))).code, 0);
+  const model = path.join(dir, 'three.onnx');
+  t.is((await cli('export', path.join(dir, 'ck'), '-o', model)).code, 0);
+  const s = await startServer({ model, port: 0, device: 'cpu', logger: quiet });
+  try {
+    const file = path.join(dir, 'a.png');
+    await fs.writeFile(file, await png(13));
+    const c = await cli('classify', file, '--json', '--server', s.address);
+    t.is(c.code, 0, c.err);
+    const [answer] = JSON.parse(c.out) as { classes: { index: number; probability: number }[] }[];
+    t.deepEqual(answer!.classes.map((k) => k.index).sort(), [0, 1, 2]);
+    t.true(Math.abs(answer!.classes.reduce((sum, k) => sum + k.probability, 0) - 1) < 1e-5, 'the whole distribution');
+    const over = await cli('classify', file, '--top-k', '4', '--server', s.address);
+    t.is(over.code, 1);
+    t.regex(over.err, /top_k 4 is more than the model's 3 classes/);
+  } finally {
+    await s.shutdown();
+  }
+});

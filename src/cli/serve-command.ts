@@ -80,7 +80,7 @@ function finish(failures: string[], files: string[]): void {
   if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
 }
 
-export async function classifyCommand(files: string[], opts: { server: string; topK: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
+export async function classifyCommand(files: string[], opts: { server: string; topK?: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
   const images = await readImages(files);
   const client = new AlexNetClient(opts.server);
@@ -89,7 +89,8 @@ export async function classifyCommand(files: string[], opts: { server: string; t
     const results = await Promise.all(
       images.map((image, i) =>
         client
-          .classify({ image, top_k: opts.topK, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
+          // top_k 0: the server's default, 5 or every class of a model with fewer.
+          .classify({ image, top_k: opts.topK ?? 0, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
           .catch((e: unknown) => {
             failures.push(callError(e, files[i]!, opts.server));
             return undefined;
