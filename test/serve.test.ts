@@ -595,3 +595,10 @@ test('a model of fewer than 5 classes: classify without --top-k lists every clas
     await s.shutdown();
   }
 });
+
+test('a port already in use is refused with a message saying so', async (t) => {
+  await t.throwsAsync(startServer({ model: MODEL, port: server.port, device: 'cpu', logger: quiet }), {
+    name: 'ConfigError',
+    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: the port is already in use`),
+  });
+});

@@ -29,6 +29,11 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   const { startServer } = await import('../serve/server.js');
   const { createLogger } = await import('../serve/log.js');
   const log = createLogger(opts.logLevel);
+  // grpc-js's own log lines (plain text on stderr by default) join the server's JSON lines.
+  const grpc = await import('@grpc/grpc-js');
+  const { format } = await import('node:util');
+  const fromGrpc = (...args: unknown[]) => log.warn('grpc-js', { line: format(...args) });
+  grpc.setLogger({ error: fromGrpc, info: fromGrpc, debug: fromGrpc });
   const server = await startServer({
     model: opts.model,
     host: opts.host,

@@ -403,7 +403,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const host = o.host ?? SERVE_DEFAULTS.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${e.message}`)) : resolve(p))),
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${listenProblem(e)}`)) : resolve(p))),
   );
   const address = `${host}:${port}`;
   o.onListening?.(port);
@@ -497,4 +497,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     shutdown,
   };
+}
+
+/** What a failed bind means for the user; grpc-js wraps the system error in a sentence of its own. */
+function listenProblem(e: Error): string {
+  if (/EADDRINUSE/.test(e.message)) return 'the port is already in use (another server running? choose another with --port)';
+  if (/EACCES/.test(e.message)) return 'permission denied (ports below 1024 need privileges; choose another with --port)';
+  if (/EADDRNOTAVAIL/.test(e.message)) return 'no such address on this machine (check --host)';
+  return e.message;
 }
