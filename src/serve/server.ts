@@ -36,6 +36,7 @@ import {
   type ModelRef,
 } from './proto.js';
 import { BadRequestError, toStatus } from './status.js';
+import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 
 /** What every call kind offers: peer, deadline, cancellation. */
 interface SurfaceCall {
@@ -164,6 +165,15 @@ export async function chooseProvider(device: DeviceChoice, log: Logger): Promise
     return device;
   }
   for (const name of ['cuda', 'webgpu'] as const) {
+    if (name === 'webgpu') {
+      // Ask Dawn first, in a child process: no adapter, or a software one (slower than the cpu
+      // provider), and onnxruntime's WebGPU provider is not tried here at all.
+      const skip = webgpuAdapterProblem();
+      if (skip) {
+        log.info('execution provider skipped', { provider: name, why: skip });
+        continue;
+      }
+    }
     const p = await probeProvider(name);
     if (p.available && !(p.cpuOps && p.cpuOps.length > 0)) {
       log.info('execution provider chosen', { provider: name, detail: p.detail });
@@ -174,6 +184,14 @@ export async function chooseProvider(device: DeviceChoice, log: Logger): Promise
   }
   log.info('execution provider chosen', { provider: 'cpu' });
   return 'cpu';
+}
+
+/** Why `--device auto` should not use WebGPU here, or undefined when a hardware adapter exists (or Dawn cannot say). */
+function webgpuAdapterProblem(): string | undefined {
+  const a = probeAdapterInChild();
+  if (!a.info) return a.dawnLoaded ? a.why : undefined;
+  const { text, software } = describeAdapter(a.info);
+  return software ? `${text} is a software adapter, slower than the cpu provider (--device webgpu uses it anyway)` : undefined;
 }
 
 function cropMode(crop: CropMode | undefined): CropModeName {

@@ -11,9 +11,9 @@
  *               but XNNPACK reports 1 thread and no speed-up), so setThreadsCount changes nothing.
  *   cpu         the pure-JS backend, with the faster filter-gradient kernel
  */
-import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { BackendUnavailableError } from '../errors.js';
+import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 import { registerConvGradKernels } from './conv-grad-kernels.js';
 import { registerWasmMatMul } from './matmul-kernel.js';
 import { registerWasmPoolLrnKernels } from './pool-lrn-kernels.js';
@@ -58,47 +58,6 @@ async function probeTensorflow(): Promise<BackendProbe> {
     }
   }
   return { name: 'tensorflow', available: false, detail: tried.join('; ') };
-}
-
-interface AdapterInfo {
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-  fallback?: boolean;
-}
-
-/**
- * Ask Dawn for an adapter in a child process: Dawn and the Vulkan loader write their warnings
- * straight to file descriptor 2, so the child's stderr keeps them off the user's terminal and
- * gives `doctor` the real reason when there is no adapter.
- */
-function probeAdapterInChild(): { info: AdapterInfo | null; why: string } {
-  let url: string;
-  try {
-    url = import.meta.resolve('webgpu');
-  } catch {
-    return { info: null, why: "the 'webgpu' package (Dawn) is not installed" };
-  }
-  const script = `const { create } = await import(${JSON.stringify(url)});
-const a = await create([]).requestAdapter().catch(() => null);
-const i = a?.info ?? {};
-process.stdout.write(JSON.stringify(a && { vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description, fallback: a.isFallbackAdapter === true }));
-process.exit(0);`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-  const stderr = (r.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/XDG_RUNTIME_DIR/.test(l));
-  if (r.status !== 0 || r.error) {
-    return { info: null, why: `the 'webgpu' package failed to load: ${short(r.error ?? (stderr.join(' ') || `exit ${r.status}`))}` };
-  }
-  const info = JSON.parse(r.stdout || 'null') as AdapterInfo | null;
-  const dawn = stderr.join(' ').replace(/^Warning:\s*/, '').slice(0, 200);
-  return { info, why: `no WebGPU adapter: ${dawn ? `Dawn says "${dawn}"` : 'Dawn found no GPU (no Vulkan driver?)'}` };
-}
-
-function describeAdapter(i: AdapterInfo): { text: string; software: boolean } {
-  const text = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' ') || 'unknown adapter';
-  const software = i.fallback === true || /llvmpipe|lavapipe|swiftshader|software|\bcpu\b/i.test(text);
-  return { text, software };
 }
 
 async function probeWebgpu(): Promise<BackendProbe> {
