@@ -306,14 +306,14 @@ try {
 }
 
 const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'targets (c >= 4)'];
+const header = ['what', 'concurrency', 'images/s', 'vs ceiling', 'latency p50 ms', 'latency p99 ms', 'statuses', 'mean batch', 'workers busy / ms per batch', 'server loop lag p99 / max ms', 'CPU cores used: server / load client', 'CPU ms per image: server / load client', 'targets (c >= 4)'];
 const rows: string[][] = [
   ...alone.map(({ layout, batch: b, rate }) => {
     const what = `onnxruntime alone (ten-crop, ${layoutName(layout)}, batch ${b})${rate === ceiling ? ': the ceiling' : ''}${serverLayouts.some((l) => sameLayout(l, layout)) && maxBatches.includes(b) ? ", a server's layout and max batch" : ''}`;
     const bound = layout === layouts[layouts.length - 1] && b === BATCHES[BATCHES.length - 1] ? `bound at c=${SMALL} ${smallBound.toFixed(3)}x` : '-';
-    return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((layout.workers * b * 1000) / rate)}`, '-', '-', bound];
+    return [what, '-', fmt(rate), `${(rate / ceiling).toFixed(3)}x`, '-', '-', '-', String(b), `- / ${fmt((layout.workers * b * 1000) / rate)}`, '-', '-', rate === ceiling ? `${fmt(inferCpuMs, 2)} (every core)` : '-', bound];
   }),
-  [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', `bound ${decodeBound.toFixed(3)}x`],
+  [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', fmt(decodeCpuMs, 2), `bound ${decodeBound.toFixed(3)}x`],
 ];
 for (const { layout, maxBatch, delay, split, splitShare, load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
@@ -334,6 +334,7 @@ for (const { layout, maxBatch, delay, split, splitShare, load: r, stats: s, mean
     `${(busy * 100).toFixed(0)}% / ${fmt(batchMs)}`,
     `${fmt(lag ?? NaN)} / ${fmt(s.eventLoopLagMaxMs ?? NaN)}`,
     `${fmt(s.cpuCores ?? NaN, 2)} / ${fmt(r.cores, 2)}`,
+    `${fmt(((s.cpuCores ?? NaN) * 1000) / rate, 2)} / ${fmt((r.cores * 1000) / rate, 2)}`,
     targets,
   ]);
 }
@@ -351,5 +352,7 @@ console.log(
     `images/s counts OK answers; latency is of OK answers. Bound: the ratio a server reaches at best when each image's decoding ` +
     `(${decodeCpuMs.toFixed(2)} ms CPU) takes cores that inference (${inferCpuMs.toFixed(2)} ms CPU per image with every core busy) would use: ` +
     `${inferCpuMs.toFixed(2)} / (${inferCpuMs.toFixed(2)} + ${decodeCpuMs.toFixed(2)}), before any gRPC cost. CPU cores used: CPU time of each process over the window / its length ` +
-    `(the ceiling had all ${cpus.length} cores to itself; here the load client and the server's decoding and gRPC share them).`,
+    `(the ceiling had all ${cpus.length} cores to itself; here the load client and the server's decoding and gRPC share them). ` +
+    `CPU ms per image: that CPU time / the images answered; the server's, less the ceiling's ${inferCpuMs.toFixed(2)} ms of inference and ` +
+    `${decodeCpuMs.toFixed(2)} ms of decoding, is what gRPC, its main thread and the hand-over to the workers cost.`,
 );
