@@ -531,6 +531,17 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
   t.true(busyLine!.cpuCores! > 0 && typeof busyLine!.inferred === 'number' && typeof busyLine!.batches === 'number' && typeof busyLine!.queued === 'number', JSON.stringify(busyLine));
 });
 
+/** The alexnet CLI as a child process: its exit code, stdout and stderr. */
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [code] = (await once(p, 'exit')) as [number];
+  return { code, out, err };
+}
+
 test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
   const { promises: fs } = await import('node:fs');
   const path = await import('node:path');
@@ -540,15 +551,7 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   await fs.writeFile(good[0]!, await png(11));
   await fs.writeFile(bad, Buffer.from('not an image at all'));
   await fs.writeFile(good[1]!, await png(12));
-  const run = async (args: string[]) => {
-    const p = spawn(process.execPath, [CLI, ...args, good[0]!, bad, good[1]!, '--server', server.address], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(p, 'exit')) as [number];
-    return { code, out, err };
-  };
+  const run = (args: string[]) => cli(...args, good[0]!, bad, good[1]!, '--server', server.address);
   const n = meta.labels.length;
   const c = await run(['classify', '--json', '--top-k', String(n)]);
   t.is(c.code, 1, c.err);
@@ -567,15 +570,6 @@ test('a model of fewer than 5 classes: classify without --top-k lists every clas
   const path = await import('node:path');
   const { promises: fs } = await import('node:fs');
   const dir = await tempDir('few-classes');
-  const cli = async (...args: string[]) => {
-    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const [code] = (await once(p, 'exit')) as [number];
-    return { code, out, err };
-  };
   t.is((await cli('init', '--preset', 'tiny', '--classes', '3', '--out', path.join(dir, 'ck'))).code, 0);
   const model = path.join(dir, 'three.onnx');
   t.is((await cli('export', path.join(dir, 'ck'), '-o', model)).code, 0);

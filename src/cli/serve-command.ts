@@ -32,8 +32,8 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   // grpc-js's own log lines (plain text on stderr by default) join the server's JSON lines.
   const grpc = await import('@grpc/grpc-js');
   const { format } = await import('node:util');
-  const fromGrpc = (...args: unknown[]) => log.warn('grpc-js', { line: format(...args) });
-  grpc.setLogger({ error: fromGrpc, info: fromGrpc, debug: fromGrpc });
+  const fromGrpc = (at: 'warn' | 'info' | 'debug') => (...args: unknown[]) => log[at]('grpc-js', { line: format(...args) });
+  grpc.setLogger({ error: fromGrpc('warn'), info: fromGrpc('info'), debug: fromGrpc('debug') });
   const server = await startServer({
     model: opts.model,
     host: opts.host,

@@ -18,6 +18,7 @@ import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
 import { tenCropPath } from '../export/export-model.js';
 import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../model/onnx-metadata.js';
+import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
 import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
 import { createLogger, type Logger } from './log.js';
@@ -36,7 +37,6 @@ import {
   type ModelRef,
 } from './proto.js';
 import { BadRequestError, toStatus } from './status.js';
-import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 
 /** What every call kind offers: peer, deadline, cancellation. */
 interface SurfaceCall {
