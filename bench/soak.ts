@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import sharp from 'sharp';
-import { DEFAULT_MODEL } from '../src/cli/serve-command.js';
+import { DEFAULT_MODEL } from '../src/model/model-files.js';
 import { AlexNetClient } from '../src/serve/client.js';
 import { Rng } from '../src/util/rng.js';
 import { positiveInteger, refuseOption } from './options.js';

@@ -90,8 +90,8 @@ program
   .option('--workers <n>', 'worker threads preparing batches', positiveInt)
   .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
   .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
-  .option('--ten-crop', 'validate with the ten crops as well as the centre crop each epoch (the default for a new run)')
-  .option('--no-ten-crop', 'validate with the centre crop only each epoch (faster)')
+  .option('--ten-crop', 'validate with the ten crops as well as the center crop each epoch (the default for a new run)')
+  .option('--no-ten-crop', 'validate with the center crop only each epoch (faster)')
   .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")
   .option('--export', "export the ONNX models into --out when training ends, from the best validation epoch's checkpoint (<out>/best)")
   .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\n<out>/checkpoint.json is the last epoch (to resume); <out>/best/ a copy of the epoch with the lowest\nvalidation error so far (to export: alexnet export <out>/best).\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
@@ -128,7 +128,7 @@ program
   .description('top-1 / top-5 error of a checkpoint (tfjs) or an exported .onnx model (onnxruntime) on labelled images; ten crops by default')
   .argument('<model>', 'checkpoint directory, or the exported model.onnx (its .tencrop.onnx beside it is used for ten crops)')
   .requiredOption('--data <dir>', 'a prepared cache (its test split, else val) or a folder of class folders (DIR/test/<class>/*, DIR/val/<class>/* or DIR/<class>/*)')
-  .option('--center', "the centre crop only, instead of the paper's ten crops")
+  .option('--center', "the center crop only, instead of the paper's ten crops")
   .addOption(
     new Option('--split <name>', 'the split to evaluate: DIR/<name>/ of a folder, or that split of a cache (train: how well the model fits its own training images)').choices([
       'train',
@@ -139,10 +139,10 @@ program
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
     const { evalCheckpoint, evalOnnx } = await import('./cli/eval-command.js');
-    const centre = opts.center ?? false;
-    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, centre, opts.split) : await evalCheckpoint(model, opts.data, centre, opts.backend, opts.split);
+    const center = opts.center ?? false;
+    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, center, opts.split) : await evalCheckpoint(model, opts.data, center, opts.backend, opts.split);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'centre crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
+    console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
   });
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
@@ -159,8 +159,8 @@ program
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
   .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU)', positiveInt)
   .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers; given alone on cpu, workers = cores / threads)', positiveInt)
-  .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, where batches of 16 ran no faster than smaller ones; 16 on a GPU)', positiveInt)
-  .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, where batching gains nothing a free worker should wait for; 2 on a GPU)', nonNegativeNumber)
+  .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, 16 on a GPU; bench/RESULTS.md says why)', positiveInt)
+  .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', nonNegativeNumber)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
@@ -168,7 +168,8 @@ program
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
   .action(async (opts) => {
-    const { serveCommand, DEFAULT_MODEL } = await import('./cli/serve-command.js');
+    const { serveCommand } = await import('./cli/serve-command.js');
+    const { DEFAULT_MODEL } = await import('./model/model-files.js');
     await serveCommand({ ...opts, model: opts.model ?? DEFAULT_MODEL });
   });
 
@@ -178,7 +179,7 @@ program
   .argument('<images...>', 'JPEG, PNG or WebP files')
   .option('--server <host:port>', 'server address', 'localhost:50051')
   .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
-  .option('--center', 'use the centre crop only instead of the ten crops')
+  .option('--center', 'use the center crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
   .action(async (images: string[], opts) => {
@@ -192,7 +193,7 @@ program
   .argument('<images...>', 'JPEG, PNG or WebP files')
   .option('--server <host:port>', 'server address', 'localhost:50051')
   .option('--normalize', 'scale each vector to unit length')
-  .option('--center', 'use the centre crop only instead of the ten crops')
+  .option('--center', 'use the center crop only instead of the ten crops')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
   .action(async (images: string[], opts) => {
     const { embedCommand } = await import('./cli/serve-command.js');

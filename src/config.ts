@@ -2,7 +2,7 @@
  * Typed presets: the network as data plus the training recipe's defaults.
  *
  * `paper` is AlexNet exactly as in Krizhevsky et al. 2012 (section numbers below refer to the
- * paper; ../shared/docs/SPEC.md holds the checked figures). `mini` and `tiny` keep the same
+ * paper). `mini` and `tiny` keep the same
  * topology (5 conv + 3 fc, LRN after conv1/conv2, 3/2 overlapping max-pool after conv1, conv2
  * and conv5, two groups on conv2/4/5, dropout 0.5 on fc6/fc7) at reduced width and input size.
  */
@@ -39,7 +39,7 @@ export interface LrnSpec {
 }
 
 export interface NetworkSpec {
-  /** Side of the square crop the network sees (227 for the paper, see SPEC.md §1). */
+  /** Side of the square crop the network sees (227 for the paper: 224 as printed in §3.5 does not give its 55x55 maps). */
   inputSize: number;
   /** Side of the square image the crops are cut from (256 in §2). */
   baseSize: number;
@@ -87,7 +87,7 @@ const POOL = { size: 3, stride: 2 };
  * a larger deviation: with 0.01 their thinner layers (fan-in 27 to 576 instead of 363 to 9216)
  * lose the input on the way up (logits varying by 1e-10 between images for tiny, vs 4e-3 for
  * the paper at 0.01). The deviations below give the paper's regime (1e-2 to 7e-3); the biases
- * of 1 become 0.1 (Caffe's choice; SPEC.md §3).
+ * of 1 become 0.1 (Caffe's choice).
  */
 const smallInit = (weightStd: number) => ({ ...PAPER_INIT, weightStd, biasOneValue: 0.1 });
 const PAPER_INIT = {
@@ -111,7 +111,7 @@ const PAPER: Preset = {
   name: 'paper',
   description: 'AlexNet as in the paper: 227x227 crops of 256x256 images, 60,965,224 parameters at 1000 classes.',
   network: {
-    // 227 unpadded (as Caffe): (227-11)/4+1 = 55 -> pool 27 -> pool 13 -> pool 6 (SPEC.md §1).
+    // 227 unpadded (as Caffe): (227-11)/4+1 = 55 -> pool 27 -> pool 13 -> pool 6 (§3.5's 55x55 maps).
     inputSize: 227,
     baseSize: 256,
     conv: [
@@ -157,9 +157,7 @@ const MINI: Preset = {
     pool: POOL,
     init: smallInit(0.03),
   },
-  // Measured on Fashion-MNIST (README): patience 2 dropped the rate after 16 epochs on a validation bump and ended
-  // at 92.14 % ten-crop; patience 4 stayed at lr 0.01 for 32 epochs and ended at 92.65 % after 50; patience 10
-  // with 90 epochs (the shipped model: 55 epochs at lr 0.01, its best at epoch 81) reached 93.17 %, in 1.7x the time.
+  // Patience 4 for Fashion-MNIST's noisy validation error (bench/RESULTS.md, mini patience).
   train: { ...PAPER_TRAIN, epochs: 50, patience: 4 },
 };
 

@@ -124,14 +124,14 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
   const first = await alexnet('train', ...common, '--preset', 'tiny', '--epochs', '1', '--batch-size', '16', '--patience', '5', '--seed', '4', '--no-ten-crop');
   t.is(first.code, 0, first.stderr);
 
-  // No flags but --epochs: the saved patience, seed, batch size and centre-only validation, not the defaults.
+  // No flags but --epochs: the saved patience, seed, batch size and center-only validation, not the defaults.
   const resumed = await alexnet('train', ...common, '--resume', '--epochs', '2');
   t.is(resumed.code, 0, resumed.stderr);
   const line = JSON.parse(/training tiny on .*?; (\{.*\})/.exec(resumed.stderr)?.[1] ?? '{}');
   t.like(line, { preset: 'tiny', epochs: 2, patience: 5, seed: 4, batchSize: 16, tenCropEachEpoch: false });
   const metrics = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
   t.is(metrics.length, 2);
-  t.is(metrics[1].val.ten, undefined, 'the resumed epoch validated with the centre crop only, as the run was started');
+  t.is(metrics[1].val.ten, undefined, 'the resumed epoch validated with the center crop only, as the run was started');
 
   // A setting a resume may change is saved with the run.
   const longer = await alexnet('train', ...common, '--resume', '--epochs', '3', '--patience', '7');
@@ -184,7 +184,7 @@ test('train keeps its best validation epoch in <out>/best and --export exports t
   t.is(r.code, 0, r.stderr);
 
   // The oracle: the first epoch with the lowest validation error, read from the metrics file.
-  const errors = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).val.centre.top1 as number);
+  const errors = (await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).val.center.top1 as number);
   t.is(errors.length, 6);
   const bestEpoch = errors.indexOf(Math.min(...errors)) + 1;
   t.not(bestEpoch, 6, `the run's settings no longer make a run whose last epoch is not its best (validation errors ${errors.join(', ')}): change them`);

@@ -8,7 +8,7 @@ const history = (n: number): EpochMetrics[] =>
     epoch: i + 1,
     learningRate: 0.01,
     trainLoss: 1 / (i + 1),
-    val: { centre: { top1: 0.5 / (i + 1), top5: 0, count: 100 } },
+    val: { center: { top1: 0.5 / (i + 1), top5: 0, count: 100 } },
     seconds: 1,
     imagesPerSecond: 1,
     dataWait: 0,

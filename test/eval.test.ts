@@ -14,7 +14,7 @@ import { writeSyntheticDataset } from '../src/train/synthetic.js';
 import { train } from '../src/train/trainer.js';
 import { tempDir } from './temp-dir.js';
 
-test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and centre', async (t) => {
+test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and center', async (t) => {
   await useBackend('cpu');
   const root = await tempDir('eval');
   const tiny = PRESETS.tiny;
@@ -25,16 +25,16 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   const config = { preset: 'tiny' as const, ...tiny.train, batchSize: 16, epochs: 10, learningRate: 0.02, patience: 100, maxDrops: 3, seed: 5, lightingStd: 0.1, workers: 1, tenCropEachEpoch: false };
   await train(tiny, data, ck, config, false);
   await exportCheckpoint(ck, path.join(root, 'model.onnx'));
-  for (const centre of [false, true]) {
-    const a = await evalCheckpoint(ck, path.join(root, 'data'), centre, 'cpu');
-    const b = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), centre);
+  for (const center of [false, true]) {
+    const a = await evalCheckpoint(ck, path.join(root, 'data'), center, 'cpu');
+    const b = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), center);
     t.is(a.count, 40);
-    t.deepEqual(Array.from(b.predictions), Array.from(a.predictions), centre ? 'centre crop' : 'ten crops');
+    t.deepEqual(Array.from(b.predictions), Array.from(a.predictions), center ? 'center crop' : 'ten crops');
     t.is(a.top1, b.top1);
     t.is(a.top5, b.top5);
     // Not vacuous: the model tells the classes apart, so the predictions vary from image to image.
     t.true(new Set(a.predictions).size >= 3, `classes predicted: ${[...new Set(a.predictions)]}`);
-    t.log(`${centre ? 'centre' : 'ten crops'}: tfjs top-1 error ${a.top1}, onnxruntime ${b.top1}; classes predicted ${[...new Set(a.predictions)].sort()}`);
+    t.log(`${center ? 'center' : 'ten crops'}: tfjs top-1 error ${a.top1}, onnxruntime ${b.top1}; classes predicted ${[...new Set(a.predictions)].sort()}`);
   }
   // --split train: the training images, read from the folder (decoded here) and from the cache
   // (decoded when it was prepared): the same images, so the same predictions.

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
 import { PRESETS } from '../src/config.js';
-import { exportCheckpoint, tenCropPath } from '../src/export/export-model.js';
+import { exportCheckpoint } from '../src/export/export-model.js';
+import { tenCropPath } from '../src/model/model-files.js';
 import { writeCheckpoint } from '../src/model/checkpoint.js';
 import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
@@ -105,7 +106,7 @@ test('metadata round-trips: labels, preset, sizes, per-channel mean, format vers
   t.is(a.preset, 'tiny');
   t.is(a.inputSize, 25);
   t.is(a.baseSize, 29);
-  t.is(a.fc7Size, 16);
+  t.is(a.embeddingDimension, 16);
   t.deepEqual(a.mean, { kind: 'channel', values: [127.5, 127.5, 127.5] });
   t.is(a.formatVersion, 1);
   t.regex(a.checkpointSha256, /^[0-9a-f]{64}$/);

@@ -9,7 +9,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
 import { PRESETS, type Preset } from '../src/config.js';
-import { exportCheckpoint, tenCropPath } from '../src/export/export-model.js';
+import { exportCheckpoint } from '../src/export/export-model.js';
+import { tenCropPath } from '../src/model/model-files.js';
 import { writeCheckpoint, type MeanSpec } from '../src/model/checkpoint.js';
 import { initParameters } from '../src/model/init.js';
 import type { NamedTensor } from '../src/model/tensor.js';
@@ -157,9 +158,9 @@ async function tenCropParity(t: import('ava').ExecutionContext, preset: Preset, 
   t.log(`${preset.name} ten crop (${meanKind} mean): max |dp| ${dp.toExponential(2)}, fc7 relative ${df.toExponential(2)}`);
   t.true(dp <= 1e-4, `probabilities differ by ${dp}`);
   t.true(df <= 1e-3, `fc7 differs by ${df} relative`);
-  // The ten crops matter: the centre crop alone gives another answer.
-  const centreOnly = ref.probs.subarray(4 * classes, 5 * classes);
-  t.true(maxAbs(centreOnly, wantProbs.subarray(0, classes)) > 1e-6);
+  // The ten crops matter: the center crop alone gives another answer.
+  const centerOnly = ref.probs.subarray(4 * classes, 5 * classes);
+  t.true(maxAbs(centerOnly, wantProbs.subarray(0, classes)) > 1e-6);
   await session.release();
 }
 

@@ -20,7 +20,7 @@ function idx(dims: number[], data: Uint8Array): Buffer {
   return gzipSync(Buffer.concat([head, Buffer.from(data)]));
 }
 
-/** Image k: a smooth blob whose centre and brightness depend on k (no sharp edges, so bicubic ~ bilinear), on a background of k % 37 that tells all k used here apart. */
+/** Image k: a smooth blob whose center and brightness depend on k (no sharp edges, so bicubic ~ bilinear), on a background of k % 37 that tells all k used here apart. */
 function pattern(k: number): Uint8Array {
   const img = new Uint8Array(784);
   const cx = 8 + (k % 5) * 3;
@@ -34,7 +34,7 @@ function pattern(k: number): Uint8Array {
 
 /**
  * Bilinear upsampling written as the formula. Output pixel x samples the source at
- * (x + 0.5) * from / to - 0.5 (half-pixel centres, as OpenCV and PIL) plus `shift`; libvips
+ * (x + 0.5) * from / to - 0.5 (half-pixel centers, as OpenCV and PIL) plus `shift`; libvips
  * samples half an output pixel further left (measured with a ramp: x * from / to - 0.5).
  */
 function bilinearAt(src: Uint8Array, from: number, to: number, shift: number): Float64Array {

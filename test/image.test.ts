@@ -7,7 +7,7 @@ import { decodeToSquare, sniffFormat } from '../src/image/decode.js';
 import { ImageStatistics, lightingShift, rgbPca, symmetricEigen3 } from '../src/image/pca.js';
 import { Rng } from '../src/util/rng.js';
 
-test('ten crops (§5): four corners, centre, then their mirrors', (t) => {
+test('ten crops (§5): four corners, center, then their mirrors', (t) => {
   const specs = tenCropSpecs(256, 227);
   t.deepEqual(specs.slice(0, 5).map((s) => [s.x, s.y]), [[0, 0], [29, 0], [0, 29], [29, 29], [14, 14]]);
   t.deepEqual(specs.slice(5).map((s) => [s.x, s.y, s.flip]), specs.slice(0, 5).map((s) => [s.x, s.y, true]));
@@ -83,8 +83,8 @@ async function png(width: number, height: number, channels: 3 | 4, fill: (x: num
   return sharp(raw, { raw: { width, height, channels } }).png().toBuffer();
 }
 
-test('decode: shorter side to the base size, centre square, 3 uint8 channels', async (t) => {
-  // 60x30: red left third, green middle, blue right third. The centre 30x30 square is green.
+test('decode: shorter side to the base size, center square, 3 uint8 channels', async (t) => {
+  // 60x30: red left third, green middle, blue right third. The center 30x30 square is green.
   const bytes = await png(60, 30, 3, (x) => (x < 20 ? [255, 0, 0] : x < 40 ? [0, 255, 0] : [0, 0, 255]));
   const img = await decodeToSquare(bytes, { size: 10 });
   t.is(img.data.length, 10 * 10 * 3);

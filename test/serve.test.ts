@@ -146,14 +146,14 @@ test('served Classify and Embed equal onnxruntime run offline on the same decode
   t.true(maxDiff(c.embedding!.vector, off.fc7) <= 1e-6 * Math.max(1, ...off.fc7), 'fc7');
   const norm = Math.hypot(...off.fc7);
   t.true(maxDiff(e.embedding!.vector, Array.from(off.fc7, (v) => v / norm)) <= 1e-6, 'normalized fc7');
-  t.is(e.embedding!.dimension, meta.fc7Size);
+  t.is(e.embedding!.dimension, meta.embeddingDimension);
   t.is(c.classes[0]!.label, meta.labels[c.classes[0]!.index]);
 });
 
-test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER equals the centre crop', async (t) => {
+test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER equals the center crop', async (t) => {
   const image = await png(2);
   const n = meta.labels.length;
-  const [tenCrop, centre] = await Promise.all([client.classify({ image, top_k: n }), client.classify({ image, top_k: n, crop: 'CENTER' })]);
+  const [tenCrop, center] = await Promise.all([client.classify({ image, top_k: n }), client.classify({ image, top_k: n, crop: 'CENTER' })]);
   const { baseSize: b, inputSize: s } = meta;
   const d = await decodeToSquare(image, { size: b });
   const mean = meta.mean.kind === 'image' ? meta.mean.data : null;
@@ -172,18 +172,18 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
   const c0 = Math.floor(m / 2);
   const spots: [number, number][] = [[0, 0], [m, 0], [0, m], [m, m], [c0, c0]];
   const avg = new Float64Array(n);
-  let centreP: Float32Array | undefined;
+  let centerP: Float32Array | undefined;
   for (const flip of [false, true]) {
     for (const [x, y] of spots) {
       const out = await single.run({ input: new ort.Tensor('float32', cut(x, y, flip), [1, 3, s, s]) });
       const p = out.probabilities!.data as Float32Array;
       for (let i = 0; i < n; i++) avg[i]! += p[i]! / 10;
-      if (!flip && x === c0 && y === c0) centreP = p;
+      if (!flip && x === c0 && y === c0) centerP = p;
     }
   }
   t.true(maxDiff(byIndex(tenCrop.classes, n), avg) <= 1e-6, `ten-crop differs by ${maxDiff(byIndex(tenCrop.classes, n), avg)}`);
-  t.true(maxDiff(byIndex(centre.classes, n), centreP!) <= 1e-6, `centre differs by ${maxDiff(byIndex(centre.classes, n), centreP!)}`);
-  t.true(maxDiff(avg, centreP!) > 1e-4, 'the ten crops and the centre crop give different answers (the check is not vacuous)');
+  t.true(maxDiff(byIndex(center.classes, n), centerP!) <= 1e-6, `center differs by ${maxDiff(byIndex(center.classes, n), centerP!)}`);
+  t.true(maxDiff(avg, centerP!) > 1e-4, 'the ten crops and the center crop give different answers (the check is not vacuous)');
 });
 
 test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model; with splitting off, nothing is split', async (t) => {
@@ -202,8 +202,8 @@ test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model
         t.true(dp <= 1e-6, `${workers} workers, image ${k}: probabilities differ by ${dp}`);
         t.true(de <= 1e-6 * Math.max(1, ...expected[k]!.fc7), `${workers} workers, image ${k}: fc7 differs by ${de}`);
       }
-      const centre = await c.classify({ image: images[0]!, top_k: n, crop: 'CENTER' });
-      t.is(centre.classes.length, n);
+      const center = await c.classify({ image: images[0]!, top_k: n, crop: 'CENTER' });
+      t.is(center.classes.length, n);
       t.is(s.engine.stats.split, split ? images.length : 0, `${workers} workers, split ${split}: ten-crop calls split (CENTER never is)`);
       t.is(s.engine.stats.inferred, images.length + 1);
     } finally {

@@ -109,7 +109,7 @@ test('the synthetic classes are learned: loss falls from ln 4 and validation err
   const data = await readDataCache(cacheDir);
   const root = await tempDir('learn');
   const r = await train(tiny, data, root, config({ epochs: 12, patience: 100 }), false);
-  t.log(r.state.history.map((h) => `epoch ${h.epoch}: loss ${h.trainLoss.toFixed(3)}, val top-1 centre ${h.val.centre.top1.toFixed(2)}, ten ${h.val.ten!.top1.toFixed(2)}`).join('\n'));
+  t.log(r.state.history.map((h) => `epoch ${h.epoch}: loss ${h.trainLoss.toFixed(3)}, val top-1 center ${h.val.center.top1.toFixed(2)}, ten ${h.val.ten!.top1.toFixed(2)}`).join('\n'));
   const last = r.state.history.at(-1)!;
   const best = Math.min(...r.state.history.map((h) => h.val.ten!.top1));
   // Chance: loss ln 4 = 1.386, top-1 error 0.75.

@@ -79,7 +79,7 @@ export interface EvalResult {
   top1: number;
   top5: number;
   count: number;
-  mode: 'centre' | 'ten';
+  mode: 'center' | 'ten';
   runtime: string;
 }
 
@@ -91,7 +91,7 @@ export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind
   return out;
 }
 
-export async function evalCheckpoint(location: string, dataDir: string, centre: boolean, backend: string, split?: SplitName): Promise<EvalResult> {
+export async function evalCheckpoint(location: string, dataDir: string, center: boolean, backend: string, split?: SplitName): Promise<EvalResult> {
   const tf = await import('@tensorflow/tfjs-core');
   const { readCheckpoint } = await import('../model/checkpoint.js');
   const { useBackend } = await import('../train/backends.js');
@@ -106,8 +106,8 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   const params = toTfjs(ck.tensors.values(), false);
   const mean = meanImageOf(ck.mean as never, ck.tensors.get('mean')?.data, spec.baseSize);
   const pipe = new BatchPipeline({ split: data.split, mean, base: spec.baseSize, crop: spec.inputSize, pca: { eigenvalues: [0, 0, 0], eigenvectors: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
-  const mode = centre ? 'centre' : 'ten';
-  const per = centre ? 1 : 10;
+  const mode = center ? 'center' : 'ten';
+  const per = center ? 1 : 10;
   const order = Int32Array.from({ length: data.split.count }, (_, i) => i);
   const predictions = new Int32Array(data.split.count);
   let top1 = 0;
@@ -128,15 +128,15 @@ export async function evalCheckpoint(location: string, dataDir: string, centre: 
   return { predictions, top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode, runtime: `tfjs ${used.name}` };
 }
 
-/** Evaluate an exported model with onnxruntime: the ten-crop file on raw images, or the single-crop file on centre crops. */
-export async function evalOnnx(file: string, dataDir: string, centre: boolean, split?: SplitName): Promise<EvalResult> {
+/** Evaluate an exported model with onnxruntime: the ten-crop file on raw images, or the single-crop file on center crops. */
+export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName): Promise<EvalResult> {
   const ort = await import('onnxruntime-node');
   const { readModelMetadata } = await import('../model/onnx-metadata.js');
-  const { tenCropPath } = await import('../export/export-model.js');
+  const { singleCropPath, tenCropPath } = await import('../model/model-files.js');
   const { countErrors } = await import('../train/evaluate.js');
-  const { centreCropsNchw } = await import('../image/crops.js');
-  const single = file.endsWith('.tencrop.onnx') ? file.replace(/\.tencrop\.onnx$/, '.onnx') : file;
-  const modelFile = centre ? single : tenCropPath(single);
+  const { centerCropsNchw } = await import('../image/crops.js');
+  const single = singleCropPath(file);
+  const modelFile = center ? single : tenCropPath(single);
   const meta = await readModelMetadata(modelFile);
   const data = await loadLabelledImages(dataDir, meta.baseSize, split);
   const labels = mapLabels(data, meta.labels);
@@ -147,14 +147,14 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean, s
   const predictions = new Int32Array(data.split.count);
   let top1 = 0;
   let top5 = 0;
-  const batch = centre ? 64 : 16;
+  const batch = center ? 64 : 16;
   try {
     for (let start = 0; start < data.split.count; start += batch) {
       const n = Math.min(batch, data.split.count - start);
       const images = data.split.images.subarray(start * px, (start + n) * px);
       let feeds: Record<string, InstanceType<typeof ort.Tensor>>;
-      if (centre) {
-        feeds = { input: new ort.Tensor('float32', centreCropsNchw(images, n, b, s, mean), [n, 3, s, s]) };
+      if (center) {
+        feeds = { input: new ort.Tensor('float32', centerCropsNchw(images, n, b, s, mean), [n, 3, s, s]) };
       } else {
         feeds = { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
       }
@@ -168,7 +168,7 @@ export async function evalOnnx(file: string, dataDir: string, centre: boolean, s
   } finally {
     await session.release();
   }
-  return { predictions, top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode: centre ? 'centre' : 'ten', runtime: 'onnxruntime cpu' };
+  return { predictions, top1: top1 / data.split.count, top5: top5 / data.split.count, count: data.split.count, mode: center ? 'center' : 'ten', runtime: 'onnxruntime cpu' };
 }
 
 function argmaxRows(probs: Float32Array, classes: number): Int32Array {

@@ -1,12 +1,8 @@
 /** `alexnet serve`, `alexnet classify`, `alexnet embed`. */
 import { promises as fs } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors.js';
 import type { DeviceChoice } from '../serve/server.js';
 import type { LogLevel } from '../serve/log.js';
-
-/** The shipped default model (models/ at the package root; this file runs from dist/src/cli/). */
-export const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/fashion-mnist-mini/model.onnx', import.meta.url));
 
 export interface ServeCommandOptions {
   model: string;

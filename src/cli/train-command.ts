@@ -270,7 +270,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
         bar.stop();
         const ten = m.val.ten ? `, ten-crop ${(100 * m.val.ten.top1).toFixed(2)}% / ${(100 * m.val.ten.top5).toFixed(2)}%` : '';
         console.error(
-          `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val top-1/top-5 error centre ${(100 * m.val.centre.top1).toFixed(2)}% / ${(100 * m.val.centre.top5).toFixed(2)}%${ten}, ` +
+          `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val top-1/top-5 error center ${(100 * m.val.center.top1).toFixed(2)}% / ${(100 * m.val.center.top5).toFixed(2)}%${ten}, ` +
             `${m.imagesPerSecond.toFixed(1)} img/s, data wait ${(100 * m.dataWait).toFixed(1)}%, lr ${m.learningRate}`,
         );
       },

@@ -9,7 +9,7 @@ import { hwioToOihw, nhwcRowsToNchwRows } from '../model/layout.js';
 import { lrnToOnnx } from '../model/lrn.js';
 import { layerShapes } from '../model/spec.js';
 import type { NamedTensor } from '../model/tensor.js';
-import type { GraphBuilder } from './onnx-builder.js';
+import type { GraphBuilder } from '../model/onnx-builder.js';
 
 export interface NetworkOutputs {
   /** Softmax probabilities [M, classes]. */

@@ -19,9 +19,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelFileError } from '../errors.js';
 import { readCheckpoint, type Checkpoint } from '../model/checkpoint.js';
+import { tenCropPath } from '../model/model-files.js';
 import { MODEL_FORMAT_VERSION, metadataProps, type ModelForm, type ModelMetadata } from '../model/onnx-metadata.js';
 import { addNetwork, addWeights } from './alexnet-graph.js';
-import { encodeModel, FLOAT, GraphBuilder, UINT8 } from './onnx-builder.js';
+import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../model/onnx-builder.js';
 import { addTenCrop } from './ten-crop.js';
 
 export interface ExportedFile {
@@ -35,11 +36,6 @@ export interface ExportResult {
   metadata: ModelMetadata;
 }
 
-export function tenCropPath(singleCropPath: string): string {
-  const base = singleCropPath.endsWith('.onnx') ? singleCropPath.slice(0, -'.onnx'.length) : singleCropPath;
-  return `${base}.tencrop.onnx`;
-}
-
 function metadataOf(ck: Checkpoint, form: ModelForm): ModelMetadata {
   const b = ck.network.baseSize;
   const mean: ModelMetadata['mean'] =
@@ -51,7 +47,7 @@ function metadataOf(ck: Checkpoint, form: ModelForm): ModelMetadata {
     labels: ck.labels,
     inputSize: ck.network.inputSize,
     baseSize: b,
-    fc7Size: ck.network.fcUnits[1],
+    embeddingDimension: ck.network.fcUnits[1],
     mean,
     checkpointSha256: ck.sha256,
   };
@@ -80,7 +76,7 @@ export function buildTenCrop(ck: Checkpoint): Uint8Array {
   addTenCrop(g, spec, classes, images, mean);
   g.output('probabilities', FLOAT, ['batch', classes]);
   g.output('fc7', FLOAT, ['batch', spec.fcUnits[1]]);
-  const doc = `AlexNet (${ck.preset}), ten crops (paper §4.1): input uint8 [N,${b},${b},3] raw RGB; outputs softmax probabilities and fc7 features averaged over the four corner and centre ${spec.inputSize}x${spec.inputSize} crops and their mirrors.`;
+  const doc = `AlexNet (${ck.preset}), ten crops (paper §4.1): input uint8 [N,${b},${b},3] raw RGB; outputs softmax probabilities and fc7 features averaged over the four corner and center ${spec.inputSize}x${spec.inputSize} crops and their mirrors.`;
   return encodeModel(g.model(`alexnet_${ck.preset}_ten_crop`, metadataProps(metadataOf(ck, 'ten-crop')), doc));
 }
 

@@ -3,13 +3,13 @@
  * mean subtraction, the ten crops, one pass of the network over all of them, the averages out.
  *
  * Crop order along the batch axis (crop-major, N images per block): top-left, top-right,
- * bottom-left, bottom-right, centre (offset floor((B-S)/2)), then the horizontal mirrors of
+ * bottom-left, bottom-right, center (offset floor((B-S)/2)), then the horizontal mirrors of
  * those five in the same order. A mirror crop at x of the image is the crop at B-S-x of the
  * mirrored image, so the image is flipped once (Slice with step -1 on W).
  */
 import type { NetworkSpec } from '../config.js';
 import { addNetwork, type NetworkOutputs } from './alexnet-graph.js';
-import { FLOAT, type GraphBuilder } from './onnx-builder.js';
+import { FLOAT, type GraphBuilder } from '../model/onnx-builder.js';
 
 /** int64 bound that makes a reversed Slice run through index 0. */
 const BEFORE_START = -(2n ** 62n);

@@ -15,7 +15,7 @@ export interface CropSpec {
 }
 
 /**
- * The ten crops of §5, in this order: top-left, top-right, bottom-left, bottom-right, centre,
+ * The ten crops of §5, in this order: top-left, top-right, bottom-left, bottom-right, center,
  * then the horizontal mirrors of those five in the same order.
  */
 export function tenCropSpecs(base: number, crop: number): CropSpec[] {
@@ -31,7 +31,7 @@ export function tenCropSpecs(base: number, crop: number): CropSpec[] {
   return [...five.map((c) => ({ ...c, flip: false })), ...five.map((c) => ({ ...c, flip: true }))];
 }
 
-export function centreCropSpec(base: number, crop: number): CropSpec {
+export function centerCropSpec(base: number, crop: number): CropSpec {
   const mid = Math.floor((base - crop) / 2);
   return { x: mid, y: mid, flip: false };
 }
@@ -102,7 +102,7 @@ export function cropsNchw(images: Uint8Array, n: number, base: number, crop: num
   return chw;
 }
 
-/** The single-crop ONNX model's input for n images: their centre crops ([n, 3, crop, crop]). */
-export function centreCropsNchw(images: Uint8Array, n: number, base: number, crop: number, mean: Mean): Float32Array {
-  return cropsNchw(images, n, base, crop, mean, [centreCropSpec(base, crop)]);
+/** The single-crop ONNX model's input for n images: their center crops ([n, 3, crop, crop]). */
+export function centerCropsNchw(images: Uint8Array, n: number, base: number, crop: number, mean: Mean): Float32Array {
+  return cropsNchw(images, n, base, crop, mean, [centerCropSpec(base, crop)]);
 }

@@ -19,10 +19,8 @@ export interface DecodeOptions {
 
 export const DEFAULT_MAX_PIXELS = 40_000_000;
 
-// libvips' operation cache keeps recent operations and their pixels for reuse; every image here
-// is decoded once, so it only costs: hashing and bookkeeping on each of a pipeline's operations
-// (0.3-0.4 ms of the 2-2.4 ms that decoding a 200x160 JPEG to 40x40 costs: `npm run bench:decode`) and up to 50 MB
-// holding pixels of images already answered. This module is the only one that imports sharp.
+// Each image is decoded once, so libvips' operation cache only costs time and memory (bench/RESULTS.md, decode).
+// This module is the only one that imports sharp.
 sharp.cache(false);
 
 /** A decoded square image: size*size*3 uint8 RGB, row-major (HWC). */
@@ -56,7 +54,7 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
     out = await open(maxPixels)
       .rotate() // apply EXIF orientation
       .toColourspace('srgb') // grey, CMYK, 16-bit -> 8-bit sRGB
-      .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }) // shorter side to size, centre crop
+      .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }) // shorter side to size, center crop
       .flatten({ background: { r: 0, g: 0, b: 0 } }) // drop alpha
       .removeAlpha()
       .raw({ depth: 'uchar' })

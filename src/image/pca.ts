@@ -110,7 +110,7 @@ export function symmetricEigen3(matrix: readonly number[]): RgbPca {
 /**
  * The lighting PCA of a covariance of 0..255 pixel values. The eigenvalues are those of the
  * covariance of pixels scaled to 0..1, times 255: the convention behind the published ImageNet
- * figures (SPEC.md §4: [0.2175, 0.0188, 0.0045] in 0..1 are [55.46, 4.794, 1.148] in 0..255),
+ * figures (Caffe's and torchvision's ImageNet lighting: [0.2175, 0.0188, 0.0045] in 0..1 are [55.46, 4.794, 1.148] in 0..255),
  * which gives shifts of a few pixel levels (0.1 * 55.46 = 5.5 for ImageNet's first component).
  * The raw 0..255 eigenvalues (about 255 times larger) would shift whole images by hundreds of
  * levels and drown the picture.

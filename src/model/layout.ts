@@ -1,6 +1,6 @@
 /**
  * Layout conversions between the checkpoint (tfjs, NHWC) and ONNX (NCHW): the ONE place they
- * are written (SPEC.md §6).
+ * are written.
  */
 import { ConfigError } from '../errors.js';
 

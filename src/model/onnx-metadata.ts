@@ -28,7 +28,7 @@ export interface ModelMetadata {
   labels: string[];
   inputSize: number;
   baseSize: number;
-  fc7Size: number;
+  embeddingDimension: number;
   mean: ModelMean;
   checkpointSha256: string;
 }
@@ -45,7 +45,7 @@ export function metadataProps(m: ModelMetadata): Record<string, string> {
     'alexnet.labels': JSON.stringify(m.labels),
     'alexnet.input_size': String(m.inputSize),
     'alexnet.base_size': String(m.baseSize),
-    'alexnet.fc7_size': String(m.fc7Size),
+    'alexnet.fc7_size': String(m.embeddingDimension),
     'alexnet.mean': JSON.stringify(mean),
     'alexnet.checkpoint_sha256': m.checkpointSha256,
   };
@@ -103,7 +103,7 @@ export function parseMetadata(props: Record<string, string>, source: string): Mo
     labels: labels as string[],
     inputSize: positive('input_size'),
     baseSize: positive('base_size'),
-    fc7Size: positive('fc7_size'),
+    embeddingDimension: positive('fc7_size'),
     mean,
     checkpointSha256: get('checkpoint_sha256'),
   };

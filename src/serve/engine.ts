@@ -123,7 +123,7 @@ export class InferenceEngine {
   readonly stats: EngineStats = { inferred: 0, batches: 0, split: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
   readonly workers: number;
   readonly threads: number;
-  private readonly queues: Record<CropModeName, Job[]> = { ten: [], centre: [] };
+  private readonly queues: Record<CropModeName, Job[]> = { ten: [], center: [] };
   private readonly slots: Slot[] = [];
   private timer: NodeJS.Timeout | undefined;
   private nextId = 1;
@@ -149,7 +149,7 @@ export class InferenceEngine {
 
   /** Images waiting for a worker. */
   get queued(): number {
-    return this.queues.ten.length + this.queues.centre.length;
+    return this.queues.ten.length + this.queues.center.length;
   }
 
   submit(image: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
@@ -181,7 +181,7 @@ export class InferenceEngine {
   /** One batch of `image` in each mode through every worker, so the first real call pays no start-up cost. */
   async warmUp(image: Uint8Array): Promise<void> {
     for (const slot of this.slots) {
-      for (const mode of ['ten', 'centre'] as const) {
+      for (const mode of ['ten', 'center'] as const) {
         await new Promise<void>((resolve, reject) => {
           const job: Job = { image, mode, deadline: Infinity, enqueued: performance.now(), resolve: () => resolve(), reject };
           this.dispatch(slot, [job], false);
@@ -193,7 +193,7 @@ export class InferenceEngine {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const mode of ['ten', 'centre'] as const) {
+    for (const mode of ['ten', 'center'] as const) {
       for (const job of this.queues[mode].splice(0)) job.reject(new UnavailableError('the server is shutting down'));
     }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
@@ -304,10 +304,10 @@ export class InferenceEngine {
 
   private oldestMode(): CropModeName | undefined {
     const t = this.queues.ten[0];
-    const c = this.queues.centre[0];
-    if (!t) return c ? 'centre' : undefined;
+    const c = this.queues.center[0];
+    if (!t) return c ? 'center' : undefined;
     if (!c) return 'ten';
-    return t.enqueued <= c.enqueued ? 'ten' : 'centre';
+    return t.enqueued <= c.enqueued ? 'ten' : 'center';
   }
 
   private dispatch(slot: Slot, jobs: Job[], count: boolean): void {

@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../export/onnx-builder.js';
+import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../model/onnx-builder.js';
 
 export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cuda', 'tensorrt', 'webgpu', 'cpu'];

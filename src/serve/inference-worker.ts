@@ -4,7 +4,7 @@
  *
  * A batch arrives as n decoded images (base x base x 3 uint8, back to back, transferred, not
  * copied). TEN_CROP feeds them as they are to the ten-crop model, which does the mean
- * subtraction, the ten crops and the averaging in its graph; CENTER cuts the centre crops here
+ * subtraction, the ten crops and the averaging in its graph; CENTER cuts the center crops here
  * and feeds the single-crop model. A part of a split ten-crop call (one image, some of its ten
  * crops: `crops` indexes the order of `tenCropSpecs`) cuts those crops here and feeds the
  * single-crop model, answering each crop's own softmax and fc7 for the engine to average.
@@ -12,10 +12,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
-import { centreCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
+import { centerCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
 import type { ModelMean } from '../model/onnx-metadata.js';
 
-export type CropModeName = 'ten' | 'centre';
+export type CropModeName = 'ten' | 'center';
 
 export interface InferenceWorkerData {
   singleCropModel: string;
@@ -67,8 +67,8 @@ async function run(req: InferenceRequest): Promise<InferenceReply> {
   let feeds: Record<string, ort.Tensor>;
   if (req.mode === 'ten') {
     feeds = { images: new ort.Tensor('uint8', images, [n, base, base, 3]) };
-  } else if (req.mode === 'centre') {
-    feeds = { input: new ort.Tensor('float32', centreCropsNchw(images, n, base, crop, mean), [n, 3, crop, crop]) };
+  } else if (req.mode === 'center') {
+    feeds = { input: new ort.Tensor('float32', centerCropsNchw(images, n, base, crop, mean), [n, 3, crop, crop]) };
   } else {
     const specs = tenCropSpecs(base, crop);
     const chosen = req.crops!.map((i) => specs[i]!);

@@ -15,9 +15,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import * as protoLoader from '@grpc/proto-loader';
 import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
-import { tenCropPath } from '../export/export-model.js';
 import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
-import { readModelMetadata, type ModelMetadata } from '../model/onnx-metadata.js';
+import { openModel } from '../model/model-files.js';
 import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
 import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
@@ -195,7 +194,7 @@ function webgpuAdapterProblem(): string | undefined {
 }
 
 function cropMode(crop: CropMode | undefined): CropModeName {
-  return crop === 'CENTER' ? 'centre' : 'ten';
+  return crop === 'CENTER' ? 'center' : 'ten';
 }
 
 function topK(probabilities: Float32Array, labels: string[], k: number): ClassScore[] {
@@ -216,19 +215,12 @@ function embedding(v: Float32Array, normalize: boolean): Embedding {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof SERVE_DEFAULTS & ServeOptions;
   const log = o.logger ?? createLogger('info');
-  const single = o.model.endsWith('.tencrop.onnx') ? o.model.replace(/\.tencrop\.onnx$/, '.onnx') : o.model;
-  const ten = tenCropPath(single);
-  const [meta, tenMeta]: ModelMetadata[] = await Promise.all([readModelMetadata(single), readModelMetadata(ten)]);
-  if (meta!.form !== 'single-crop' || tenMeta!.form !== 'ten-crop' || meta!.checkpointSha256 !== tenMeta!.checkpointSha256) {
-    throw new ConfigError(`${single} and ${ten} are not the single-crop and ten-crop exports of one checkpoint`);
-  }
-  const m = meta!;
+  const opened = await openModel(o.model);
+  const { singleCropPath: single, tenCropPath: ten, metadata: m } = opened;
   const provider = await chooseProvider(o.device ?? 'auto', log);
   const maxBatch = o.maxBatch ?? defaultMaxBatch(provider);
   const maxDelayMs = o.maxDelayMs ?? defaultMaxDelayMs(provider);
-  // 'models/fashion-mnist-mini/model.onnx' is called fashion-mnist-mini; 'x/cats.onnx' is cats.
-  const base = path.basename(single, '.onnx');
-  const model: ModelRef = { name: base === 'model' ? path.basename(path.dirname(path.resolve(single))) : base, version: m.checkpointSha256.slice(0, 12) };
+  const model: ModelRef = { name: opened.name, version: opened.version };
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
@@ -412,7 +404,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     preset: m.preset,
     base_size: m.baseSize,
     input_size: m.inputSize,
-    embedding_dimension: m.fc7Size,
+    embedding_dimension: m.embeddingDimension,
     execution_provider: provider,
     format_version: m.formatVersion,
     max_batch_size: maxBatch,
@@ -434,7 +426,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       base: m.baseSize,
       crop: m.inputSize,
       classes: m.labels.length,
-      embeddingSize: m.fc7Size,
+      embeddingSize: m.embeddingDimension,
       mean: m.mean,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),

@@ -3,7 +3,7 @@
  * main thread trains on the previous batch (the paper's CPU/GPU overlap, §4.1).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { cutCrop, randomCropSpec, tenCropSpecs, centreCropSpec, type Mean } from '../image/crops.js';
+import { cutCrop, randomCropSpec, tenCropSpecs, centerCropSpec, type Mean } from '../image/crops.js';
 import { lightingShift, type RgbPca } from '../image/pca.js';
 import { Rng } from '../util/rng.js';
 
@@ -17,8 +17,8 @@ export interface BatchWorkerData {
   lightingStd: number;
 }
 
-/** train: one random crop + flip + PCA lighting per image; centre: one centre crop; ten: ten crops per image. */
-export type CropMode = 'train' | 'centre' | 'ten';
+/** train: one random crop + flip + PCA lighting per image; center: one center crop; ten: ten crops per image. */
+export type CropMode = 'train' | 'center' | 'ten';
 
 export interface BatchRequest {
   id: number;
@@ -52,8 +52,8 @@ export function makeBatch(req: BatchRequest): BatchReply {
       const spec = randomCropSpec(data.base, data.crop, rng);
       const shift = lightingShift(data.pca, rng, data.lightingStd);
       cutCrop(image, data.base, data.crop, spec, mean, x, i * cropPx, shift);
-    } else if (req.mode === 'centre') {
-      cutCrop(image, data.base, data.crop, centreCropSpec(data.base, data.crop), mean, x, i * cropPx);
+    } else if (req.mode === 'center') {
+      cutCrop(image, data.base, data.crop, centerCropSpec(data.base, data.crop), mean, x, i * cropPx);
     } else {
       ten.forEach((spec, k) => cutCrop(image, data.base, data.crop, spec, mean, x, (i * 10 + k) * cropPx));
     }

@@ -1,6 +1,6 @@
 /**
  * Loss and error curves as a standalone SVG, rewritten beside the checkpoint after each epoch:
- * training loss (left axis), validation top-1 error with the centre crop and the ten crops
+ * training loss (left axis), validation top-1 error with the center crop and the ten crops
  * (right axis, percent).
  */
 import { writeAtomic } from '../model/checkpoint.js';
@@ -16,7 +16,7 @@ export function curvesSvg(history: readonly EpochMetrics[], title: string): stri
   const n = Math.max(2, history.length);
   const x = (epoch: number) => M.left + ((epoch - 1) / (n - 1)) * pw;
   const maxLoss = Math.max(1e-6, ...history.map((h) => h.trainLoss));
-  const maxErr = Math.max(1e-6, ...history.flatMap((h) => [h.val.centre.top1, h.val.ten?.top1 ?? 0])) * 1.05;
+  const maxErr = Math.max(1e-6, ...history.flatMap((h) => [h.val.center.top1, h.val.ten?.top1 ?? 0])) * 1.05;
   const yLoss = (v: number) => M.top + ph - (v / maxLoss) * ph;
   const yErr = (v: number) => M.top + ph - (v / maxErr) * ph;
   const line = (pts: [number, number][], color: string, dash = '') =>
@@ -24,7 +24,7 @@ export function curvesSvg(history: readonly EpochMetrics[], title: string): stri
       ? ''
       : `<polyline fill="none" stroke="${color}" stroke-width="2"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${pts.map(([a, b]) => `${a.toFixed(1)},${b.toFixed(1)}`).join(' ')}"/>`;
   const loss = line(history.map((h) => [x(h.epoch), yLoss(h.trainLoss)]), '#1f77b4');
-  const centre = line(history.map((h) => [x(h.epoch), yErr(h.val.centre.top1)]), '#d62728');
+  const center = line(history.map((h) => [x(h.epoch), yErr(h.val.center.top1)]), '#d62728');
   const ten = line(history.filter((h) => h.val.ten).map((h) => [x(h.epoch), yErr(h.val.ten!.top1)]), '#2ca02c', '6,3');
   const ticks: string[] = [];
   for (let i = 0; i <= 4; i++) {
@@ -46,11 +46,11 @@ ${ticks.join('\n')}
 <text x="14" y="${M.top + ph / 2}" transform="rotate(-90 14 ${M.top + ph / 2})" text-anchor="middle" fill="#1f77b4">training loss</text>
 <text x="${W - 12}" y="${M.top + ph / 2}" transform="rotate(90 ${W - 12} ${M.top + ph / 2})" text-anchor="middle" fill="#d62728">validation top-1 error</text>
 ${loss}
-${centre}
+${center}
 ${ten}
 <g transform="translate(${M.left + 10},${M.top + 10})">
 <line x1="0" x2="20" y1="0" y2="0" stroke="#1f77b4" stroke-width="2"/><text x="26" y="4">training loss</text>
-<line x1="0" x2="20" y1="16" y2="16" stroke="#d62728" stroke-width="2"/><text x="26" y="20">val top-1, centre crop</text>
+<line x1="0" x2="20" y1="16" y2="16" stroke="#d62728" stroke-width="2"/><text x="26" y="20">val top-1, center crop</text>
 ${ten ? '<line x1="0" x2="20" y1="32" y2="32" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6,3"/><text x="26" y="36">val top-1, ten crops</text>\n' : ''}</g>
 </svg>
 `;

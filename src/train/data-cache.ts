@@ -1,6 +1,6 @@
 /**
  * The prepared data set: every image decoded once into base x base x 3 uint8 (shorter side to
- * the base size, centre square, §2), the class list, the training set's mean image and the
+ * the base size, center square, §2), the class list, the training set's mean image and the
  * eigen-decomposition of its RGB covariance (§4.1). Epochs read this, not the image files.
  *
  * On disk, a directory: meta.json, <split>.images (uint8, N*B*B*3), <split>.labels (uint16, N)

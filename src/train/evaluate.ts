@@ -1,5 +1,5 @@
 /**
- * Top-1 / top-5 error of the network on a split, with the centre crop or the ten crops of §5
+ * Top-1 / top-5 error of the network on a split, with the center crop or the ten crops of §5
  * (softmax averaged over the ten).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -48,7 +48,7 @@ export async function evaluateSplit(
   params: Params,
   pipeline: BatchPipeline,
   order: Int32Array,
-  mode: 'centre' | 'ten',
+  mode: 'center' | 'ten',
   classes: number,
   batchImages = 64,
 ): Promise<ErrorRates> {

@@ -1,7 +1,7 @@
 /**
  * The training loop (§5): SGD with the paper's momentum/weight-decay rule, batch 128, lr 0.01
  * divided by 10 when validation error stops improving, dropout, random crops + flips + PCA
- * lighting on batches prepared in worker threads, validation each epoch (centre and ten crops),
+ * lighting on batches prepared in worker threads, validation each epoch (center and ten crops),
  * a checkpoint each epoch and on interrupt, exact resume.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,7 +33,7 @@ export interface TrainConfig extends TrainDefaults {
   workers: number;
   /** Threads computing gradients, each on a shard of the batch (CPU backends; absent in older checkpoints: 1). */
   threads?: number;
-  /** Validate with the ten crops as well as the centre crop each epoch. */
+  /** Validate with the ten crops as well as the center crop each epoch. */
   tenCropEachEpoch: boolean;
 }
 
@@ -79,7 +79,7 @@ export interface EpochMetrics {
   epoch: number;
   learningRate: number;
   trainLoss: number;
-  val: { centre: ErrorRates; ten?: ErrorRates };
+  val: { center: ErrorRates; ten?: ErrorRates };
   seconds: number;
   imagesPerSecond: number;
   /** Fraction of the epoch's step time the loop waited for data. */
@@ -208,20 +208,20 @@ export async function train(preset: Preset, data: DataCache, out: string, config
         break;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const centre = await evaluateSplit(spec, params, valPipe, valOrder, 'centre', classes);
+      const center = await evaluateSplit(spec, params, valPipe, valOrder, 'center', classes);
       const ten = cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes) : undefined;
       const m: EpochMetrics = {
         epoch: e + 1,
         learningRate: state.learningRate,
         trainLoss: lossSum / Math.max(1, lossCount),
-        val: { centre, ...(ten ? { ten } : {}) },
+        val: { center, ...(ten ? { ten } : {}) },
         seconds,
         imagesPerSecond: (lossCount * cfg.batchSize) / seconds,
         dataWait: trainPipe.waitMs / Math.max(1, trainPipe.waitMs + stepMs),
       };
       state.history.push(m);
       // The lr schedule follows validation error (ten-crop when measured, as the paper reports it).
-      const err = (ten ?? centre).top1;
+      const err = (ten ?? center).top1;
       let dropMessage = '';
       const improved = err < state.bestError - 1e-9;
       if (improved) {

@@ -1,0 +1,56 @@
+/**
+ * The exported model as one artifact: the single-crop `<name>.onnx` and its ten-crop sibling
+ * `<name>.tencrop.onnx`, written from one checkpoint, and the metadata they carry. Whoever opens a
+ * model (the server, `alexnet eval`, the benches) asks this module; no one else builds the pair's
+ * paths or checks that the two belong together.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ModelFileError } from '../errors.js';
+import { readModelMetadata, type ModelMetadata } from './onnx-metadata.js';
+
+/** The shipped default model (models/ at the package root; this file runs from dist/src/model/). */
+export const DEFAULT_MODEL = fileURLToPath(new URL('../../../models/fashion-mnist-mini/model.onnx', import.meta.url));
+
+const TEN_CROP_SUFFIX = '.tencrop.onnx';
+
+/** `a/model.onnx` -> `a/model.tencrop.onnx` (a name without .onnx gets the suffix appended). */
+export function tenCropPath(singleCropPath: string): string {
+  const base = singleCropPath.endsWith('.onnx') ? singleCropPath.slice(0, -'.onnx'.length) : singleCropPath;
+  return `${base}${TEN_CROP_SUFFIX}`;
+}
+
+/** Either file of a pair -> the single-crop file. */
+export function singleCropPath(eitherPath: string): string {
+  return eitherPath.endsWith(TEN_CROP_SUFFIX) ? `${eitherPath.slice(0, -TEN_CROP_SUFFIX.length)}.onnx` : eitherPath;
+}
+
+/** `models/fashion-mnist-mini/model.onnx` is called fashion-mnist-mini; `x/cats.onnx` is cats. */
+export function modelName(singleCropFile: string): string {
+  const base = path.basename(singleCropFile, '.onnx');
+  return base === 'model' ? path.basename(path.dirname(path.resolve(singleCropFile))) : base;
+}
+
+export interface ModelFiles {
+  name: string;
+  /** The first 12 hex digits of the SHA-256 of the checkpoint both files were exported from. */
+  version: string;
+  singleCropPath: string;
+  tenCropPath: string;
+  /** The single-crop file's metadata (the ten-crop file's differs only in `form`). */
+  metadata: ModelMetadata;
+}
+
+/**
+ * Open the pair named by either of its files: both must be there, be AlexNet exports, one of
+ * each form, and come from the same checkpoint (ModelFileError otherwise).
+ */
+export async function openModel(file: string): Promise<ModelFiles> {
+  const single = singleCropPath(file);
+  const ten = tenCropPath(single);
+  const [meta, tenMeta] = await Promise.all([readModelMetadata(single), readModelMetadata(ten)]);
+  if (meta.form !== 'single-crop' || tenMeta.form !== 'ten-crop' || meta.checkpointSha256 !== tenMeta.checkpointSha256) {
+    throw new ModelFileError(`${single} and ${ten} are not the single-crop and ten-crop exports of one checkpoint`);
+  }
+  return { name: modelName(single), version: meta.checkpointSha256.slice(0, 12), singleCropPath: single, tenCropPath: ten, metadata: meta };
+}
