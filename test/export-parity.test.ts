@@ -167,16 +167,12 @@ async function tenCropParity(t: import('ava').ExecutionContext, preset: Preset, 
 test('tiny: single-crop ONNX equals tfjs (per-channel mean)', (t) => singleCropParity(t, PRESETS.tiny, 10, 'channel'));
 test('tiny: ten-crop ONNX equals the mean of ten tfjs crops (per-channel mean)', (t) => tenCropParity(t, PRESETS.tiny, 10, 'channel'));
 test('tiny: ten-crop ONNX equals the mean of ten tfjs crops (mean image)', (t) => tenCropParity(t, PRESETS.tiny, 7, 'image'));
-if (SLOW) {
-  test('mini: single-crop and ten-crop ONNX equal tfjs', async (t) => {
-    await singleCropParity(t, PRESETS.mini, 10, 'image');
-    await tenCropParity(t, PRESETS.mini, 10, 'image');
-  });
-  test('paper (1000 classes): single-crop ONNX equals tfjs', (t) => singleCropParity(t, PRESETS.paper, 1000, 'channel'));
-  test('paper (1000 classes): ten-crop ONNX equals the mean of ten tfjs crops', (t) => tenCropParity(t, PRESETS.paper, 1000, 'image'));
-} else {
-  test('mini and paper parity run in the slow tier (ALEXNET_SLOW=1)', (t) => {
-    t.log('not run: set ALEXNET_SLOW=1 (npm run test:slow) for the mini and paper (1000 classes) parity, about 3 minutes of tfjs cpu time');
-    t.false(SLOW);
-  });
-}
+// The slow tier: about 3 minutes of tfjs cpu time; skipped (with the reason in the title) unless ALEXNET_SLOW=1.
+const slow = SLOW ? test : test.skip;
+const why = SLOW ? '' : ' [slow tier: set ALEXNET_SLOW=1]';
+slow(`mini: single-crop and ten-crop ONNX equal tfjs${why}`, async (t) => {
+  await singleCropParity(t, PRESETS.mini, 10, 'image');
+  await tenCropParity(t, PRESETS.mini, 10, 'image');
+});
+slow(`paper (1000 classes): single-crop ONNX equals tfjs${why}`, (t) => singleCropParity(t, PRESETS.paper, 1000, 'channel'));
+slow(`paper (1000 classes): ten-crop ONNX equals the mean of ten tfjs crops${why}`, (t) => tenCropParity(t, PRESETS.paper, 1000, 'image'));
