@@ -15,7 +15,7 @@ import sharp from 'sharp';
 import { decodeToSquare } from '../src/image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadata.js';
 import { AlexNetClient } from '../src/serve/client.js';
-import { resolveParallelism } from '../src/serve/engine.js';
+import { resolveParallelism } from '../src/serve/batching-defaults.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';

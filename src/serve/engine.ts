@@ -14,10 +14,10 @@
  * ten answers, as the ten-crop model does in its graph. Without it a lone call would run on one
  * worker while the others idle (on a small CPU each worker has a single thread).
  */
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import type { ModelMean } from '../model/onnx-metadata.js';
+import { resolveParallelism } from './batching-defaults.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
 
 export type { CropModeName };
@@ -85,38 +85,6 @@ export interface Submission {
   result: Promise<InferenceResult>;
   /** Take the job out if it has not reached the model yet (the call was cancelled). */
   cancel(): void;
-}
-
-/**
- * Defaults that do not oversubscribe the cores. On a CPU with fewer than 4 cores, one worker per
- * core with one onnxruntime thread each. Measured on 2 cores (`npm run bench:serve -- --workers
- * 1,2`, 2026-12-02): two single-thread sessions alone ran 1.03-1.09x the images/s of one
- * two-thread session at their best batch sizes; served with real JPEGs, the paper-size network
- * got 1.08-1.12x the images/s at concurrency 4 and 1.03-1.14x at 16 (the shipped mini: 1.07x and
- * 0.96x in one run, 1.27x and 1.08x in another). A two-thread session's threads wait for each
- * other at every layer, so decoding that preempts one stalls both; a single-thread worker loses
- * only the time taken from it. The price would be a lone call on one core, at about 0.7x the
- * speed; splitting its ten crops among the free workers (`dispatchSplit`) gives it every core
- * again (1.4-1.8x the images/s at concurrency 1, 2026-12-03). From 4 cores, a worker per 4
- * cores, their threads dividing the cores (not measured here). On a GPU, one worker.
- */
-export function defaultParallelism(provider: string, cores = os.availableParallelism()): { workers: number; threads: number } {
-  if (provider !== 'cpu') return { workers: 1, threads: 1 };
-  if (cores < 4) return { workers: cores, threads: 1 };
-  const workers = Math.floor(cores / 4);
-  return { workers, threads: Math.floor(cores / workers) };
-}
-
-/**
- * The layout from what the user gave: both as given; workers alone, threads dividing the cores
- * among them; threads alone (on cpu), as many workers as the cores hold at that many threads;
- * neither, the defaults.
- */
-export function resolveParallelism(provider: string, workers?: number, threads?: number, cores = os.availableParallelism()): { workers: number; threads: number } {
-  const d = defaultParallelism(provider, cores);
-  if (workers !== undefined) return { workers, threads: threads ?? Math.max(1, Math.floor(cores / workers)) };
-  if (threads !== undefined) return { workers: provider === 'cpu' ? Math.max(1, Math.floor(cores / threads)) : d.workers, threads };
-  return d;
 }
 
 export class InferenceEngine {

@@ -9,7 +9,6 @@
  * every worker and a warm-up batch has run.
  */
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -17,9 +16,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
 import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
 import { openModel } from '../model/model-files.js';
-import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
 import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
-import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
+import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
+import { chooseProvider, type DeviceChoice } from './execution-providers.js';
+import { startStatsLog } from './stats-log.js';
 import { createLogger, type Logger } from './log.js';
 import {
   loadPackageDefinition,
@@ -45,8 +45,6 @@ interface SurfaceCall {
   on(event: 'cancelled', listener: () => void): unknown;
   removeListener(event: 'cancelled', listener: () => void): unknown;
 }
-
-export type DeviceChoice = 'auto' | ExecutionProvider;
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
@@ -87,62 +85,8 @@ export const SERVE_DEFAULTS = {
   graceMs: 10_000,
 } as const;
 
-/**
- * Most images in one batch when --max-batch is not given. onnxruntime on a CPU does not run large
- * batches faster (`npm run bench:serve` on the shipped model, 2 cores: batches of 16 images at
- * 0.86-0.96x of the best batch size in six runs (never the best), batches of 2 to 8 within noise of each other);
- * smaller batches also keep latency down. A GPU wants them large.
- */
-export function defaultMaxBatch(provider: string): number {
-  return provider === 'cpu' ? 4 : 16;
-}
-
-/**
- * How long an image waits for others to fill its batch when --max-delay-ms is not given. On a
- * CPU none: batch size barely changes onnxruntime's images/s there (see defaultMaxBatch), so a
- * free worker waiting for more images only idles; under load batches still fill by themselves
- * while every worker is busy (`npm run bench:serve -- --max-delay-ms 0,2` on 2 cores: 0 ms served
- * a lone caller 1.06-1.30x faster in five pairs, and concurrency 4 and 16 within noise or faster). A GPU runs a
- * batch of 16 in about the time of one, so there it waits 2 ms.
- */
-export function defaultMaxDelayMs(provider: string): number {
-  return provider === 'cpu' ? 0 : 2;
-}
-
 /** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
 const STREAM_WINDOW = 64;
-
-/** The event-loop monitor's timer period: lag is how much later than this it fired. */
-const LAG_RESOLUTION_MS = 10;
-
-/**
- * Every `intervalMs`, log one 'stats' line: the event loop's lag since the previous line (p99 and
- * max in ms: how late a 10 ms timer fired, so about 0 on an idle loop; null if no sample) and
- * `counters()`. The lag histogram is reset after each line. Returns a function that stops it.
- */
-function startStatsLog(intervalMs: number, log: Logger, counters: () => Record<string, number>): () => void {
-  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-  lag.enable();
-  let cpu = process.cpuUsage();
-  let since = performance.now();
-  const ms = (ns: number) => +Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS).toFixed(2);
-  const timer = setInterval(() => {
-    const sampled = lag.count > 0;
-    const used = process.cpuUsage(cpu);
-    const now = performance.now();
-    // CPU time of the whole process (every thread: the event loop, decoding, inference) per second of the interval.
-    const cpuCores = +((used.user + used.system) / 1e3 / (now - since)).toFixed(3);
-    cpu = process.cpuUsage();
-    since = now;
-    log.info('stats', { eventLoopLagP99Ms: sampled ? ms(lag.percentile(99)) : null, eventLoopLagMaxMs: sampled ? ms(lag.max) : null, cpuCores, ...counters() });
-    lag.reset();
-  }, intervalMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    lag.disable();
-  };
-}
 
 export interface RunningServer {
   address: string;
@@ -153,44 +97,6 @@ export interface RunningServer {
   readonly inFlight: number;
   /** Health NOT_SERVING, refuse new calls, let calls in flight finish (up to graceMs), close. */
   shutdown(reason?: string): Promise<void>;
-}
-
-/** Pick the execution provider: the one asked for (an error if it cannot run), or for auto cuda, then webgpu (if it takes every op), then cpu. */
-export async function chooseProvider(device: DeviceChoice, log: Logger): Promise<ExecutionProvider> {
-  if (device !== 'auto') {
-    if (!EXECUTION_PROVIDERS.includes(device)) throw new ConfigError(`unknown device '${device}': choose auto, ${EXECUTION_PROVIDERS.join(', ')}`);
-    const p = await probeProvider(device);
-    if (!p.available) throw new ConfigError(`--device ${device} cannot run here: ${p.detail}`);
-    return device;
-  }
-  for (const name of ['cuda', 'webgpu'] as const) {
-    if (name === 'webgpu') {
-      // Ask Dawn first, in a child process: no adapter, or a software one (slower than the cpu
-      // provider), and onnxruntime's WebGPU provider is not tried here at all.
-      const skip = webgpuAdapterProblem();
-      if (skip) {
-        log.info('execution provider skipped', { provider: name, why: skip });
-        continue;
-      }
-    }
-    const p = await probeProvider(name);
-    if (p.available && !(p.cpuOps && p.cpuOps.length > 0)) {
-      log.info('execution provider chosen', { provider: name, detail: p.detail });
-      return name;
-    }
-    const why = p.available ? `it would leave ${p.cpuOps!.join(', ')} to the CPU` : p.detail;
-    log.info('execution provider skipped', { provider: name, why });
-  }
-  log.info('execution provider chosen', { provider: 'cpu' });
-  return 'cpu';
-}
-
-/** Why `--device auto` should not use WebGPU here, or undefined when a hardware adapter exists (or Dawn cannot say). */
-function webgpuAdapterProblem(): string | undefined {
-  const a = probeAdapterInChild();
-  if (!a.info) return a.dawnLoaded ? a.why : undefined;
-  const { text, software } = describeAdapter(a.info);
-  return software ? `${text} is a software adapter, slower than the cpu provider (--device webgpu uses it anyway)` : undefined;
 }
 
 function cropMode(crop: CropMode | undefined): CropModeName {
