@@ -15,7 +15,6 @@ import sharp from 'sharp';
 import { decodeToSquare } from '../src/image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadata.js';
 import { AlexNetClient } from '../src/serve/client.js';
-import { resolveParallelism } from '../src/serve/batching-defaults.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer, type RunningServer } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
@@ -112,7 +111,7 @@ test('health goes NOT_SERVING -> SERVING, and the model info describes the serve
   t.is(info.preset, meta.preset);
   t.is(info.base_size, meta.baseSize);
   t.is(info.execution_provider, 'cpu');
-  t.is(info.model.version, meta.checkpointSha256.slice(0, 12));
+  t.is(info.model!.version, meta.checkpointSha256.slice(0, 12));
 });
 
 test('reflection lists the service', async (t) => {
@@ -211,24 +210,6 @@ test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model
       await s.shutdown();
     }
   }
-});
-
-test('worker layout: what the user gives is kept, and on cpu the workers never use more threads than the cores', (t) => {
-  for (let cores = 1; cores <= 64; cores++) {
-    const given = [undefined, 1, 2, 3, 4, 8];
-    for (const workers of given) {
-      for (const threads of given) {
-        const l = resolveParallelism('cpu', workers, threads, cores);
-        t.true(l.workers >= 1 && l.threads >= 1);
-        if (workers !== undefined) t.is(l.workers, workers);
-        if (threads !== undefined) t.is(l.threads, threads);
-        // Only an explicit request for more than the cores may oversubscribe them.
-        const asked = (workers ?? 1) * (threads ?? 1);
-        if (asked <= cores) t.true(l.workers * l.threads <= cores, `cores ${cores}, workers ${workers}, threads ${threads}: ${l.workers} x ${l.threads}`);
-      }
-    }
-  }
-  t.deepEqual(resolveParallelism('cuda', undefined, undefined, 16), { workers: 1, threads: 1 });
 });
 
 test('32 concurrent distinct images each get their own answer', async (t) => {

@@ -21,20 +21,16 @@ import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import { startStatsLog } from './stats-log.js';
 import { createLogger, type Logger } from './log.js';
-import {
-  loadPackageDefinition,
-  SERVICE_NAME,
-  serviceClientConstructor,
-  type ClassifyRequest,
-  type ClassifyResponse,
-  type ClassScore,
-  type CropMode,
-  type EmbedRequest,
-  type EmbedResponse,
-  type Embedding,
-  type ModelInfo,
-  type ModelRef,
-} from './proto.js';
+import type { ClassifyRequest__Output } from './generated/alexnet/v1/ClassifyRequest.js';
+import type { ClassifyResponse } from './generated/alexnet/v1/ClassifyResponse.js';
+import type { ClassScore } from './generated/alexnet/v1/ClassScore.js';
+import type { CropMode__Output as CropMode } from './generated/alexnet/v1/CropMode.js';
+import type { EmbedRequest__Output } from './generated/alexnet/v1/EmbedRequest.js';
+import type { EmbedResponse } from './generated/alexnet/v1/EmbedResponse.js';
+import type { Embedding } from './generated/alexnet/v1/Embedding.js';
+import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
+import type { ModelRef } from './generated/alexnet/v1/ModelRef.js';
+import { loadPackageDefinition, SERVICE_NAME, serviceClientConstructor } from './proto.js';
 import { BadRequestError, toStatus } from './status.js';
 
 /** What every call kind offers: peer, deadline, cancellation. */
@@ -183,7 +179,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return k === 0 ? Math.min(5, m.labels.length) : k;
   };
 
-  const classify = async (req: ClassifyRequest, call: SurfaceCall): Promise<ClassifyResponse> => {
+  const classify = async (req: ClassifyRequest__Output, call: SurfaceCall): Promise<ClassifyResponse> => {
     const k = checkTopK(req.top_k ?? 0);
     const r = await infer(req.image, req.crop, call);
     return {
@@ -194,7 +190,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       error: null,
     };
   };
-  const embed = async (req: EmbedRequest, call: SurfaceCall): Promise<EmbedResponse> => {
+  const embed = async (req: EmbedRequest__Output, call: SurfaceCall): Promise<EmbedResponse> => {
     const k = req.top_k ? checkTopK(req.top_k) : 0;
     const r = await infer(req.image, req.crop, call);
     return { embedding: embedding(r.embedding, req.normalize), model, classes: k ? topK(r.probabilities, m.labels, k) : [], request_id: req.request_id ?? '', error: null };
@@ -287,14 +283,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.addService(serviceClientConstructor().service, {
     Classify: unary('Classify', classify),
     Embed: unary('Embed', embed),
-    ClassifyStream: stream<ClassifyRequest, ClassifyResponse>('ClassifyStream', classify, (req, code, message) => ({
+    ClassifyStream: stream<ClassifyRequest__Output, ClassifyResponse>('ClassifyStream', classify, (req, code, message) => ({
       classes: [],
       model,
       embedding: null,
       request_id: req.request_id ?? '',
       error: { code, message },
     })),
-    EmbedStream: stream<EmbedRequest, EmbedResponse>('EmbedStream', embed, (req, code, message) => ({
+    EmbedStream: stream<EmbedRequest__Output, EmbedResponse>('EmbedStream', embed, (req, code, message) => ({
       embedding: null,
       model,
       classes: [],
