@@ -16,21 +16,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
-import type { ModelMean } from '../model/onnx-metadata.js';
+import type { ModelFiles } from '../model/model-files.js';
 import { resolveParallelism } from './batching-defaults.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
 
 export type { CropModeName };
 
 export interface EngineOptions {
-  singleCropModel: string;
-  tenCropModel: string;
+  /** The pair of ONNX files and their metadata, passed on to each worker as they are. */
+  model: ModelFiles;
   provider: string;
-  base: number;
-  crop: number;
-  classes: number;
-  embeddingSize: number;
-  mean: ModelMean;
   /** Worker threads, each with its own sessions (default: from the cores and the provider). */
   workers?: number;
   /** onnxruntime intra-op threads per worker (default: cores / workers). */
@@ -71,6 +66,13 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+export interface SubmitOptions {
+  /** Aborted when the call is cancelled: a job still queued is taken out (CancelledError). */
+  signal?: AbortSignal;
+  /** Date.now() after which the answer is no use: a job still queued then is dropped when its batch forms (DeadlineError). */
+  deadline?: number;
+}
+
 interface Slot {
   worker: Worker;
   busy: boolean;
@@ -80,12 +82,6 @@ interface Slot {
 
 /** Number of crops of the paper's test-time procedure (§5). */
 const TEN = 10;
-
-export interface Submission {
-  result: Promise<InferenceResult>;
-  /** Take the job out if it has not reached the model yet (the call was cancelled). */
-  cancel(): void;
-}
 
 export class InferenceEngine {
   readonly stats: EngineStats = { inferred: 0, batches: 0, split: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
@@ -120,7 +116,8 @@ export class InferenceEngine {
     return this.queues.ten.length + this.queues.center.length;
   }
 
-  submit(image: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
+  /** Queue one decoded image (baseSize x baseSize x 3); its answer, or why it has none. */
+  submit(image: Uint8Array, mode: CropModeName, { signal, deadline = Infinity }: SubmitOptions = {}): Promise<InferenceResult> {
     let job!: Job;
     const result = new Promise<InferenceResult>((resolve, reject) => {
       job = { image, mode, deadline, enqueued: performance.now(), resolve, reject };
@@ -132,18 +129,24 @@ export class InferenceEngine {
       job.reject(new OverloadedError(`the server is busy: ${this.queued} images are waiting (limit ${this.opts.maxQueue}); retry later`));
     } else {
       this.queues[mode].push(job);
+      if (signal) {
+        // Only a job still queued is taken out; one that reached a worker runs to the end.
+        const cancel = () => {
+          const q = this.queues[mode];
+          const at = q.indexOf(job);
+          if (at >= 0) {
+            q.splice(at, 1);
+            this.stats.dropped.cancelled++;
+            job.reject(new CancelledError('the call was cancelled'));
+          }
+        };
+        signal.addEventListener('abort', cancel, { once: true });
+        const settled = () => signal.removeEventListener('abort', cancel);
+        result.then(settled, settled);
+      }
       this.schedule();
     }
-    const cancel = () => {
-      const q = this.queues[mode];
-      const at = q.indexOf(job);
-      if (at >= 0) {
-        q.splice(at, 1);
-        this.stats.dropped.cancelled++;
-        job.reject(new CancelledError('the call was cancelled'));
-      }
-    };
-    return { result, cancel };
+    return result;
   }
 
   /** One batch of `image` in each mode through every worker, so the first real call pays no start-up cost. */
@@ -170,15 +173,7 @@ export class InferenceEngine {
 
   private spawn(): Promise<void> {
     const o = this.opts;
-    const workerData: InferenceWorkerData = {
-      singleCropModel: o.singleCropModel,
-      tenCropModel: o.tenCropModel,
-      provider: o.provider,
-      intraOpThreads: this.threads,
-      base: o.base,
-      crop: o.crop,
-      mean: o.mean,
-    };
+    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads };
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
     const slot: Slot = { worker, busy: true };
     return new Promise<void>((resolve, reject) => {
@@ -279,11 +274,11 @@ export class InferenceEngine {
   }
 
   private dispatch(slot: Slot, jobs: Job[], count: boolean): void {
-    const { base } = this.opts;
-    const px = base * base * 3;
+    const { baseSize } = this.opts.model.metadata;
+    const px = baseSize * baseSize * 3;
     const images = new Uint8Array(jobs.length * px);
     jobs.forEach((j, i) => images.set(j.image, i * px));
-    const { classes: c, embeddingSize: f } = this.opts;
+    const [c, f] = this.outputSizes();
     const done = (reply: InferenceReply & { ok: true }) =>
       jobs.forEach((job, i) => job.resolve({ probabilities: reply.probabilities.slice(i * c, (i + 1) * c), embedding: reply.embeddings.slice(i * f, (i + 1) * f) }));
     const fail = (e: Error) => jobs.forEach((job) => job.reject(e));
@@ -301,7 +296,7 @@ export class InferenceEngine {
    * fails fails the call, once.
    */
   private dispatchSplit(free: Slot[], job: Job): void {
-    const { classes: c, embeddingSize: f } = this.opts;
+    const [c, f] = this.outputSizes();
     const parts = Math.min(free.length, TEN);
     const probabilities = new Float64Array(c);
     const embedding = new Float64Array(f);
@@ -331,6 +326,12 @@ export class InferenceEngine {
       const crops = Array.from({ length: to - from }, (_, i) => from + i);
       this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail);
     }
+  }
+
+  /** Per image: the number of classes (softmax) and the embedding dimension (fc7). */
+  private outputSizes(): [number, number] {
+    const m = this.opts.model.metadata;
+    return [m.labels.length, m.embeddingDimension];
   }
 
   private send(slot: Slot, req: Omit<InferenceRequest, 'id'>, done: (reply: InferenceReply & { ok: true }) => void, fail: (e: Error) => void): void {

@@ -164,11 +164,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (call.cancelled) throw new CancelledError('the call was cancelled');
     const d = call.getDeadline();
     const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : Infinity;
-    const job = engine!.submit(decoded.data, cropMode(crop), deadline);
-    const onCancel = () => job.cancel();
+    const cancelled = new AbortController();
+    const onCancel = () => cancelled.abort();
     call.on('cancelled', onCancel);
     try {
-      return await job.result;
+      return await engine!.submit(decoded.data, cropMode(crop), { signal: cancelled.signal, deadline });
     } finally {
       call.removeListener('cancelled', onCancel);
     }
@@ -322,14 +322,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Health answers NOT_SERVING while the model loads and warms up.
   try {
     engine = await InferenceEngine.start({
-      singleCropModel: single,
-      tenCropModel: ten,
+      model: opened,
       provider,
-      base: m.baseSize,
-      crop: m.inputSize,
-      classes: m.labels.length,
-      embeddingSize: m.embeddingDimension,
-      mean: m.mean,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
       maxBatch,
