@@ -9,18 +9,17 @@
  * cancelled is removed from the queue at once, and one whose deadline has passed is dropped when
  * its batch is formed: neither reaches the model. A full queue refuses at once (OverloadedError).
  *
- * A lone ten-crop image (nothing else waiting) with two or more workers free is split: each free
- * worker runs some of its ten crops through the single-crop model, and the engine averages the
- * ten answers, as the ten-crop model does in its graph. Without it a lone call would run on one
- * worker while the others idle (on a small CPU each worker has a single thread).
+ * A lone ten-crop image (nothing else waiting) with two or more workers free has its crops split
+ * among them (ten-crop-split.ts): alone on one worker it would leave the others idle.
  */
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import type { ModelFiles } from '../model/model-files.js';
 import { resolveParallelism } from './batching-defaults.js';
-import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
+import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
+import { splitTenCrop, TEN } from './ten-crop-split.js';
 
-export type { CropModeName };
+export type { CropModeName, InferenceResult };
 
 export interface EngineOptions {
   /** The pair of ONNX files and their metadata, passed on to each worker as they are. */
@@ -36,11 +35,6 @@ export interface EngineOptions {
   maxQueue: number;
   /** Split a lone ten-crop image's crops across the free workers (default true). */
   splitLoneImages?: boolean;
-}
-
-export interface InferenceResult {
-  probabilities: Float32Array;
-  embedding: Float32Array;
 }
 
 export interface EngineStats {
@@ -79,9 +73,6 @@ interface Slot {
   /** The request the worker is running: what to do with its reply, or with its failure. */
   pending?: { id: number; done: (reply: InferenceReply & { ok: true }) => void; fail: (e: Error) => void };
 }
-
-/** Number of crops of the paper's test-time procedure (§5). */
-const TEN = 10;
 
 export class InferenceEngine {
   readonly stats: EngineStats = { inferred: 0, batches: 0, split: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
@@ -132,13 +123,11 @@ export class InferenceEngine {
       if (signal) {
         // Only a job still queued is taken out; one that reached a worker runs to the end.
         const cancel = () => {
-          const q = this.queues[mode];
-          const at = q.indexOf(job);
-          if (at >= 0) {
-            q.splice(at, 1);
-            this.stats.dropped.cancelled++;
-            job.reject(new CancelledError('the call was cancelled'));
-          }
+          const at = this.queues[mode].indexOf(job);
+          if (at < 0) return;
+          this.queues[mode].splice(at, 1);
+          this.stats.dropped.cancelled++;
+          job.reject(new CancelledError('the call was cancelled'));
         };
         signal.addEventListener('abort', cancel, { once: true });
         const settled = () => signal.removeEventListener('abort', cancel);
@@ -227,10 +216,8 @@ export class InferenceEngine {
 
   /** Send batches to free workers while the batching rule allows; otherwise wait for the oldest image's delay. */
   private schedule(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
     for (;;) {
       const slot = this.slots.find((s) => !s.busy);
       if (!slot || this.closed) return;
@@ -289,49 +276,17 @@ export class InferenceEngine {
     this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail);
   }
 
-  /**
-   * One ten-crop image over the free workers: worker p of P runs crops [10p/P, 10(p+1)/P) of the
-   * order of `tenCropSpecs` through the single-crop model; the answer is the mean of the ten
-   * crops' softmax and fc7 (summed in float64), as the ten-crop graph's ReduceMean. A part that
-   * fails fails the call, once.
-   */
+  /** A lone ten-crop image over the free workers (ten-crop-split.ts). */
   private dispatchSplit(free: Slot[], job: Job): void {
-    const [c, f] = this.outputSizes();
-    const parts = Math.min(free.length, TEN);
-    const probabilities = new Float64Array(c);
-    const embedding = new Float64Array(f);
-    let left = parts;
-    let settled = false;
-    const fail = (e: Error) => {
-      if (settled) return;
-      settled = true;
-      job.reject(e);
-    };
-    const done = (reply: InferenceReply & { ok: true }) => {
-      if (settled) return;
-      for (let k = 0; k * c < reply.probabilities.length; k++) {
-        for (let j = 0; j < c; j++) probabilities[j] += reply.probabilities[k * c + j]!;
-        for (let j = 0; j < f; j++) embedding[j] += reply.embeddings[k * f + j]!;
-      }
-      if (--left > 0) return;
-      settled = true;
-      job.resolve({ probabilities: Float32Array.from(probabilities, (v) => v / TEN), embedding: Float32Array.from(embedding, (v) => v / TEN) });
-    };
     this.stats.inferred++;
     this.stats.batches++;
     this.stats.split++;
-    for (let p = 0; p < parts; p++) {
-      const from = Math.floor((p * TEN) / parts);
-      const to = Math.floor(((p + 1) * TEN) / parts);
-      const crops = Array.from({ length: to - from }, (_, i) => from + i);
-      this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail);
-    }
+    splitTenCrop(Math.min(free.length, TEN), this.outputSizes(), job, (crops, p, done, fail) => this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail));
   }
 
   /** Per image: the number of classes (softmax) and the embedding dimension (fc7). */
   private outputSizes(): [number, number] {
-    const m = this.opts.model.metadata;
-    return [m.labels.length, m.embeddingDimension];
+    return [this.opts.model.metadata.labels.length, this.opts.model.metadata.embeddingDimension];
   }
 
   private send(slot: Slot, req: Omit<InferenceRequest, 'id'>, done: (reply: InferenceReply & { ok: true }) => void, fail: (e: Error) => void): void {

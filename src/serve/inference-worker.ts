@@ -33,6 +33,12 @@ export interface InferenceRequest {
   crops?: number[];
 }
 
+/** One image's answer: its softmax and its fc7 vector. */
+export interface InferenceResult {
+  probabilities: Float32Array;
+  embedding: Float32Array;
+}
+
 export type InferenceReply =
   | { id: number; ok: true; probabilities: Float32Array; embeddings: Float32Array; ms: number }
   | { id: number; ok: false; message: string };
