@@ -3,26 +3,11 @@
  * processes) against a real server on 127.0.0.1:0.
  */
 import test from 'ava';
-import type { ModelMetadata } from '../src/model/onnx-metadata.js';
-import { startServer, type RunningServer } from '../src/serve/server.js';
-import { byIndex, cli, loadOracle, maxDiff, MODEL, png, quiet, type Oracle } from './serve-fixtures.js';
+import { startServer } from '../src/serve/server.js';
+import { byIndex, cli, maxDiff, png, quiet, serveForTests } from './serve-fixtures.js';
 import { tempDir } from './temp-dir.js';
 
-let server: RunningServer;
-let oracle: Oracle;
-let meta: ModelMetadata;
-const offline = (image: Buffer) => oracle.offline(image);
-
-test.before(async () => {
-  oracle = await loadOracle();
-  meta = oracle.meta;
-  server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
-});
-
-test.after.always(async () => {
-  await server?.shutdown('tests done');
-});
-
+const served = serveForTests();
 
 test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
   const { promises: fs } = await import('node:fs');
@@ -33,15 +18,15 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   await fs.writeFile(good[0]!, await png(11));
   await fs.writeFile(bad, Buffer.from('not an image at all'));
   await fs.writeFile(good[1]!, await png(12));
-  const run = (args: string[]) => cli(...args, good[0]!, bad, good[1]!, '--server', server.address);
-  const n = meta.labels.length;
+  const run = (args: string[]) => cli(...args, good[0]!, bad, good[1]!, '--server', served.server.address);
+  const n = served.meta.labels.length;
   const c = await run(['classify', '--json', '--top-k', String(n)]);
   t.is(c.code, 1, c.err);
   t.regex(c.err, /b\.png: .*unsupported image format/);
   const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
   t.deepEqual(answered.map((r) => r.file), good);
   // Each good file's answer is its own: equal to onnxruntime offline on that image.
-  for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await offline(await png(11 + i))).p) <= 1e-6);
+  for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await served.offline(await png(11 + i))).p) <= 1e-6);
   const e = await run(['embed']);
   t.is(e.code, 1, e.err);
   t.regex(e.err, /b\.png: /);

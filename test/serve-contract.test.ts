@@ -12,30 +12,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { decodeToSquare } from '../src/image/decode.js';
-import type { ModelMetadata } from '../src/model/onnx-metadata.js';
 import { AlexNetClient } from '../src/serve/client.js';
-import { startServer, type RunningServer } from '../src/serve/server.js';
+import { startServer } from '../src/serve/server.js';
 import { Rng } from '../src/util/rng.js';
-import { byIndex, failure, loadOracle, maxDiff, MODEL, picture, png, quiet, raw, type Oracle } from './serve-fixtures.js';
+import { byIndex, failure, maxDiff, MODEL, picture, png, quiet, raw, serveForTests } from './serve-fixtures.js';
 
-let server: RunningServer;
-let client: AlexNetClient;
-let oracle: Oracle;
-let meta: ModelMetadata;
-const offline = (image: Buffer) => oracle.offline(image);
-
-test.before(async () => {
-  oracle = await loadOracle();
-  meta = oracle.meta;
-  server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
-  client = new AlexNetClient(server.address);
-});
-
-test.after.always(async () => {
-  client?.close();
-  await server?.shutdown('tests done');
-});
-
+const served = serveForTests();
 
 test('reflection lists the service', async (t) => {
   const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
@@ -43,7 +25,7 @@ test('reflection lists the service', async (t) => {
     keepCase: true,
   });
   const R = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection;
-  const r = new R(server.address, grpc.credentials.createInsecure());
+  const r = new R(served.server.address, grpc.credentials.createInsecure());
   const call = r.ServerReflectionInfo();
   call.write({ list_services: '' });
   const [reply] = (await once(call, 'data')) as [{ list_services_response: { service: { name: string }[] } }];
@@ -56,11 +38,11 @@ test('reflection lists the service', async (t) => {
 
 test('served Classify and Embed equal onnxruntime run offline on the same decoded image', async (t) => {
   const image = await png(1);
-  const n = meta.labels.length;
+  const n = served.meta.labels.length;
   const [c, e, off] = await Promise.all([
-    client.classify({ image, top_k: n, include_embedding: true }),
-    client.embed({ image, normalize: true }),
-    offline(image),
+    served.client.classify({ image, top_k: n, include_embedding: true }),
+    served.client.embed({ image, normalize: true }),
+    served.offline(image),
   ]);
   t.is(c.classes.length, n);
   t.true(c.classes.every((x, i) => i === 0 || c.classes[i - 1]!.probability >= x.probability), 'ranked');
@@ -68,17 +50,17 @@ test('served Classify and Embed equal onnxruntime run offline on the same decode
   t.true(maxDiff(c.embedding!.vector, off.fc7) <= 1e-6 * Math.max(1, ...off.fc7), 'fc7');
   const norm = Math.hypot(...off.fc7);
   t.true(maxDiff(e.embedding!.vector, Array.from(off.fc7, (v) => v / norm)) <= 1e-6, 'normalized fc7');
-  t.is(e.embedding!.dimension, meta.embeddingDimension);
-  t.is(c.classes[0]!.label, meta.labels[c.classes[0]!.index]);
+  t.is(e.embedding!.dimension, served.meta.embeddingDimension);
+  t.is(c.classes[0]!.label, served.meta.labels[c.classes[0]!.index]);
 });
 
 test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER equals the center crop', async (t) => {
   const image = await png(2);
-  const n = meta.labels.length;
-  const [tenCrop, center] = await Promise.all([client.classify({ image, top_k: n }), client.classify({ image, top_k: n, crop: 'CENTER' })]);
-  const { baseSize: b, inputSize: s } = meta;
+  const n = served.meta.labels.length;
+  const [tenCrop, center] = await Promise.all([served.client.classify({ image, top_k: n }), served.client.classify({ image, top_k: n, crop: 'CENTER' })]);
+  const { baseSize: b, inputSize: s } = served.meta;
   const d = await decodeToSquare(image, { size: b });
-  const mean = meta.mean.kind === 'image' ? meta.mean.data : null;
+  const mean = served.meta.mean.kind === 'image' ? served.meta.mean.data : null;
   const cut = (x0: number, y0: number, flip: boolean) => {
     const chw = new Float32Array(3 * s * s);
     for (let c = 0; c < 3; c++)
@@ -86,7 +68,7 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
         for (let x = 0; x < s; x++) {
           const sx = flip ? x0 + s - 1 - x : x0 + x;
           const at = ((y0 + y) * b + sx) * 3 + c;
-          chw[(c * s + y) * s + x] = d.data[at]! - (mean ? mean[at]! : (meta.mean as { values: number[] }).values[c]!);
+          chw[(c * s + y) * s + x] = d.data[at]! - (mean ? mean[at]! : (served.meta.mean as { values: number[] }).values[c]!);
         }
     return chw;
   };
@@ -97,7 +79,7 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
   let centerP: Float32Array | undefined;
   for (const flip of [false, true]) {
     for (const [x, y] of spots) {
-      const out = await oracle.single.run({ input: new ort.Tensor('float32', cut(x, y, flip), [1, 3, s, s]) });
+      const out = await served.oracle.single.run({ input: new ort.Tensor('float32', cut(x, y, flip), [1, 3, s, s]) });
       const p = out.probabilities!.data as Float32Array;
       for (let i = 0; i < n; i++) avg[i]! += p[i]! / 10;
       if (!flip && x === c0 && y === c0) centerP = p;
@@ -110,8 +92,8 @@ test('TEN_CROP equals the mean of ten single-crop runs on crops cut here; CENTER
 
 test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model; with splitting off, nothing is split', async (t) => {
   const images = await Promise.all([3, 4, 5].map((k) => png(k)));
-  const expected = await Promise.all(images.map((image) => offline(image)));
-  const n = meta.labels.length;
+  const expected = await Promise.all(images.map((image) => served.offline(image)));
+  const n = served.meta.labels.length;
   for (const [workers, split] of [[2, true], [3, true], [2, false]] as const) {
     const s = await startServer({ model: MODEL, port: 0, device: 'cpu', workers, threads: 1, maxDelayMs: 0, splitLoneImages: split, logger: quiet });
     const c = new AlexNetClient(s.address);
@@ -137,23 +119,23 @@ test('a lone ten-crop call split across 2 or 3 workers equals the ten-crop model
 
 test('32 concurrent distinct images each get their own answer', async (t) => {
   const images = await Promise.all(Array.from({ length: 32 }, (_, k) => png(10 + k)));
-  const n = meta.labels.length;
-  const batchesBefore = server.engine.stats.batches;
-  const served = await Promise.all(images.map((image, k) => client.classify({ image, top_k: n, request_id: `r${k}` })));
-  const batchesAfter = server.engine.stats.batches;
+  const n = served.meta.labels.length;
+  const batchesBefore = served.server.engine.stats.batches;
+  const answers = await Promise.all(images.map((image, k) => served.client.classify({ image, top_k: n, request_id: `r${k}` })));
+  const batchesAfter = served.server.engine.stats.batches;
   for (let k = 0; k < 32; k++) {
-    const off = await offline(images[k]!);
-    t.is(served[k]!.request_id, `r${k}`);
-    t.true(maxDiff(byIndex(served[k]!.classes, n), off.p) <= 1e-6, `image ${k}: ${maxDiff(byIndex(served[k]!.classes, n), off.p)}`);
+    const off = await served.offline(images[k]!);
+    t.is(answers[k]!.request_id, `r${k}`);
+    t.true(maxDiff(byIndex(answers[k]!.classes, n), off.p) <= 1e-6, `image ${k}: ${maxDiff(byIndex(answers[k]!.classes, n), off.p)}`);
   }
-  t.true(new Set(served.map((r) => r.classes.map((c) => c.probability.toFixed(6)).join())).size > 16, 'the images give distinct answers');
+  t.true(new Set(answers.map((r) => r.classes.map((c) => c.probability.toFixed(6)).join())).size > 16, 'the images give distinct answers');
   // The calls went through the batcher: at least the batches 32 images need at the server's batch size.
-  const needed = Math.ceil(32 / server.info.max_batch_size!);
-  t.true(batchesAfter - batchesBefore >= needed, `${batchesAfter - batchesBefore} batches for 32 calls (batch size ${server.info.max_batch_size})`);
+  const needed = Math.ceil(32 / served.server.info.max_batch_size!);
+  t.true(batchesAfter - batchesBefore >= needed, `${batchesAfter - batchesBefore} batches for 32 calls (batch size ${served.server.info.max_batch_size})`);
 });
 
 test('a bidirectional stream answers each item in order, a bad item with its own error', async (t) => {
-  const call = client.stream('ClassifyStream');
+  const call = served.client.stream('ClassifyStream');
   const replies: { request_id: string; error: { code: number } | null; classes: unknown[] }[] = [];
   call.on('data', (r) => replies.push(r));
   const done = once(call, 'end');
@@ -176,7 +158,7 @@ test('bad input: empty, random bytes, truncated JPEG, SVG/TIFF/GIF get INVALID_A
     ['GIF', await raw(picture(3)).gif().toBuffer()],
   ];
   for (const [name, image] of cases) {
-    const e = await failure(client, image);
+    const e = await failure(served.client, image);
     t.is(e.code, grpc.status.INVALID_ARGUMENT, `${name}: ${e.details}`);
     t.true(e.details.length > 10, `${name}: a message a caller can act on (${e.details})`);
   }
@@ -218,7 +200,7 @@ test('1,000 mutated or truncated images and 200 non-images: OK, INVALID_ARGUMENT
   const nonImages = Array.from({ length: 200 }, (_, i) =>
     i % 4 === 3 ? Buffer.from(`not an image ${i} `.repeat(1 + rng.int(50))) : Buffer.concat([magic[i % 4]!, randomBytes(rng.int(3000))]),
   );
-  const n = meta.labels.length;
+  const n = served.meta.labels.length;
   const outcomes = new Map<string, number>();
   const bad: string[] = [];
   const classifyAll = async (images: Buffer[], kind: string) => {
@@ -227,7 +209,7 @@ test('1,000 mutated or truncated images and 200 non-images: OK, INVALID_ARGUMENT
       while (next < images.length) {
         const i = next++;
         try {
-          const r = await client.classify({ image: images[i]!, top_k: n });
+          const r = await served.client.classify({ image: images[i]!, top_k: n });
           const sum = r.classes.reduce((s, c) => s + c.probability, 0);
           if (kind === 'non-image' || r.classes.length !== n || !(Math.abs(sum - 1) < 1e-4)) bad.push(`${kind} ${i}: OK with ${r.classes.length} classes summing to ${sum}`);
           outcomes.set(`${kind} OK`, (outcomes.get(`${kind} OK`) ?? 0) + 1);
@@ -250,15 +232,15 @@ test('1,000 mutated or truncated images and 200 non-images: OK, INVALID_ARGUMENT
   t.true((outcomes.get('mutated INVALID_ARGUMENT') ?? 0) > 100, 'the mutations do break images');
   // Still serving, and still right, afterwards.
   const image = await png(5);
-  t.true(maxDiff(byIndex((await client.classify({ image, top_k: n })).classes, n), (await offline(image)).p) <= 1e-6);
+  t.true(maxDiff(byIndex((await served.client.classify({ image, top_k: n })).classes, n), (await served.offline(image)).p) <= 1e-6);
 });
 
 test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the right answer', async (t) => {
-  const n = meta.labels.length;
-  const p = async (image: Buffer) => byIndex((await client.classify({ image, top_k: n })).classes, n);
+  const n = served.meta.labels.length;
+  const p = async (image: Buffer) => byIndex((await served.client.classify({ image, top_k: n })).classes, n);
   // 1x1: served, finite, and equal to the offline answer.
   const one = await raw(Buffer.from([200, 30, 90]), 1, 1).png().toBuffer();
-  t.true(maxDiff(await p(one), (await offline(one)).p) <= 1e-6);
+  t.true(maxDiff(await p(one), (await served.offline(one)).p) <= 1e-6);
   // Greyscale: a one-channel PNG answers as the same grey in R=G=B.
   const grey = Buffer.from(picture(4).filter((_, i) => i % 3 === 0));
   const grey3 = Buffer.from(Array.from(grey).flatMap((v) => [v, v, v]));
@@ -273,22 +255,22 @@ test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the
   // (two levels at most, a fraction of a level on average; misread 16-bit data is off by tens).
   const png16 = await raw(rgb).toColourspace('rgb16').png().toBuffer();
   t.is((await sharp(png16).metadata()).depth, 'ushort');
-  const [d16, d8] = await Promise.all([png16, await raw(rgb).png().toBuffer()].map((x) => decodeToSquare(x, { size: meta.baseSize })));
+  const [d16, d8] = await Promise.all([png16, await raw(rgb).png().toBuffer()].map((x) => decodeToSquare(x, { size: served.meta.baseSize })));
   const diffs = d16!.data.map((v, i) => Math.abs(v - d8!.data[i]!));
   const worst16 = diffs.reduce((m, v) => Math.max(m, v), 0);
   const mean16 = diffs.reduce((m, v) => m + v, 0) / diffs.length;
   t.true(worst16 <= 2 && mean16 < 0.5, `16-bit vs 8-bit decode: worst ${worst16} levels, mean ${mean16}`);
-  t.true(maxDiff(await p(png16), (await offline(png16)).p) <= 1e-6, '16-bit served = offline');
+  t.true(maxDiff(await p(png16), (await served.offline(png16)).p) <= 1e-6, '16-bit served = offline');
   // CMYK JPEG: converted to sRGB through its colour profile. The CMYK gamut is smaller than
   // sRGB's, so the round trip moves colours by a few levels; a CMYK file read as if it were RGB
   // (or inverted) would be off by a hundred.
   const jpeg = await raw(rgb).jpeg({ quality: 95 }).toBuffer();
   const cmyk = await raw(rgb).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
   t.is((await sharp(cmyk).metadata()).space, 'cmyk');
-  const [dj, dc] = await Promise.all([decodeToSquare(jpeg, { size: meta.baseSize }), decodeToSquare(cmyk, { size: meta.baseSize })]);
+  const [dj, dc] = await Promise.all([decodeToSquare(jpeg, { size: served.meta.baseSize }), decodeToSquare(cmyk, { size: served.meta.baseSize })]);
   const meanAbs = dj.data.reduce((acc, v, i) => acc + Math.abs(v - dc.data[i]!), 0) / dj.data.length;
   t.true(meanAbs < 15, `CMYK decoded ${meanAbs} levels away from the RGB JPEG`);
-  t.true(maxDiff(await p(cmyk), (await offline(cmyk)).p) <= 1e-6, 'CMYK served = offline');
+  t.true(maxDiff(await p(cmyk), (await served.offline(cmyk)).p) <= 1e-6, 'CMYK served = offline');
   // EXIF orientation 6 (display rotated 90 degrees clockwise) answers as the picture rotated.
   const stored = raw(picture(6)).webp({ lossless: true }).withMetadata({ orientation: 6 });
   const rotated = await raw(picture(6)).rotate(90).png().toBuffer();
@@ -296,7 +278,7 @@ test('a 1x1 image, greyscale, RGBA, CMYK, 16-bit and EXIF-rotated images get the
   const exif = await stored.toBuffer();
   // libvips rotates after resizing, so the two differ by resampling (half a pixel on this
   // high-frequency picture: ~5 levels on average); unrotated, they would differ by ~65.
-  const [de, dr, du] = await Promise.all([exif, rotated, upright].map((x) => decodeToSquare(x, { size: meta.baseSize })));
+  const [de, dr, du] = await Promise.all([exif, rotated, upright].map((x) => decodeToSquare(x, { size: served.meta.baseSize })));
   const levels = (a: Uint8Array, b: Uint8Array) => a.reduce((acc, v, i) => acc + Math.abs(v - b[i]!), 0) / a.length;
   t.true(levels(de!.data, dr!.data) < 10, `EXIF-rotated vs rotated: ${levels(de!.data, dr!.data)} levels`);
   t.true(levels(de!.data, du!.data) > 40, `EXIF-rotated vs upright: ${levels(de!.data, du!.data)} levels`);

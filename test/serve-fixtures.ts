@@ -3,6 +3,7 @@
  * at every scale, the offline oracle (onnxruntime run here on the same decoded image), a PNG bomb's
  * header, and the alexnet CLI as a child process.
  */
+import test from 'ava';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +11,9 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { decodeToSquare } from '../src/image/decode.js';
 import { readModelMetadata, type ModelMetadata } from '../src/model/onnx-metadata.js';
-import type { AlexNetClient } from '../src/serve/client.js';
+import { AlexNetClient } from '../src/serve/client.js';
 import { createLogger } from '../src/serve/log.js';
+import { startServer, type RunningServer, type ServeOptions } from '../src/serve/server.js';
 
 export const MODEL = fileURLToPath(new URL('../../models/fashion-mnist-mini/model.onnx', import.meta.url));
 export const TEN = MODEL.replace(/\.onnx$/, '.tencrop.onnx');
@@ -64,6 +66,35 @@ export async function loadOracle(): Promise<Oracle> {
     return { p: out.probabilities!.data as Float32Array, fc7: out.fc7!.data as Float32Array };
   };
   return { meta, ten, single, offline };
+}
+
+export interface Served {
+  server: RunningServer;
+  client: AlexNetClient;
+  meta: ModelMetadata;
+  offline: Oracle['offline'];
+  oracle: Oracle;
+}
+
+/**
+ * Before the file's tests: the oracle, a server of the shipped model on 127.0.0.1:0 (cpu, 5 ms
+ * batching delay, `options` over those) and a client, then `ready` awaited; after them, both closed.
+ */
+export function serveForTests(options: Partial<ServeOptions> = {}, ready: (served: Served) => Promise<unknown> = async () => undefined): Served {
+  const served = {} as Served;
+  test.before(async () => {
+    served.oracle = await loadOracle();
+    served.meta = served.oracle.meta;
+    served.offline = served.oracle.offline;
+    served.server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet, ...options });
+    served.client = new AlexNetClient(served.server.address);
+    await ready(served);
+  });
+  test.after.always(async () => {
+    served.client?.close();
+    await served.server?.shutdown('tests done');
+  });
+  return served;
 }
 
 /** The status code and details of a Classify call that must fail. */

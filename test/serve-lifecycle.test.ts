@@ -8,28 +8,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import type { ModelMetadata } from '../src/model/onnx-metadata.js';
 import { AlexNetClient } from '../src/serve/client.js';
-import { startServer, type RunningServer } from '../src/serve/server.js';
-import { byIndex, CLI, loadOracle, maxDiff, MODEL, png, quiet, type Oracle } from './serve-fixtures.js';
+import { startServer } from '../src/serve/server.js';
+import { byIndex, CLI, maxDiff, MODEL, png, quiet, serveForTests } from './serve-fixtures.js';
 
-let server: RunningServer;
-let client: AlexNetClient;
-let oracle: Oracle;
-let meta: ModelMetadata;
-const offline = (image: Buffer) => oracle.offline(image);
 const statusesSeen: string[] = [];
-
-test.before(async () => {
-  oracle = await loadOracle();
-  meta = oracle.meta;
-  let watching: Promise<void> = Promise.resolve();
-  server = await startServer({
-    model: MODEL,
-    port: 0,
-    device: 'cpu',
-    maxDelayMs: 5,
-    logger: quiet,
+let watching: Promise<void> = Promise.resolve();
+const served = serveForTests(
+  {
     onListening: (port) => {
       // Watch health from the moment the port is bound, while the model is still loading.
       const Health = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any;
@@ -46,26 +32,19 @@ test.before(async () => {
         watch.on('error', () => resolve());
       });
     },
-  });
-  await watching;
-  client = new AlexNetClient(server.address);
-});
-
-test.after.always(async () => {
-  client?.close();
-  await server?.shutdown('tests done');
-});
-
+  },
+  () => watching,
+);
 
 test('health goes NOT_SERVING -> SERVING, and the model info describes the served model', async (t) => {
   t.is(statusesSeen[0], 'NOT_SERVING');
   t.is(statusesSeen.at(-1), 'SERVING');
-  const info = await client.modelInfo();
-  t.deepEqual(info.labels, meta.labels);
-  t.is(info.preset, meta.preset);
-  t.is(info.base_size, meta.baseSize);
+  const info = await served.client.modelInfo();
+  t.deepEqual(info.labels, served.meta.labels);
+  t.is(info.preset, served.meta.preset);
+  t.is(info.base_size, served.meta.baseSize);
   t.is(info.execution_provider, 'cpu');
-  t.is(info.model!.version, meta.checkpointSha256.slice(0, 12));
+  t.is(info.model!.version, served.meta.checkpointSha256.slice(0, 12));
 });
 
 test('an expired deadline and a cancelled call never reach the model; a full queue refuses at once', async (t) => {
@@ -115,8 +94,8 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
   const c = new AlexNetClient(address);
   await c.modelInfo(); // connected before the load starts
   const image = await png(8);
-  const expected = (await offline(image)).p;
-  const n = meta.labels.length;
+  const expected = (await served.offline(image)).p;
+  const n = served.meta.labels.length;
   const fire = () =>
     c.classify({ image, top_k: n }).then(
       (r) => (maxDiff(byIndex(r.classes, n), expected) <= 1e-6 ? 'OK' : 'WRONG'),
@@ -156,8 +135,8 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
 });
 
 test('a port already in use is refused with a message saying so', async (t) => {
-  await t.throwsAsync(startServer({ model: MODEL, port: server.port, device: 'cpu', logger: quiet }), {
+  await t.throwsAsync(startServer({ model: MODEL, port: served.server.port, device: 'cpu', logger: quiet }), {
     name: 'ConfigError',
-    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: the port is already in use`),
+    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${served.server.port}: the port is already in use`),
   });
 });

@@ -5,27 +5,14 @@
  */
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { AlexNetClient } from '../src/serve/client.js';
-import { startServer, type RunningServer } from '../src/serve/server.js';
-import { failure, MODEL, pngHeader, quiet } from './serve-fixtures.js';
+import { failure, pngHeader, serveForTests } from './serve-fixtures.js';
 
-let server: RunningServer;
-let client: AlexNetClient;
-
-test.before(async () => {
-  server = await startServer({ model: MODEL, port: 0, device: 'cpu', logger: quiet });
-  client = new AlexNetClient(server.address);
-  await client.modelInfo(); // connected before the figure is read
-});
-
-test.after.always(async () => {
-  client?.close();
-  await server?.shutdown('tests done');
-});
+// Connected before the figure is read.
+const served = serveForTests({}, ({ client }) => client.modelInfo());
 
 test('a 30000x30000 PNG header is refused with RESOURCE_EXHAUSTED without being decoded', async (t) => {
   const before = process.memoryUsage().rss;
-  const e = await failure(client, pngHeader(30000, 30000));
+  const e = await failure(served.client, pngHeader(30000, 30000));
   t.is(e.code, grpc.status.RESOURCE_EXHAUSTED, e.details);
   t.regex(e.details, /30000x30000/);
   // Decoding it would need 2.7 GB.
