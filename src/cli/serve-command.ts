@@ -1,7 +1,7 @@
 /** `alexnet serve`, `alexnet classify`, `alexnet embed`. */
 import { promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { DeviceChoice } from '../serve/server.js';
+import type { DeviceChoice } from '../serve/execution-providers.js';
 import type { LogLevel } from '../serve/log.js';
 
 export interface ServeCommandOptions {

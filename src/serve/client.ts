@@ -1,6 +1,12 @@
 /** A small promise-based client of alexnet.v1.AlexNet (the CLI's classify/embed, tests, the load client). */
 import * as grpc from '@grpc/grpc-js';
-import { serviceClientConstructor, type ClassifyRequest, type ClassifyResponse, type EmbedRequest, type EmbedResponse, type ModelInfo } from './proto.js';
+import type { AlexNetClient as GeneratedClient } from './generated/alexnet/v1/AlexNet.js';
+import type { ClassifyRequest } from './generated/alexnet/v1/ClassifyRequest.js';
+import type { ClassifyResponse__Output } from './generated/alexnet/v1/ClassifyResponse.js';
+import type { EmbedRequest } from './generated/alexnet/v1/EmbedRequest.js';
+import type { EmbedResponse__Output } from './generated/alexnet/v1/EmbedResponse.js';
+import type { ModelInfo__Output } from './generated/alexnet/v1/ModelInfo.js';
+import { serviceClientConstructor } from './proto.js';
 
 export interface CallOptions {
   /** Milliseconds from now. */
@@ -9,7 +15,7 @@ export interface CallOptions {
 }
 
 export class AlexNetClient {
-  readonly raw: grpc.Client & Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>;
+  readonly raw: GeneratedClient;
 
   constructor(address: string, options: grpc.ChannelOptions = {}) {
     const Ctor = serviceClientConstructor();
@@ -17,32 +23,33 @@ export class AlexNetClient {
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
       ...options,
-    }) as AlexNetClient['raw'];
+    });
   }
 
-  private unary<Req, Res>(method: string, req: Req, opts: CallOptions = {}): Promise<Res> {
+  /** `start` issues the call with these options and callback; `opts` sets its deadline and cancellation. */
+  private unary<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
-      const call = this.raw[method]!(req, new grpc.Metadata(), callOpts, (e: grpc.ServiceError | null, res: Res) => (e ? reject(e) : resolve(res)));
+      const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
       opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
     });
   }
 
-  classify(req: Partial<ClassifyRequest> & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse> {
-    return this.unary('Classify', req, opts);
+  classify(req: ClassifyRequest & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse__Output> {
+    return this.unary((o, done) => this.raw.Classify(req, new grpc.Metadata(), o, done), opts);
   }
 
-  embed(req: Partial<EmbedRequest> & { image: Buffer }, opts?: CallOptions): Promise<EmbedResponse> {
-    return this.unary('Embed', req, opts);
+  embed(req: EmbedRequest & { image: Buffer }, opts?: CallOptions): Promise<EmbedResponse__Output> {
+    return this.unary((o, done) => this.raw.Embed(req, new grpc.Metadata(), o, done), opts);
   }
 
-  modelInfo(opts?: CallOptions): Promise<ModelInfo> {
-    return this.unary('GetModelInfo', {}, opts);
+  modelInfo(opts?: CallOptions): Promise<ModelInfo__Output> {
+    return this.unary((o, done) => this.raw.GetModelInfo({}, new grpc.Metadata(), o, done), opts);
   }
 
   /** A bidirectional ClassifyStream or EmbedStream call. */
-  stream(method: 'ClassifyStream' | 'EmbedStream'): grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse & EmbedResponse> {
-    return (this.raw[method] as unknown as () => grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse & EmbedResponse>)();
+  stream(method: 'ClassifyStream' | 'EmbedStream'): grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output> {
+    return (this.raw[method] as unknown as () => grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output>).call(this.raw);
   }
 
   close(): void {

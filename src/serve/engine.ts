@@ -9,28 +9,22 @@
  * cancelled is removed from the queue at once, and one whose deadline has passed is dropped when
  * its batch is formed: neither reaches the model. A full queue refuses at once (OverloadedError).
  *
- * A lone ten-crop image (nothing else waiting) with two or more workers free is split: each free
- * worker runs some of its ten crops through the single-crop model, and the engine averages the
- * ten answers, as the ten-crop model does in its graph. Without it a lone call would run on one
- * worker while the others idle (on a small CPU each worker has a single thread).
+ * A lone ten-crop image (nothing else waiting) with two or more workers free has its crops split
+ * among them (ten-crop-split.ts): alone on one worker it would leave the others idle.
  */
-import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
-import type { ModelMean } from '../model/onnx-metadata.js';
-import type { CropModeName, InferenceReply, InferenceRequest, InferenceWorkerData } from './inference-worker.js';
+import type { ModelFiles } from '../model/model-files.js';
+import { resolveParallelism } from './batching-defaults.js';
+import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
+import { splitTenCrop, TEN } from './ten-crop-split.js';
 
-export type { CropModeName };
+export type { CropModeName, InferenceResult };
 
 export interface EngineOptions {
-  singleCropModel: string;
-  tenCropModel: string;
+  /** The pair of ONNX files and their metadata, passed on to each worker as they are. */
+  model: ModelFiles;
   provider: string;
-  base: number;
-  crop: number;
-  classes: number;
-  embeddingSize: number;
-  mean: ModelMean;
   /** Worker threads, each with its own sessions (default: from the cores and the provider). */
   workers?: number;
   /** onnxruntime intra-op threads per worker (default: cores / workers). */
@@ -41,11 +35,6 @@ export interface EngineOptions {
   maxQueue: number;
   /** Split a lone ten-crop image's crops across the free workers (default true). */
   splitLoneImages?: boolean;
-}
-
-export interface InferenceResult {
-  probabilities: Float32Array;
-  embedding: Float32Array;
 }
 
 export interface EngineStats {
@@ -71,52 +60,18 @@ interface Job {
   reject: (e: Error) => void;
 }
 
+export interface SubmitOptions {
+  /** Aborted when the call is cancelled: a job still queued is taken out (CancelledError). */
+  signal?: AbortSignal;
+  /** Date.now() after which the answer is no use: a job still queued then is dropped when its batch forms (DeadlineError). */
+  deadline?: number;
+}
+
 interface Slot {
   worker: Worker;
   busy: boolean;
   /** The request the worker is running: what to do with its reply, or with its failure. */
   pending?: { id: number; done: (reply: InferenceReply & { ok: true }) => void; fail: (e: Error) => void };
-}
-
-/** Number of crops of the paper's test-time procedure (§5). */
-const TEN = 10;
-
-export interface Submission {
-  result: Promise<InferenceResult>;
-  /** Take the job out if it has not reached the model yet (the call was cancelled). */
-  cancel(): void;
-}
-
-/**
- * Defaults that do not oversubscribe the cores. On a CPU with fewer than 4 cores, one worker per
- * core with one onnxruntime thread each. Measured on 2 cores (`npm run bench:serve -- --workers
- * 1,2`, 2026-12-02): two single-thread sessions alone ran 1.03-1.09x the images/s of one
- * two-thread session at their best batch sizes; served with real JPEGs, the paper-size network
- * got 1.08-1.12x the images/s at concurrency 4 and 1.03-1.14x at 16 (the shipped mini: 1.07x and
- * 0.96x in one run, 1.27x and 1.08x in another). A two-thread session's threads wait for each
- * other at every layer, so decoding that preempts one stalls both; a single-thread worker loses
- * only the time taken from it. The price would be a lone call on one core, at about 0.7x the
- * speed; splitting its ten crops among the free workers (`dispatchSplit`) gives it every core
- * again (1.4-1.8x the images/s at concurrency 1, 2026-12-03). From 4 cores, a worker per 4
- * cores, their threads dividing the cores (not measured here). On a GPU, one worker.
- */
-export function defaultParallelism(provider: string, cores = os.availableParallelism()): { workers: number; threads: number } {
-  if (provider !== 'cpu') return { workers: 1, threads: 1 };
-  if (cores < 4) return { workers: cores, threads: 1 };
-  const workers = Math.floor(cores / 4);
-  return { workers, threads: Math.floor(cores / workers) };
-}
-
-/**
- * The layout from what the user gave: both as given; workers alone, threads dividing the cores
- * among them; threads alone (on cpu), as many workers as the cores hold at that many threads;
- * neither, the defaults.
- */
-export function resolveParallelism(provider: string, workers?: number, threads?: number, cores = os.availableParallelism()): { workers: number; threads: number } {
-  const d = defaultParallelism(provider, cores);
-  if (workers !== undefined) return { workers, threads: threads ?? Math.max(1, Math.floor(cores / workers)) };
-  if (threads !== undefined) return { workers: provider === 'cpu' ? Math.max(1, Math.floor(cores / threads)) : d.workers, threads };
-  return d;
 }
 
 export class InferenceEngine {
@@ -152,7 +107,8 @@ export class InferenceEngine {
     return this.queues.ten.length + this.queues.center.length;
   }
 
-  submit(image: Uint8Array, mode: CropModeName, deadline = Infinity): Submission {
+  /** Queue one decoded image (baseSize x baseSize x 3); its answer, or why it has none. */
+  submit(image: Uint8Array, mode: CropModeName, { signal, deadline = Infinity }: SubmitOptions = {}): Promise<InferenceResult> {
     let job!: Job;
     const result = new Promise<InferenceResult>((resolve, reject) => {
       job = { image, mode, deadline, enqueued: performance.now(), resolve, reject };
@@ -164,18 +120,22 @@ export class InferenceEngine {
       job.reject(new OverloadedError(`the server is busy: ${this.queued} images are waiting (limit ${this.opts.maxQueue}); retry later`));
     } else {
       this.queues[mode].push(job);
+      if (signal) {
+        // Only a job still queued is taken out; one that reached a worker runs to the end.
+        const cancel = () => {
+          const at = this.queues[mode].indexOf(job);
+          if (at < 0) return;
+          this.queues[mode].splice(at, 1);
+          this.stats.dropped.cancelled++;
+          job.reject(new CancelledError('the call was cancelled'));
+        };
+        signal.addEventListener('abort', cancel, { once: true });
+        const settled = () => signal.removeEventListener('abort', cancel);
+        result.then(settled, settled);
+      }
       this.schedule();
     }
-    const cancel = () => {
-      const q = this.queues[mode];
-      const at = q.indexOf(job);
-      if (at >= 0) {
-        q.splice(at, 1);
-        this.stats.dropped.cancelled++;
-        job.reject(new CancelledError('the call was cancelled'));
-      }
-    };
-    return { result, cancel };
+    return result;
   }
 
   /** One batch of `image` in each mode through every worker, so the first real call pays no start-up cost. */
@@ -202,15 +162,7 @@ export class InferenceEngine {
 
   private spawn(): Promise<void> {
     const o = this.opts;
-    const workerData: InferenceWorkerData = {
-      singleCropModel: o.singleCropModel,
-      tenCropModel: o.tenCropModel,
-      provider: o.provider,
-      intraOpThreads: this.threads,
-      base: o.base,
-      crop: o.crop,
-      mean: o.mean,
-    };
+    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads };
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
     const slot: Slot = { worker, busy: true };
     return new Promise<void>((resolve, reject) => {
@@ -264,10 +216,8 @@ export class InferenceEngine {
 
   /** Send batches to free workers while the batching rule allows; otherwise wait for the oldest image's delay. */
   private schedule(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
     for (;;) {
       const slot = this.slots.find((s) => !s.busy);
       if (!slot || this.closed) return;
@@ -311,11 +261,11 @@ export class InferenceEngine {
   }
 
   private dispatch(slot: Slot, jobs: Job[], count: boolean): void {
-    const { base } = this.opts;
-    const px = base * base * 3;
+    const { baseSize } = this.opts.model.metadata;
+    const px = baseSize * baseSize * 3;
     const images = new Uint8Array(jobs.length * px);
     jobs.forEach((j, i) => images.set(j.image, i * px));
-    const { classes: c, embeddingSize: f } = this.opts;
+    const [c, f] = this.outputSizes();
     const done = (reply: InferenceReply & { ok: true }) =>
       jobs.forEach((job, i) => job.resolve({ probabilities: reply.probabilities.slice(i * c, (i + 1) * c), embedding: reply.embeddings.slice(i * f, (i + 1) * f) }));
     const fail = (e: Error) => jobs.forEach((job) => job.reject(e));
@@ -326,43 +276,17 @@ export class InferenceEngine {
     this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail);
   }
 
-  /**
-   * One ten-crop image over the free workers: worker p of P runs crops [10p/P, 10(p+1)/P) of the
-   * order of `tenCropSpecs` through the single-crop model; the answer is the mean of the ten
-   * crops' softmax and fc7 (summed in float64), as the ten-crop graph's ReduceMean. A part that
-   * fails fails the call, once.
-   */
+  /** A lone ten-crop image over the free workers (ten-crop-split.ts). */
   private dispatchSplit(free: Slot[], job: Job): void {
-    const { classes: c, embeddingSize: f } = this.opts;
-    const parts = Math.min(free.length, TEN);
-    const probabilities = new Float64Array(c);
-    const embedding = new Float64Array(f);
-    let left = parts;
-    let settled = false;
-    const fail = (e: Error) => {
-      if (settled) return;
-      settled = true;
-      job.reject(e);
-    };
-    const done = (reply: InferenceReply & { ok: true }) => {
-      if (settled) return;
-      for (let k = 0; k * c < reply.probabilities.length; k++) {
-        for (let j = 0; j < c; j++) probabilities[j] += reply.probabilities[k * c + j]!;
-        for (let j = 0; j < f; j++) embedding[j] += reply.embeddings[k * f + j]!;
-      }
-      if (--left > 0) return;
-      settled = true;
-      job.resolve({ probabilities: Float32Array.from(probabilities, (v) => v / TEN), embedding: Float32Array.from(embedding, (v) => v / TEN) });
-    };
     this.stats.inferred++;
     this.stats.batches++;
     this.stats.split++;
-    for (let p = 0; p < parts; p++) {
-      const from = Math.floor((p * TEN) / parts);
-      const to = Math.floor(((p + 1) * TEN) / parts);
-      const crops = Array.from({ length: to - from }, (_, i) => from + i);
-      this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail);
-    }
+    splitTenCrop(Math.min(free.length, TEN), this.outputSizes(), job, (crops, p, done, fail) => this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail));
+  }
+
+  /** Per image: the number of classes (softmax) and the embedding dimension (fc7). */
+  private outputSizes(): [number, number] {
+    return [this.opts.model.metadata.labels.length, this.opts.model.metadata.embeddingDimension];
   }
 
   private send(slot: Slot, req: Omit<InferenceRequest, 'id'>, done: (reply: InferenceReply & { ok: true }) => void, fail: (e: Error) => void): void {

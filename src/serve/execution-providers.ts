@@ -8,19 +8,23 @@
  * to create instead (checked: with `executionProviders: ['cpu']` and that flag set, creation
  * fails with "assigned to the default CPU EP"). "available" therefore means the node ran on
  * that provider. Where it runs, each op of the exported graphs is then tried alone the same way,
- * and `cpuOps` lists those the provider would leave to the CPU (seen on an H100 with Vulkan:
- * webgpu runs Relu but not LRN, which without the flag silently runs on the CPU). For cuda and
- * tensorrt, whose libraries onnxruntime-node does not bundle, the detail also says whether the
+ * and `cpuOps` lists those the provider would leave to the CPU (an example: see bench/RESULTS.md,
+ * serve execution provider). For cuda and tensorrt, whose libraries onnxruntime-node does not bundle, the detail also says whether the
  * provider library is present beside the binding.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { ConfigError } from '../errors.js';
 import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../model/onnx-builder.js';
+import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
+import type { Logger } from './log.js';
 
 export type ExecutionProvider = 'cuda' | 'tensorrt' | 'webgpu' | 'cpu';
 export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cuda', 'tensorrt', 'webgpu', 'cpu'];
+/** `--device`: a provider, or auto. */
+export type DeviceChoice = 'auto' | ExecutionProvider;
 
 export interface ProviderProbe {
   name: ExecutionProvider;
@@ -182,4 +186,42 @@ export async function probeExecutionProviders(): Promise<ProviderProbe[]> {
   const out: ProviderProbe[] = [];
   for (const name of EXECUTION_PROVIDERS) out.push(await probeProvider(name));
   return out;
+}
+
+/** Pick the execution provider: the one asked for (an error if it cannot run), or for auto cuda, then webgpu (if it takes every op), then cpu. */
+export async function chooseProvider(device: DeviceChoice, log: Logger): Promise<ExecutionProvider> {
+  if (device !== 'auto') {
+    if (!EXECUTION_PROVIDERS.includes(device)) throw new ConfigError(`unknown device '${device}': choose auto, ${EXECUTION_PROVIDERS.join(', ')}`);
+    const p = await probeProvider(device);
+    if (!p.available) throw new ConfigError(`--device ${device} cannot run here: ${p.detail}`);
+    return device;
+  }
+  for (const name of ['cuda', 'webgpu'] as const) {
+    if (name === 'webgpu') {
+      // Ask Dawn first, in a child process: no adapter, or a software one (slower than the cpu
+      // provider), and onnxruntime's WebGPU provider is not tried here at all.
+      const skip = webgpuAdapterProblem();
+      if (skip) {
+        log.info('execution provider skipped', { provider: name, why: skip });
+        continue;
+      }
+    }
+    const p = await probeProvider(name);
+    if (p.available && !(p.cpuOps && p.cpuOps.length > 0)) {
+      log.info('execution provider chosen', { provider: name, detail: p.detail });
+      return name;
+    }
+    const why = p.available ? `it would leave ${p.cpuOps!.join(', ')} to the CPU` : p.detail;
+    log.info('execution provider skipped', { provider: name, why });
+  }
+  log.info('execution provider chosen', { provider: 'cpu' });
+  return 'cpu';
+}
+
+/** Why `--device auto` should not use WebGPU here, or undefined when a hardware adapter exists (or Dawn cannot say). */
+export function webgpuAdapterProblem(): string | undefined {
+  const a = probeAdapterInChild();
+  if (!a.info) return a.dawnLoaded ? a.why : undefined;
+  const { text, software } = describeAdapter(a.info);
+  return software ? `${text} is a software adapter, slower than the cpu provider (--device webgpu uses it anyway)` : undefined;
 }

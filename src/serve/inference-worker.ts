@@ -2,7 +2,7 @@
  * One inference worker thread: its own onnxruntime sessions on the two exported models
  * (session.run() blocks the thread it runs on, so it never runs on the server's event loop).
  *
- * A batch arrives as n decoded images (base x base x 3 uint8, back to back, transferred, not
+ * A batch arrives as n decoded images (baseSize x baseSize x 3 uint8, back to back, transferred, not
  * copied). TEN_CROP feeds them as they are to the ten-crop model, which does the mean
  * subtraction, the ten crops and the averaging in its graph; CENTER cuts the center crops here
  * and feeds the single-crop model. A part of a split ten-crop call (one image, some of its ten
@@ -13,18 +13,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { centerCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
-import type { ModelMean } from '../model/onnx-metadata.js';
+import type { ModelFiles } from '../model/model-files.js';
 
 export type CropModeName = 'ten' | 'center';
 
 export interface InferenceWorkerData {
-  singleCropModel: string;
-  tenCropModel: string;
+  /** The model as `openModel` returned it: both files' paths and the metadata (sizes, mean). */
+  model: ModelFiles;
   provider: string;
   intraOpThreads: number;
-  base: number;
-  crop: number;
-  mean: ModelMean;
 }
 
 export interface InferenceRequest {
@@ -34,6 +31,12 @@ export interface InferenceRequest {
   n: number;
   images: Uint8Array;
   crops?: number[];
+}
+
+/** One image's answer: its softmax and its fc7 vector. */
+export interface InferenceResult {
+  probabilities: Float32Array;
+  embedding: Float32Array;
 }
 
 export type InferenceReply =
@@ -51,8 +54,8 @@ const options: ort.InferenceSession.SessionOptions = {
 };
 
 const [single, ten] = await Promise.all([
-  ort.InferenceSession.create(data.singleCropModel, options),
-  ort.InferenceSession.create(data.tenCropModel, options),
+  ort.InferenceSession.create(data.model.singleCropPath, options),
+  ort.InferenceSession.create(data.model.tenCropPath, options),
 ]);
 
 function allFinite(a: Float32Array): boolean {
@@ -63,16 +66,16 @@ function allFinite(a: Float32Array): boolean {
 async function run(req: InferenceRequest): Promise<InferenceReply> {
   const t0 = performance.now();
   const { n, images } = req;
-  const { base, crop, mean } = data;
+  const { baseSize, inputSize, mean } = data.model.metadata;
   let feeds: Record<string, ort.Tensor>;
   if (req.mode === 'ten') {
-    feeds = { images: new ort.Tensor('uint8', images, [n, base, base, 3]) };
+    feeds = { images: new ort.Tensor('uint8', images, [n, baseSize, baseSize, 3]) };
   } else if (req.mode === 'center') {
-    feeds = { input: new ort.Tensor('float32', centerCropsNchw(images, n, base, crop, mean), [n, 3, crop, crop]) };
+    feeds = { input: new ort.Tensor('float32', centerCropsNchw(images, n, baseSize, inputSize, mean), [n, 3, inputSize, inputSize]) };
   } else {
-    const specs = tenCropSpecs(base, crop);
+    const specs = tenCropSpecs(baseSize, inputSize);
     const chosen = req.crops!.map((i) => specs[i]!);
-    feeds = { input: new ort.Tensor('float32', cropsNchw(images, n, base, crop, mean, chosen), [n * chosen.length, 3, crop, crop]) };
+    feeds = { input: new ort.Tensor('float32', cropsNchw(images, n, baseSize, inputSize, mean, chosen), [n * chosen.length, 3, inputSize, inputSize]) };
   }
   const out = await (req.mode === 'ten' ? ten : single).run(feeds);
   const probabilities = out.probabilities!.data as Float32Array;

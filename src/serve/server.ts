@@ -1,52 +1,32 @@
 /**
- * The gRPC server: alexnet.v1.AlexNet (Classify, Embed, their bidirectional streams,
- * GetModelInfo), grpc.health.v1 (Check and Watch) and server reflection.
+ * The gRPC server: binding, grpc.health.v1 (Check and Watch), server reflection, drain and
+ * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet today), each
+ * built from the opened model and the engine; admission (UNAVAILABLE while not ready or shutting
+ * down), call logs and the error-to-status mapping live in their adapters.
  *
- * A call: refused with UNAVAILABLE while not ready or shutting down; its image decoded by the
- * shared image module (sharp, on libuv's pool, off the event loop); then one job for the engine,
- * which batches it with other calls' images and runs it in a worker thread. Errors become
- * statuses in one place (status.ts). Health says SERVING only after both models are loaded in
- * every worker and a warm-up batch has run.
+ * Health says SERVING only after both models are loaded in every worker and a warm-up batch has
+ * run.
  */
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import * as protoLoader from '@grpc/proto-loader';
-import { CancelledError, ConfigError, UnavailableError } from '../errors.js';
-import { decodeToSquare, DEFAULT_MAX_PIXELS } from '../image/decode.js';
+import { ConfigError } from '../errors.js';
+import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
 import { openModel } from '../model/model-files.js';
-import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js';
-import { InferenceEngine, type CropModeName, type InferenceResult } from './engine.js';
-import { EXECUTION_PROVIDERS, probeProvider, type ExecutionProvider } from './execution-providers.js';
+import { Admission } from './admission.js';
+import { alexnetService, modelInfo } from './alexnet-service.js';
+import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
+import { InferenceEngine } from './engine.js';
+import { chooseProvider, type DeviceChoice } from './execution-providers.js';
+import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
-import {
-  loadPackageDefinition,
-  SERVICE_NAME,
-  serviceClientConstructor,
-  type ClassifyRequest,
-  type ClassifyResponse,
-  type ClassScore,
-  type CropMode,
-  type EmbedRequest,
-  type EmbedResponse,
-  type Embedding,
-  type ModelInfo,
-  type ModelRef,
-} from './proto.js';
-import { BadRequestError, toStatus } from './status.js';
+import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
+import { startStatsLog } from './stats-log.js';
 
-/** What every call kind offers: peer, deadline, cancellation. */
-interface SurfaceCall {
-  cancelled: boolean;
-  getDeadline(): grpc.Deadline;
-  getPeer(): string;
-  on(event: 'cancelled', listener: () => void): unknown;
-  removeListener(event: 'cancelled', listener: () => void): unknown;
-}
-
-export type DeviceChoice = 'auto' | ExecutionProvider;
+/** The services served: one line per service module. */
+const SERVICES: ServiceFactory[] = [alexnetService];
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
@@ -87,63 +67,6 @@ export const SERVE_DEFAULTS = {
   graceMs: 10_000,
 } as const;
 
-/**
- * Most images in one batch when --max-batch is not given. onnxruntime on a CPU does not run large
- * batches faster (`npm run bench:serve` on the shipped model, 2 cores: batches of 16 images at
- * 0.86-0.96x of the best batch size in six runs (never the best), batches of 2 to 8 within noise of each other);
- * smaller batches also keep latency down. A GPU wants them large.
- */
-export function defaultMaxBatch(provider: string): number {
-  return provider === 'cpu' ? 4 : 16;
-}
-
-/**
- * How long an image waits for others to fill its batch when --max-delay-ms is not given. On a
- * CPU none: batch size barely changes onnxruntime's images/s there (see defaultMaxBatch), so a
- * free worker waiting for more images only idles; under load batches still fill by themselves
- * while every worker is busy (`npm run bench:serve -- --max-delay-ms 0,2` on 2 cores: 0 ms served
- * a lone caller 1.06-1.30x faster in five pairs, and concurrency 4 and 16 within noise or faster). A GPU runs a
- * batch of 16 in about the time of one, so there it waits 2 ms.
- */
-export function defaultMaxDelayMs(provider: string): number {
-  return provider === 'cpu' ? 0 : 2;
-}
-
-/** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
-const STREAM_WINDOW = 64;
-
-/** The event-loop monitor's timer period: lag is how much later than this it fired. */
-const LAG_RESOLUTION_MS = 10;
-
-/**
- * Every `intervalMs`, log one 'stats' line: the event loop's lag since the previous line (p99 and
- * max in ms: how late a 10 ms timer fired, so about 0 on an idle loop; null if no sample) and
- * `counters()`. The lag histogram is reset after each line. Returns a function that stops it.
- */
-function startStatsLog(intervalMs: number, log: Logger, counters: () => Record<string, number>): () => void {
-  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-  lag.enable();
-  let cpu = process.cpuUsage();
-  let since = performance.now();
-  const ms = (ns: number) => +Math.max(0, ns / 1e6 - LAG_RESOLUTION_MS).toFixed(2);
-  const timer = setInterval(() => {
-    const sampled = lag.count > 0;
-    const used = process.cpuUsage(cpu);
-    const now = performance.now();
-    // CPU time of the whole process (every thread: the event loop, decoding, inference) per second of the interval.
-    const cpuCores = +((used.user + used.system) / 1e3 / (now - since)).toFixed(3);
-    cpu = process.cpuUsage();
-    since = now;
-    log.info('stats', { eventLoopLagP99Ms: sampled ? ms(lag.percentile(99)) : null, eventLoopLagMaxMs: sampled ? ms(lag.max) : null, cpuCores, ...counters() });
-    lag.reset();
-  }, intervalMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-    lag.disable();
-  };
-}
-
 export interface RunningServer {
   address: string;
   port: number;
@@ -155,78 +78,22 @@ export interface RunningServer {
   shutdown(reason?: string): Promise<void>;
 }
 
-/** Pick the execution provider: the one asked for (an error if it cannot run), or for auto cuda, then webgpu (if it takes every op), then cpu. */
-export async function chooseProvider(device: DeviceChoice, log: Logger): Promise<ExecutionProvider> {
-  if (device !== 'auto') {
-    if (!EXECUTION_PROVIDERS.includes(device)) throw new ConfigError(`unknown device '${device}': choose auto, ${EXECUTION_PROVIDERS.join(', ')}`);
-    const p = await probeProvider(device);
-    if (!p.available) throw new ConfigError(`--device ${device} cannot run here: ${p.detail}`);
-    return device;
-  }
-  for (const name of ['cuda', 'webgpu'] as const) {
-    if (name === 'webgpu') {
-      // Ask Dawn first, in a child process: no adapter, or a software one (slower than the cpu
-      // provider), and onnxruntime's WebGPU provider is not tried here at all.
-      const skip = webgpuAdapterProblem();
-      if (skip) {
-        log.info('execution provider skipped', { provider: name, why: skip });
-        continue;
-      }
-    }
-    const p = await probeProvider(name);
-    if (p.available && !(p.cpuOps && p.cpuOps.length > 0)) {
-      log.info('execution provider chosen', { provider: name, detail: p.detail });
-      return name;
-    }
-    const why = p.available ? `it would leave ${p.cpuOps!.join(', ')} to the CPU` : p.detail;
-    log.info('execution provider skipped', { provider: name, why });
-  }
-  log.info('execution provider chosen', { provider: 'cpu' });
-  return 'cpu';
-}
-
-/** Why `--device auto` should not use WebGPU here, or undefined when a hardware adapter exists (or Dawn cannot say). */
-function webgpuAdapterProblem(): string | undefined {
-  const a = probeAdapterInChild();
-  if (!a.info) return a.dawnLoaded ? a.why : undefined;
-  const { text, software } = describeAdapter(a.info);
-  return software ? `${text} is a software adapter, slower than the cpu provider (--device webgpu uses it anyway)` : undefined;
-}
-
-function cropMode(crop: CropMode | undefined): CropModeName {
-  return crop === 'CENTER' ? 'center' : 'ten';
-}
-
-function topK(probabilities: Float32Array, labels: string[], k: number): ClassScore[] {
-  const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
-  return order.slice(0, k).map((index) => ({ index, label: labels[index] ?? String(index), probability: probabilities[index]! }));
-}
-
-function embedding(v: Float32Array, normalize: boolean): Embedding {
-  let scale = 1;
-  if (normalize) {
-    let s = 0;
-    for (const x of v) s += x * x;
-    scale = s > 0 ? 1 / Math.sqrt(s) : 1;
-  }
-  return { vector: Array.from(v, (x) => x * scale), dimension: v.length, normalized: normalize };
-}
-
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof SERVE_DEFAULTS & ServeOptions;
   const log = o.logger ?? createLogger('info');
   const opened = await openModel(o.model);
-  const { singleCropPath: single, tenCropPath: ten, metadata: m } = opened;
+  const m = opened.metadata;
   const provider = await chooseProvider(o.device ?? 'auto', log);
   const maxBatch = o.maxBatch ?? defaultMaxBatch(provider);
   const maxDelayMs = o.maxDelayMs ?? defaultMaxDelayMs(provider);
-  const model: ModelRef = { name: opened.name, version: opened.version };
+  const admission = new Admission();
+  let engine: InferenceEngine | undefined;
+  const env: ServingEnv = { admission, log, model: opened, provider, maxBatch, maxDelayMs, maxPixels: o.maxPixels, engine: () => engine! };
+  const services = SERVICES.map((service) => service(env));
 
-  const health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
-  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
-    health.setStatus('', s);
-    health.setStatus(SERVICE_NAME, s);
-  };
+  const names = ['', ...services.map((s) => s.name)];
+  const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING'])));
+  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => names.forEach((n) => health.setStatus(n, s));
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxMessageBytes,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
@@ -235,181 +102,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'grpc.max_connection_age_grace_ms': o.graceMs,
     'grpc-node.max_session_memory': 64,
   });
-  const pkg = loadPackageDefinition();
   health.addToServer(server);
-  // Reflection describes both services, so standard tools can call health checks too.
-  new ReflectionService({ ...pkg, ...protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] }) }).addToServer(server);
-
-  let engine: InferenceEngine | undefined;
-  let ready = false;
-  let draining = false;
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
-  const enter = () => {
-    if (draining) throw new UnavailableError('the server is shutting down');
-    if (!ready || !engine) throw new UnavailableError('the model is still loading');
-    inFlight++;
-  };
-  const leave = () => {
-    inFlight--;
-    if (inFlight === 0) idle?.();
-  };
-
-  /** Decode and infer one image for a call; `call` supplies the deadline and cancellation. */
-  const infer = async (bytes: Buffer, crop: CropMode, call: SurfaceCall): Promise<InferenceResult> => {
-    if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
-    const decoded = await decodeToSquare(bytes, { size: m.baseSize, maxPixels: o.maxPixels });
-    if (call.cancelled) throw new CancelledError('the call was cancelled');
-    const d = call.getDeadline();
-    const deadline = d instanceof Date ? d.getTime() : Number.isFinite(d) ? d : Infinity;
-    const job = engine!.submit(decoded.data, cropMode(crop), deadline);
-    const onCancel = () => job.cancel();
-    call.on('cancelled', onCancel);
-    try {
-      return await job.result;
-    } finally {
-      call.removeListener('cancelled', onCancel);
-    }
-  };
-
-  const checkTopK = (k: number) => {
-    if (k > m.labels.length) throw new BadRequestError(`top_k ${k} is more than the model's ${m.labels.length} classes`);
-    return k === 0 ? Math.min(5, m.labels.length) : k;
-  };
-
-  const classify = async (req: ClassifyRequest, call: SurfaceCall): Promise<ClassifyResponse> => {
-    const k = checkTopK(req.top_k ?? 0);
-    const r = await infer(req.image, req.crop, call);
-    return {
-      classes: topK(r.probabilities, m.labels, k),
-      model,
-      embedding: req.include_embedding ? embedding(r.embedding, req.normalize_embedding) : null,
-      request_id: req.request_id ?? '',
-      error: null,
-    };
-  };
-  const embed = async (req: EmbedRequest, call: SurfaceCall): Promise<EmbedResponse> => {
-    const k = req.top_k ? checkTopK(req.top_k) : 0;
-    const r = await infer(req.image, req.crop, call);
-    return { embedding: embedding(r.embedding, req.normalize), model, classes: k ? topK(r.probabilities, m.labels, k) : [], request_id: req.request_id ?? '', error: null };
-  };
-
-  const report = (method: string, e: unknown, started: number, peer: string) => {
-    const s = toStatus(e);
-    if (s.internal) log.error('call failed', { method, peer, cause: String((e as Error)?.stack ?? e) });
-    else log.debug('call refused', { method, peer, code: grpc.status[s.code], details: s.details, ms: +(performance.now() - started).toFixed(2) });
-    return s;
-  };
-
-  const unary =
-    <Req, Res>(method: string, handler: (req: Req, call: SurfaceCall) => Promise<Res>) =>
-    (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
-      const started = performance.now();
-      try {
-        enter();
-      } catch (e) {
-        const s = report(method, e, started, call.getPeer());
-        callback({ code: s.code, details: s.details });
-        return;
-      }
-      handler(call.request, call).then(
-        (res) => {
-          log.debug('call', { method, peer: call.getPeer(), ms: +(performance.now() - started).toFixed(2) });
-          callback(null, res);
-        },
-        (e: unknown) => {
-          const s = report(method, e, started, call.getPeer());
-          callback({ code: s.code, details: s.details });
-        },
-      ).finally(leave);
-    };
-
-  /** A bidirectional stream: items run concurrently (so they batch), answers go out in request order. */
-  const stream =
-    <Req extends { request_id?: string }, Res>(method: string, handler: (req: Req, call: SurfaceCall) => Promise<Res>, failed: (req: Req, code: number, message: string) => Res) =>
-    (call: grpc.ServerDuplexStream<Req, Res>) => {
-      const started = performance.now();
-      try {
-        enter();
-      } catch (e) {
-        const s = report(method, e, started, call.getPeer());
-        call.destroy(Object.assign(new Error(s.details), { code: s.code, details: s.details }));
-        return;
-      }
-      const pending: Promise<Res>[] = [];
-      let writing = false;
-      let ended = false;
-      let closed = false;
-      const finish = () => {
-        if (closed) return;
-        closed = true;
-        leave();
-      };
-      const flush = async () => {
-        if (writing) return;
-        writing = true;
-        while (pending.length > 0) {
-          const res = await pending[0]!;
-          pending.shift();
-          if (!call.cancelled) call.write(res);
-          if (pending.length < STREAM_WINDOW / 2 && call.isPaused()) call.resume();
-        }
-        writing = false;
-        if (ended) {
-          if (!call.cancelled) call.end();
-          finish();
-        }
-      };
-      call.on('data', (req: Req) => {
-        pending.push(
-          handler(req, call).catch((e: unknown) => {
-            const s = report(method, e, performance.now(), call.getPeer());
-            return failed(req, s.code, s.details);
-          }),
-        );
-        if (pending.length >= STREAM_WINDOW) call.pause();
-        void flush();
-      });
-      call.on('end', () => {
-        ended = true;
-        void flush();
-      });
-      call.on('cancelled', finish);
-      call.on('error', finish);
-    };
-
-  server.addService(serviceClientConstructor().service, {
-    Classify: unary('Classify', classify),
-    Embed: unary('Embed', embed),
-    ClassifyStream: stream<ClassifyRequest, ClassifyResponse>('ClassifyStream', classify, (req, code, message) => ({
-      classes: [],
-      model,
-      embedding: null,
-      request_id: req.request_id ?? '',
-      error: { code, message },
-    })),
-    EmbedStream: stream<EmbedRequest, EmbedResponse>('EmbedStream', embed, (req, code, message) => ({
-      embedding: null,
-      model,
-      classes: [],
-      request_id: req.request_id ?? '',
-      error: { code, message },
-    })),
-    GetModelInfo: (_call: grpc.ServerUnaryCall<unknown, ModelInfo>, callback: grpc.sendUnaryData<ModelInfo>) => callback(null, info),
-  });
-
-  const info: ModelInfo = {
-    model,
-    labels: m.labels,
-    preset: m.preset,
-    base_size: m.baseSize,
-    input_size: m.inputSize,
-    embedding_dimension: m.embeddingDimension,
-    execution_provider: provider,
-    format_version: m.formatVersion,
-    max_batch_size: maxBatch,
-    max_queue_delay_us: Math.round(maxDelayMs * 1000),
-  };
+  // Reflection describes every service, health included, so standard tools can call health checks too.
+  const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
+  new ReflectionService(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage)).addToServer(server);
+  for (const s of services) server.addService(s.definition, s.implementation);
+  const info = modelInfo(env);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
   const port = await new Promise<number>((resolve, reject) =>
@@ -420,14 +118,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Health answers NOT_SERVING while the model loads and warms up.
   try {
     engine = await InferenceEngine.start({
-      singleCropModel: single,
-      tenCropModel: ten,
+      model: opened,
       provider,
-      base: m.baseSize,
-      crop: m.inputSize,
-      classes: m.labels.length,
-      embeddingSize: m.embeddingDimension,
-      mean: m.mean,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
       maxBatch,
@@ -441,13 +133,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await engine?.close();
     throw e;
   }
-  ready = true;
+  admission.open();
   setHealth('SERVING');
   log.info('serving', {
     address,
-    model: single,
-    tenCropModel: ten,
-    version: model.version,
+    model: opened.singleCropPath,
+    tenCropModel: opened.tenCropPath,
+    version: opened.version,
     preset: m.preset,
     classes: m.labels.length,
     provider,
@@ -461,26 +153,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const running = engine;
   // Totals since start (images that reached the model, batches); queued and inFlight: now.
   const stopStats = o.statsIntervalMs
-    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, split: running.stats.split, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight }))
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, split: running.stats.split, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight: admission.inFlight }))
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown') => {
     shuttingDown ??= (async () => {
-      log.info('shutting down', { reason, inFlight });
+      log.info('shutting down', { reason, inFlight: admission.inFlight });
       stopStats?.();
       setHealth('NOT_SERVING');
-      draining = true;
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, o.graceMs);
-          idle = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      if (inFlight > 0) log.warn('grace period over: closing with calls in flight', { inFlight });
+      await admission.drain(o.graceMs);
+      if (admission.inFlight > 0) log.warn('grace period over: closing with calls in flight', { inFlight: admission.inFlight });
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           server.forceShutdown();
@@ -491,8 +174,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           resolve();
         });
       });
-      await engine!.close();
-      log.info('stopped', { inferred: engine!.stats.inferred });
+      await running.close();
+      log.info('stopped', { inferred: running.stats.inferred });
     })();
     return shuttingDown;
   };
@@ -503,7 +186,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     info,
     engine,
     get inFlight() {
-      return inFlight;
+      return admission.inFlight;
     },
     shutdown,
   };

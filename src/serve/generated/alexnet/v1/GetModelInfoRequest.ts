@@ -1,0 +1,8 @@
+// Original file: proto/alexnet/v1/alexnet.proto
+
+
+export interface GetModelInfoRequest {
+}
+
+export interface GetModelInfoRequest__Output {
+}

@@ -1,0 +1,38 @@
+/**
+ * What a service module hands the server: its proto service, its handlers wrapped by the
+ * adapters, and its package definition for reflection. A new service is a new module exporting
+ * a `ServiceFactory`, and one line in server.ts's list.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type * as protoLoader from '@grpc/proto-loader';
+import type { ModelFiles } from '../model/model-files.js';
+import type { Admission } from './admission.js';
+import type { InferenceEngine } from './engine.js';
+import type { Logger } from './log.js';
+
+/** What the adapters need: who is admitted, where the call lines go. */
+export interface AdapterEnv {
+  admission: Admission;
+  log: Logger;
+}
+
+/** What a service is built from: the adapters' needs, the opened model and how it is served. */
+export interface ServingEnv extends AdapterEnv {
+  model: ModelFiles;
+  provider: string;
+  maxBatch: number;
+  maxDelayMs: number;
+  maxPixels: number;
+  /** The engine, once started (handlers run only after admission opens, so it is there by then). */
+  engine(): InferenceEngine;
+}
+
+export interface ServiceDescriptor {
+  /** The fully qualified service name, as health checks and reflection know it (e.g. alexnet.v1.AlexNet). */
+  name: string;
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  packageDefinition: protoLoader.PackageDefinition;
+}
+
+export type ServiceFactory = (env: ServingEnv) => ServiceDescriptor;

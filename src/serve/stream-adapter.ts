@@ -1,0 +1,61 @@
+/**
+ * A bidirectional stream: admission for the whole stream; items run concurrently (so they batch)
+ * and are answered in request order; an item that fails is answered with its own error and the
+ * stream goes on.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { callContext } from './call-context.js';
+import { reportFailure } from './call-log.js';
+import type { AdapterEnv } from './service-descriptor.js';
+import type { MappedStatus } from './status.js';
+import type { Handler } from './unary-adapter.js';
+
+/** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
+const STREAM_WINDOW = 64;
+
+export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, failed: (req: Req, status: MappedStatus) => Res) {
+  return (call: grpc.ServerDuplexStream<Req, Res>): void => {
+    const refused = env.admission.admit(env.log, method, performance.now(), call.getPeer());
+    if (refused) {
+      call.destroy(Object.assign(new Error(refused.details), { code: refused.code, details: refused.details }));
+      return;
+    }
+    const context = callContext(call);
+    const pending: Promise<Res>[] = [];
+    let writing = false;
+    let ended = false;
+    let closed = false;
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      env.admission.leave();
+    };
+    const flush = async () => {
+      if (writing) return;
+      writing = true;
+      while (pending.length > 0) {
+        const res = await pending[0]!;
+        pending.shift();
+        if (!call.cancelled) call.write(res);
+        if (pending.length < STREAM_WINDOW / 2 && call.isPaused()) call.resume();
+      }
+      writing = false;
+      if (ended) {
+        if (!call.cancelled) call.end();
+        finish();
+      }
+    };
+    call.on('data', (req: Req) => {
+      // An item's failure is logged with ms counted from when it failed (as before the adapters).
+      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, performance.now(), call.getPeer()))));
+      if (pending.length >= STREAM_WINDOW) call.pause();
+      void flush();
+    });
+    call.on('end', () => {
+      ended = true;
+      void flush();
+    });
+    call.on('cancelled', finish);
+    call.on('error', finish);
+  };
+}

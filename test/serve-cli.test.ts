@@ -1,0 +1,58 @@
+/**
+ * CLI tier of the server: `alexnet classify` and `alexnet embed` as a user runs them (child
+ * processes) against a real server on 127.0.0.1:0.
+ */
+import test from 'ava';
+import { startServer } from '../src/serve/server.js';
+import { byIndex, cli, maxDiff, png, quiet, serveForTests } from './serve-fixtures.js';
+import { tempDir } from './temp-dir.js';
+
+const served = serveForTests();
+
+test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
+  const { promises: fs } = await import('node:fs');
+  const path = await import('node:path');
+  const dir = await tempDir('classify');
+  const good = [path.join(dir, 'a.png'), path.join(dir, 'c.png')];
+  const bad = path.join(dir, 'b.png');
+  await fs.writeFile(good[0]!, await png(11));
+  await fs.writeFile(bad, Buffer.from('not an image at all'));
+  await fs.writeFile(good[1]!, await png(12));
+  const run = (args: string[]) => cli(...args, good[0]!, bad, good[1]!, '--server', served.server.address);
+  const n = served.meta.labels.length;
+  const c = await run(['classify', '--json', '--top-k', String(n)]);
+  t.is(c.code, 1, c.err);
+  t.regex(c.err, /b\.png: .*unsupported image format/);
+  const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
+  t.deepEqual(answered.map((r) => r.file), good);
+  // Each good file's answer is its own: equal to onnxruntime offline on that image.
+  for (const [i, r] of answered.entries()) t.true(maxDiff(byIndex(r.classes, n), (await served.offline(await png(11 + i))).p) <= 1e-6);
+  const e = await run(['embed']);
+  t.is(e.code, 1, e.err);
+  t.regex(e.err, /b\.png: /);
+  t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
+});
+
+test('a model of fewer than 5 classes: classify without --top-k lists every class; a top_k over the classes is refused', async (t) => {
+  const path = await import('node:path');
+  const { promises: fs } = await import('node:fs');
+  const dir = await tempDir('few-classes');
+  t.is((await cli('init', '--preset', 'tiny', '--classes', '3', '--out', path.join(dir, 'ck'))).code, 0);
+  const model = path.join(dir, 'three.onnx');
+  t.is((await cli('export', path.join(dir, 'ck'), '-o', model)).code, 0);
+  const s = await startServer({ model, port: 0, device: 'cpu', logger: quiet });
+  try {
+    const file = path.join(dir, 'a.png');
+    await fs.writeFile(file, await png(13));
+    const c = await cli('classify', file, '--json', '--server', s.address);
+    t.is(c.code, 0, c.err);
+    const [answer] = JSON.parse(c.out) as { classes: { index: number; probability: number }[] }[];
+    t.deepEqual(answer!.classes.map((k) => k.index).sort(), [0, 1, 2]);
+    t.true(Math.abs(answer!.classes.reduce((sum, k) => sum + k.probability, 0) - 1) < 1e-5, 'the whole distribution');
+    const over = await cli('classify', file, '--top-k', '4', '--server', s.address);
+    t.is(over.code, 1);
+    t.regex(over.err, /top_k 4 is more than the model's 3 classes/);
+  } finally {
+    await s.shutdown();
+  }
+});

@@ -1,0 +1,142 @@
+/**
+ * Lifecycle tier of the server: health while the model loads, deadlines, cancellation and a full
+ * queue, SIGTERM under load (the CLI as a child process), a port already in use.
+ */
+import test from 'ava';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { AlexNetClient } from '../src/serve/client.js';
+import { startServer } from '../src/serve/server.js';
+import { byIndex, CLI, maxDiff, MODEL, png, quiet, serveForTests } from './serve-fixtures.js';
+
+const statusesSeen: string[] = [];
+let watching: Promise<void> = Promise.resolve();
+const served = serveForTests(
+  {
+    onListening: (port) => {
+      // Watch health from the moment the port is bound, while the model is still loading.
+      const Health = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any;
+      const h = new Health.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      const watch = h.Watch({ service: 'alexnet.v1.AlexNet' });
+      watching = new Promise((resolve) => {
+        watch.on('data', (m: { status: string }) => {
+          statusesSeen.push(m.status);
+          if (m.status === 'SERVING') {
+            watch.cancel();
+            resolve();
+          }
+        });
+        watch.on('error', () => resolve());
+      });
+    },
+  },
+  () => watching,
+);
+
+test('health goes NOT_SERVING -> SERVING, and the model info describes the served model', async (t) => {
+  t.is(statusesSeen[0], 'NOT_SERVING');
+  t.is(statusesSeen.at(-1), 'SERVING');
+  const info = await served.client.modelInfo();
+  t.deepEqual(info.labels, served.meta.labels);
+  t.is(info.preset, served.meta.preset);
+  t.is(info.base_size, served.meta.baseSize);
+  t.is(info.execution_provider, 'cpu');
+  t.is(info.model!.version, served.meta.checkpointSha256.slice(0, 12));
+});
+
+test('an expired deadline and a cancelled call never reach the model; a full queue refuses at once', async (t) => {
+  // Batches wait up to 400 ms to fill, so a call sits in the queue long enough to expire or be cancelled.
+  const slow = await startServer({ model: MODEL, port: 0, device: 'cpu', maxBatch: 64, maxDelayMs: 400, maxQueue: 4, logger: quiet });
+  const c = new AlexNetClient(slow.address);
+  try {
+    const image = await png(7);
+    const inferred = slow.engine.stats.inferred;
+    const expired = await c.classify({ image }, { timeoutMs: 60 }).catch((e: grpc.ServiceError) => e);
+    t.is((expired as grpc.ServiceError).code, grpc.status.DEADLINE_EXCEEDED);
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 60);
+    const cancelled = await c.classify({ image }, { signal: abort.signal }).catch((e: grpc.ServiceError) => e);
+    t.is((cancelled as grpc.ServiceError).code, grpc.status.CANCELLED);
+    await new Promise((r) => setTimeout(r, 500)); // past the batching delay: had they stayed queued, they would have run
+    t.is(slow.engine.stats.inferred, inferred, 'no image of those calls reached the model');
+    t.is(slow.engine.queued, 0);
+    // Queue of 4: of 12 concurrent calls, the first 4 wait, the rest are refused at once.
+    const t0 = performance.now();
+    const results = await Promise.all(Array.from({ length: 12 }, () => c.classify({ image }).then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code])));
+    t.is(results.filter((r) => r === 'OK').length, 4, results.join());
+    t.is(results.filter((r) => r === 'RESOURCE_EXHAUSTED').length, 8, results.join());
+    t.true(performance.now() - t0 < 5000);
+  } finally {
+    c.close();
+    await slow.shutdown();
+  }
+});
+
+test('SIGTERM under load: every accepted call is answered right, later ones get UNAVAILABLE, exit 0', async (t) => {
+  // Batches wait 300 ms to fill (max batch 64 > 8 callers), and the server logs its calls in flight
+  // every 10 ms: SIGTERM goes when the server itself says calls are waiting, whatever this machine's speed.
+  const args = ['serve', '--model', MODEL, '--port', '0', '--device', 'cpu', '--max-batch', '64', '--max-delay-ms', '300', '--stats-interval-ms', '10'];
+  const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  let busy: (() => void) | undefined;
+  const address = await new Promise<string>((resolve, reject) => {
+    proc.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      const m = /"msg":"serving","address":"([^"]+)"/.exec(log);
+      if (m) resolve(m[1]!);
+      if (busy && /"msg":"stats".*"inFlight":[1-9]/.test(d.toString())) busy();
+    });
+    proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${log}`)));
+  });
+  const c = new AlexNetClient(address);
+  await c.modelInfo(); // connected before the load starts
+  const image = await png(8);
+  const expected = (await served.offline(image)).p;
+  const n = served.meta.labels.length;
+  const fire = () =>
+    c.classify({ image, top_k: n }).then(
+      (r) => (maxDiff(byIndex(r.classes, n), expected) <= 1e-6 ? 'OK' : 'WRONG'),
+      (e: grpc.ServiceError) => grpc.status[e.code] ?? String(e.code),
+    );
+  // A closed loop of 8 callers: each fires again as soon as it is answered, until it is refused.
+  const results: string[] = [];
+  const caller = async () => {
+    for (;;) {
+      const r = await fire();
+      results.push(r);
+      if (r !== 'OK' || results.length > 5000) return;
+    }
+  };
+  const loaded = new Promise<void>((r) => (busy = r));
+  const callers = Array.from({ length: 8 }, caller);
+  await Promise.race([loaded, Promise.all(callers)]);
+  const beforeTerm = results.length;
+  proc.kill('SIGTERM');
+  const exit = once(proc, 'exit');
+  await Promise.all(callers);
+  const [code] = (await exit) as [number];
+  c.close();
+  t.is(code, 0, log);
+  // Every call is answered right or refused; none is lost, cut off or wrong.
+  t.true(results.every((r) => r === 'OK' || r === 'UNAVAILABLE'), results.join());
+  // The calls in flight when SIGTERM came (the server logs how many) all finished.
+  const inFlight = Number(/"msg":"shutting down","reason":"SIGTERM","inFlight":(\d+)/.exec(log)?.[1]);
+  t.true(inFlight > 0, `the server was under load when SIGTERM came (${inFlight} in flight)`);
+  t.true(results.slice(beforeTerm).filter((r) => r === 'OK').length >= inFlight, results.join());
+  t.true(results.includes('UNAVAILABLE'), 'calls after SIGTERM were refused');
+  // The stats lines (--stats-interval-ms) carry the figures bench:serve reads: with calls in flight, CPU was used (decoding).
+  const stats = log.split('\n').filter((l) => l.includes('"msg":"stats"')).map((l) => JSON.parse(l) as Record<string, number | null>);
+  const busyLine = stats.find((s) => (s.inFlight ?? 0) > 0);
+  t.truthy(busyLine, log);
+  t.true(busyLine!.cpuCores! > 0 && typeof busyLine!.inferred === 'number' && typeof busyLine!.batches === 'number' && typeof busyLine!.queued === 'number', JSON.stringify(busyLine));
+});
+
+test('a port already in use is refused with a message saying so', async (t) => {
+  await t.throwsAsync(startServer({ model: MODEL, port: served.server.port, device: 'cpu', logger: quiet }), {
+    name: 'ConfigError',
+    message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${served.server.port}: the port is already in use`),
+  });
+});

@@ -1,0 +1,146 @@
+/**
+ * Unit tier of the server (no model file, seconds): the worker layout, the error-to-status
+ * mapping, the call context, admission, the failed stream item, the generated message types'
+ * freshness.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { CancelledError, ConfigError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../src/errors.js';
+import { Admission } from '../src/serve/admission.js';
+import { failedItem } from '../src/serve/alexnet-service.js';
+import { resolveParallelism } from '../src/serve/batching-defaults.js';
+import { callContext } from '../src/serve/call-context.js';
+import { LOADER_OPTIONS } from '../src/serve/proto.js';
+import { BadRequestError, toStatus } from '../src/serve/status.js';
+import { tempDir } from './temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+test('worker layout: what the user gives is kept, and on cpu the workers never use more threads than the cores', (t) => {
+  for (let cores = 1; cores <= 64; cores++) {
+    const given = [undefined, 1, 2, 3, 4, 8];
+    for (const workers of given) {
+      for (const threads of given) {
+        const l = resolveParallelism('cpu', workers, threads, cores);
+        t.true(l.workers >= 1 && l.threads >= 1);
+        if (workers !== undefined) t.is(l.workers, workers);
+        if (threads !== undefined) t.is(l.threads, threads);
+        // Only an explicit request for more than the cores may oversubscribe them.
+        const asked = (workers ?? 1) * (threads ?? 1);
+        if (asked <= cores) t.true(l.workers * l.threads <= cores, `cores ${cores}, workers ${workers}, threads ${threads}: ${l.workers} x ${l.threads}`);
+      }
+    }
+  }
+  t.deepEqual(resolveParallelism('cuda', undefined, undefined, 16), { workers: 1, threads: 1 });
+});
+
+test('toStatus: what a caller can act on keeps its message and a specific code; anything else is INTERNAL, its cause not sent', (t) => {
+  const cases: [Error, grpc.status][] = [
+    [new InvalidImageError('unsupported image format'), grpc.status.INVALID_ARGUMENT],
+    [new BadRequestError('top_k 9 is more than the model\'s 3 classes'), grpc.status.INVALID_ARGUMENT],
+    [new ImageTooLargeError('30000x30000 is over the limit'), grpc.status.RESOURCE_EXHAUSTED],
+    [new OverloadedError('the server is busy'), grpc.status.RESOURCE_EXHAUSTED],
+    [new UnavailableError('the model is still loading'), grpc.status.UNAVAILABLE],
+    [new DeadlineError('the deadline passed'), grpc.status.DEADLINE_EXCEEDED],
+    [new CancelledError('the call was cancelled'), grpc.status.CANCELLED],
+  ];
+  for (const [e, code] of cases) t.deepEqual(toStatus(e), { code, details: e.message, internal: false }, e.name);
+  for (const e of [new Error('secret path /etc/x'), new TypeError('x is undefined'), new ConfigError('not a call error'), 'a string']) {
+    t.deepEqual(toStatus(e), { code: grpc.status.INTERNAL, details: 'internal error (logged on the server)', internal: true }, String(e));
+  }
+});
+
+/** A stand-in for a grpc-js server call: a cancelled flag, a deadline, a peer, the 'cancelled' event. */
+function fakeCall(deadline: grpc.Deadline) {
+  return Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => deadline, getPeer: () => 'ipv4:127.0.0.1:5' });
+}
+
+test('call context: one AbortSignal, aborted with CancelledError when grpc-js cancels the call (event or flag); the deadline in ms', (t) => {
+  const at = new Date(Date.now() + 5000);
+  const call = fakeCall(at);
+  const ctx = callContext(call);
+  t.is(ctx.deadline, at.getTime());
+  t.is(ctx.peer, 'ipv4:127.0.0.1:5');
+  t.false(ctx.signal.aborted);
+  let aborts = 0;
+  ctx.signal.addEventListener('abort', () => aborts++);
+  call.emit('cancelled');
+  t.true(ctx.signal.aborted);
+  t.true(ctx.signal.reason instanceof CancelledError);
+  call.emit('cancelled');
+  t.is(aborts, 1, 'aborted once');
+  // grpc-js sets the flag a tick before the event: the signal already says so.
+  const early = fakeCall(Infinity);
+  const ctx2 = callContext(early);
+  t.is(ctx2.deadline, Infinity);
+  early.cancelled = true;
+  t.true(ctx2.signal.aborted);
+  const soon = Date.now() + 1000;
+  t.is(callContext(fakeCall(soon)).deadline, soon);
+});
+
+test('admission: UNAVAILABLE while loading and once draining; drain waits for the calls in flight', async (t) => {
+  const a = new Admission();
+  t.throws(() => a.enter(), { instanceOf: UnavailableError, message: 'the model is still loading' });
+  a.open();
+  a.enter();
+  a.enter();
+  t.is(a.inFlight, 2);
+  let drained = false;
+  const draining = a.drain(60_000).then(() => (drained = true));
+  t.throws(() => a.enter(), { instanceOf: UnavailableError, message: 'the server is shutting down' });
+  a.leave();
+  await new Promise((r) => setImmediate(r));
+  t.false(drained, 'one call still in flight');
+  a.leave();
+  await draining;
+  t.is(a.inFlight, 0);
+});
+
+test('a failed stream item: request_id, model and error set, every other field left to its default', (t) => {
+  const model = { name: 'm', version: 'abc' };
+  t.deepEqual(failedItem({ request_id: 's3' }, model, { code: grpc.status.INVALID_ARGUMENT, details: 'unsupported image format' }), {
+    request_id: 's3',
+    model,
+    error: { code: grpc.status.INVALID_ARGUMENT, message: 'unsupported image format' },
+  });
+  t.is(failedItem({}, model, { code: 8, details: 'busy' }).request_id, '');
+});
+
+/** Every file under `dir`, relative, sorted. */
+async function files(dir: string): Promise<string[]> {
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name))).sort();
+}
+
+test('the checked-in message types are what proto:types generates now, with the loader options used at run time', async (t) => {
+  const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const args = pkg.scripts['proto:types']!.split(/\s+/);
+  t.is(args[0], 'proto-loader-gen-types');
+  // The generator's flags say what LOADER_OPTIONS says.
+  const flag = (name: string) => args.includes(`--${name}`);
+  const value = (name: string) => args[args.indexOf(`--${name}`) + 1];
+  t.is(flag('keepCase'), LOADER_OPTIONS.keepCase === true);
+  t.is(value('longs'), (LOADER_OPTIONS.longs as { name: string }).name);
+  t.is(value('enums'), (LOADER_OPTIONS.enums as { name: string }).name);
+  t.is(flag('defaults'), LOADER_OPTIONS.defaults === true);
+  t.is(flag('oneofs'), LOADER_OPTIONS.oneofs === true);
+  const outAt = args.indexOf('-O') + 1;
+  const checkedIn = path.join(ROOT, args[outAt]!);
+  const fresh = await tempDir('proto-types');
+  const regenerate = [...args.slice(1, outAt), fresh, ...args.slice(outAt + 1)];
+  await promisify(execFile)(path.join(ROOT, 'node_modules/.bin/proto-loader-gen-types'), regenerate, { cwd: ROOT });
+  const names = await files(fresh);
+  t.true(names.length > 5, names.join(', '));
+  t.deepEqual(await files(checkedIn), names, 'the same files (run npm run proto:types)');
+  for (const name of names) {
+    const [want, have] = await Promise.all([fs.readFile(path.join(fresh, name), 'utf8'), fs.readFile(path.join(checkedIn, name), 'utf8')]);
+    t.is(have, want, `${name} differs from the .proto (run npm run proto:types)`);
+  }
+});
