@@ -5,13 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetworkSpec } from '../config.js';
 import type { BatchPipeline } from './batch-pipeline.js';
+import type { ErrorRates } from './epoch-metrics.js';
 import { forward, type Params } from './network.js';
-
-export interface ErrorRates {
-  top1: number;
-  top5: number;
-  count: number;
-}
 
 /** Count the rows of `probs` [n, C] whose label is not the top-1 / not among the top-5. */
 export function countErrors(probs: Float32Array, classes: number, labels: ArrayLike<number>): { top1: number; top5: number } {

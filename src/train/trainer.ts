@@ -16,7 +16,8 @@ import type { NamedTensor } from '../model/tensor.js';
 import { Rng } from '../util/rng.js';
 import { BatchPipeline, batchSeed, permutation } from './batch-pipeline.js';
 import type { DataCache } from './data-cache.js';
-import { evaluateSplit, type ErrorRates } from './evaluate.js';
+import { evaluateSplit } from './evaluate.js';
+import type { EpochMetrics } from './epoch-metrics.js';
 import { fromTfjs, toTfjs } from './network.js';
 import { PaperSgd } from './sgd.js';
 import { GradientPool } from './parallel-step.js';
@@ -73,17 +74,6 @@ export interface TrainingState {
   config: TrainConfig;
   history: EpochMetrics[];
   rng: ReturnType<Rng['state']>;
-}
-
-export interface EpochMetrics {
-  epoch: number;
-  learningRate: number;
-  trainLoss: number;
-  val: { center: ErrorRates; ten?: ErrorRates };
-  seconds: number;
-  imagesPerSecond: number;
-  /** Fraction of the epoch's step time the loop waited for data. */
-  dataWait: number;
 }
 
 export interface TrainHooks {
