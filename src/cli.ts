@@ -56,7 +56,7 @@ data
   .option('--val-split <fraction>', 'hold out this fraction of train for validation when there is no val/ folder', fraction)
   .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
   .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string }) => {
-    const { dataPrepareCommand } = await import('./cli/train-command.js');
+    const { dataPrepareCommand } = await import('./cli/data-command.js');
     await dataPrepareCommand(dir, opts);
   });
 
@@ -69,7 +69,7 @@ data
   .option('--limit <n>', 'use only the first N training and test images', positiveInt)
   .option('--source <dir>', 'directory of the IDX .gz files')
   .action(async (opts: { out: string; preset: string; val?: number; limit?: number; source?: string }) => {
-    const { fashionMnistCommand } = await import('./cli/train-command.js');
+    const { fashionMnistCommand } = await import('./cli/data-command.js');
     await fashionMnistCommand(opts);
   });
 
@@ -118,7 +118,7 @@ program
     const result = await exportCheckpoint(checkpoint, opts.out);
     for (const f of result.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
     // A training run's directory holds its last epoch; say so when a better one sits beside it.
-    const { bestBeside } = await import('./cli/train-command.js');
+    const { bestBeside } = await import('./train/run-dir.js');
     const hint = await bestBeside(checkpoint);
     if (hint) console.error(hint);
   });

@@ -12,6 +12,7 @@ import { readDataCache } from '../src/train/data-cache.js';
 import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
 import { train } from '../src/train/trainer.js';
+import { newRun } from '../src/train/training-run.js';
 import { tempDir } from './temp-dir.js';
 
 test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and center', async (t) => {
@@ -23,7 +24,7 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   const data = await readDataCache(path.join(root, 'cache'));
   const ck = path.join(root, 'ck');
   const config = { preset: 'tiny' as const, ...tiny.train, batchSize: 16, epochs: 10, learningRate: 0.02, patience: 100, maxDrops: 3, seed: 5, lightingStd: 0.1, workers: 1, tenCropEachEpoch: false };
-  await train(tiny, data, ck, config, false);
+  await train(await newRun(ck, tiny, { config }), data);
   await exportCheckpoint(ck, path.join(root, 'model.onnx'));
   for (const center of [false, true]) {
     const a = await evalCheckpoint(ck, path.join(root, 'data'), center, 'cpu');

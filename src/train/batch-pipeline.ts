@@ -4,6 +4,7 @@
  * resumed run draws exactly what an uninterrupted one would.
  */
 import { Worker } from 'node:worker_threads';
+import { RUN_DEFAULTS } from '../config.js';
 import type { RgbPca } from '../image/pca.js';
 import { Rng } from '../util/rng.js';
 import type { BatchReply, BatchRequest, BatchWorkerData, CropMode } from './batch-worker.js';
@@ -44,7 +45,7 @@ export class BatchPipeline {
       base: options.base,
       crop: options.crop,
       pca: options.pca,
-      lightingStd: options.lightingStd ?? 0.1,
+      lightingStd: options.lightingStd ?? RUN_DEFAULTS.lightingStd,
     };
     const n = Math.max(1, options.workers ?? 1);
     for (let i = 0; i < n; i++) {
