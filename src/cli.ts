@@ -138,11 +138,8 @@ program
   )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
-    const { evalCheckpoint, evalOnnx } = await import('./cli/eval-command.js');
-    const center = opts.center ?? false;
-    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, center, opts.split) : await evalCheckpoint(model, opts.data, center, opts.backend, opts.split);
-    const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
+    const { evalCommand } = await import('./cli/eval-command.js');
+    await evalCommand(model, opts);
   });
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];

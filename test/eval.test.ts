@@ -5,9 +5,10 @@
 import test from 'ava';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
-import { evalCheckpoint, evalOnnx } from '../src/cli/eval-command.js';
+import { evalOnnx } from '../src/export/eval-onnx.js';
 import { exportCheckpoint } from '../src/export/export-model.js';
 import { useBackend } from '../src/train/backends.js';
+import { evalCheckpoint } from '../src/train/eval-checkpoint.js';
 import { readDataCache } from '../src/train/data-cache.js';
 import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
