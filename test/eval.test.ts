@@ -21,7 +21,7 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   const root = await tempDir('eval');
   const tiny = PRESETS.tiny;
   await writeSyntheticDataset({ out: path.join(root, 'data'), perClassTrain: 24, perClassVal: 10, size: 34, seed: 4 });
-  await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), base: tiny.network.baseSize });
+  await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), baseSize: tiny.network.baseSize });
   const data = await readDataCache(path.join(root, 'cache'));
   const ck = path.join(root, 'ck');
   const config = { preset: 'tiny' as const, ...tiny.train, batchSize: 16, epochs: 10, learningRate: 0.02, patience: 100, maxDrops: 3, seed: 5, lightingStd: 0.1, workers: 1, tenCropEachEpoch: false };

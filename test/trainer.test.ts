@@ -28,7 +28,7 @@ test.before(async () => {
   dataDir = path.join(root, 'data');
   cacheDir = path.join(root, 'cache');
   await writeSyntheticDataset({ out: dataDir, perClassTrain: 24, perClassVal: 8, size: 36 });
-  await prepareFolder({ data: dataDir, out: cacheDir, base: tiny.network.baseSize });
+  await prepareFolder({ data: dataDir, out: cacheDir, baseSize: tiny.network.baseSize });
 });
 
 const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
@@ -129,18 +129,18 @@ test('the synthetic classes are learned: loss falls from ln 4 and validation err
 
 test('bad data is refused before training: missing folder, empty class, class mismatch; corrupt images skipped', async (t) => {
   const root = await tempDir('bad');
-  const base = tiny.network.baseSize;
-  await t.throwsAsync(prepareFolder({ data: path.join(root, 'nope'), out: path.join(root, 'c'), base }), { message: /no such directory/ });
+  const baseSize = tiny.network.baseSize;
+  await t.throwsAsync(prepareFolder({ data: path.join(root, 'nope'), out: path.join(root, 'c'), baseSize }), { message: /no such directory/ });
   await writeSyntheticDataset({ out: root, perClassTrain: 2, perClassVal: 1, size: 32, classes: 2 });
   await fs.mkdir(path.join(root, 'train', 'empty-class'));
-  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), base }), { message: /empty-class has no .jpg/ });
+  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), baseSize }), { message: /empty-class has no .jpg/ });
   await fs.rm(path.join(root, 'train', 'empty-class'), { recursive: true });
   await fs.rename(path.join(root, 'val', 'green-vertical'), path.join(root, 'val', 'green'));
-  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), base }), { message: /only in train \[green-vertical\], only in val \[green\]/ });
+  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), baseSize }), { message: /only in train \[green-vertical\], only in val \[green\]/ });
   await fs.rename(path.join(root, 'val', 'green'), path.join(root, 'val', 'green-vertical'));
   await fs.writeFile(path.join(root, 'train', 'red-horizontal', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
   const warnings: string[] = [];
-  const meta = await prepareFolder({ data: root, out: path.join(root, 'c'), base, warn: (m) => warnings.push(m) });
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'c'), baseSize, warn: (m) => warnings.push(m) });
   t.is(meta.skipped.length, 1);
   t.regex(meta.skipped[0]!.path, /broken\.jpg$/);
   t.true(warnings.some((w) => w.includes('broken.jpg')));

@@ -11,7 +11,7 @@ import { prepareFashionMnist } from '../train/fashion-mnist.js';
 import { prepareFolder } from '../train/prepare-folder.js';
 import { progressBar } from './progress.js';
 
-export const defaultCacheDir = (data: string, base: number) => path.join(data, `.alexnet-cache-${base}`);
+export const defaultCacheDir = (data: string, baseSize: number) => path.join(data, `.alexnet-cache-${baseSize}`);
 
 /**
  * The prepared data for `dataDir`: the directory itself when it is a prepared cache, else the
@@ -29,7 +29,7 @@ export async function loadOrPrepare(dataDir: string, preset: Preset, valSplit?: 
       await prepareFolder({
         data: dataDir,
         out: cache,
-        base: preset.network.baseSize,
+        baseSize: preset.network.baseSize,
         ...(valSplit !== undefined ? { valSplit } : {}),
         warn: (m) => console.error(`warning: ${m}`),
         onProgress: (d, t) => bar.update(d, t),
@@ -59,7 +59,7 @@ export async function dataPrepareCommand(dataDir: string, opts: { preset: string
   const meta = await prepareFolder({
     data: dataDir,
     out,
-    base: preset.network.baseSize,
+    baseSize: preset.network.baseSize,
     ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
     warn: (m) => console.error(`warning: ${m}`),
     onProgress: (d, t) => bar.update(d, t),
@@ -73,11 +73,11 @@ export async function fashionMnistCommand(opts: { out: string; preset: string; v
   const bar = progressBar('converting Fashion-MNIST');
   const meta = await prepareFashionMnist({
     out: opts.out,
-    base: preset.network.baseSize,
+    baseSize: preset.network.baseSize,
     ...(opts.val !== undefined ? { valCount: opts.val } : {}),
     ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
     ...(opts.source ? { source: opts.source } : {}),
     onProgress: (d, t) => bar.update(d, t),
   }).finally(() => bar.stop());
-  console.log(`prepared ${opts.out}: ${JSON.stringify(meta.counts)} images at ${meta.base}x${meta.base}`);
+  console.log(`prepared ${opts.out}: ${JSON.stringify(meta.counts)} images at ${meta.baseSize}x${meta.baseSize}`);
 }

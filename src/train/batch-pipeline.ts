@@ -13,7 +13,9 @@ import type { Split } from './data-cache.js';
 export interface PipelineOptions {
   split: Split;
   mean: Float32Array;
+  /** NetworkSpec.baseSize (named `base` here as test/augmentation.test.ts constructs it). */
   base: number;
+  /** NetworkSpec.inputSize (likewise `crop`). */
   crop: number;
   pca: RgbPca;
   lightingStd?: number;
@@ -42,8 +44,8 @@ export class BatchPipeline {
       images: options.split.images,
       labels: options.split.labels,
       mean: options.mean,
-      base: options.base,
-      crop: options.crop,
+      baseSize: options.base,
+      inputSize: options.crop,
       pca: options.pca,
       lightingStd: options.lightingStd ?? RUN_DEFAULTS.lightingStd,
     };

@@ -9,10 +9,10 @@ import { averagedSoftmax } from './evaluate.js';
 import { loadLabelledImages, mapLabels } from './labelled-images.js';
 import { toTfjs } from './network.js';
 
-/** A checkpoint's mean as a base x base x 3 image (a per-channel mean is repeated). */
-export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind: 'image' }, tensor: Float32Array | undefined, base: number): Float32Array {
+/** A checkpoint's mean as a baseSize x baseSize x 3 image (a per-channel mean is repeated). */
+export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind: 'image' }, tensor: Float32Array | undefined, baseSize: number): Float32Array {
   if (mean.kind === 'image') return tensor!;
-  const out = new Float32Array(base * base * 3);
+  const out = new Float32Array(baseSize * baseSize * 3);
   for (let i = 0; i < out.length; i++) out[i] = mean.values[i % 3]!;
   return out;
 }

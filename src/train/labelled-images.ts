@@ -12,7 +12,7 @@ export interface LabelledImages {
   /** Class names of `labels`, in the data's order. */
   classes: string[];
   split: Split;
-  base: number;
+  baseSize: number;
   description: string;
 }
 
@@ -20,14 +20,14 @@ export interface LabelledImages {
  * Images of a prepared cache (the split asked for; by default its test split, else val) or a
  * folder: DIR/<split>/<class>/* when a split is asked for, else DIR/test/, DIR/val/ or DIR itself.
  */
-export async function loadLabelledImages(dir: string, base: number, splitName?: SplitName): Promise<LabelledImages> {
+export async function loadLabelledImages(dir: string, baseSize: number, splitName?: SplitName): Promise<LabelledImages> {
   if (await cacheExists(dir)) {
     const cache = await readDataCache(dir);
-    if (cache.meta.base !== base) throw new ConfigError(`${dir} was prepared at ${cache.meta.base}x${cache.meta.base}; the model needs ${base}x${base}`);
+    if (cache.meta.baseSize !== baseSize) throw new ConfigError(`${dir} was prepared at ${cache.meta.baseSize}x${cache.meta.baseSize}; the model needs ${baseSize}x${baseSize}`);
     const name = splitName ?? (cache.splits.test ? 'test' : 'val');
     const split = cache.splits[name];
     if (!split) throw new ConfigError(`${dir} has no ${name} split`);
-    return { classes: cache.meta.classes, split, base, description: `${dir} (${name} split, ${split.count} images)` };
+    return { classes: cache.meta.classes, split, baseSize, description: `${dir} (${name} split, ${split.count} images)` };
   }
   const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
   let root = dir;
@@ -52,17 +52,17 @@ export async function loadLabelledImages(dir: string, base: number, splitName?: 
   for (const [label, cls] of classes.entries()) {
     for (const f of (await fs.readdir(path.join(root, cls))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
       try {
-        images.push((await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: base })).data);
+        images.push((await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: baseSize })).data);
         labels.push(label);
       } catch (e) {
         console.error(`warning: skipping ${path.join(root, cls, f)}: ${(e as Error).message}`);
       }
     }
   }
-  const px = base * base * 3;
+  const px = baseSize * baseSize * 3;
   const all = new Uint8Array(images.length * px);
   images.forEach((im, i) => all.set(im, i * px));
-  return { classes, split: { count: images.length, images: all, labels: Uint16Array.from(labels) }, base, description: `${root} (${images.length} images)` };
+  return { classes, split: { count: images.length, images: all, labels: Uint16Array.from(labels) }, baseSize, description: `${root} (${images.length} images)` };
 }
 
 /** Map the data's class indices onto the model's label indices, by name. */

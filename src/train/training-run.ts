@@ -76,10 +76,10 @@ export function settleThreads(run: TrainingRun, backend: TrainingBackend): void 
 export function checkRunData(run: TrainingRun, data: DataCache): void {
   const { out, preset, config, resumed } = run;
   const spec = preset.network;
-  if (data.meta.base !== spec.baseSize) {
+  if (data.meta.baseSize !== spec.baseSize) {
     const name = preset.name;
     throw new ConfigError(
-      `the data was prepared at ${data.meta.base}x${data.meta.base}, ${resumed ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: ` +
+      `the data was prepared at ${data.meta.baseSize}x${data.meta.baseSize}, ${resumed ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: ` +
         `prepare it for ${name} (alexnet data prepare IMAGE_DIR --preset ${name}, or alexnet data fashion-mnist --preset ${name} --out NEW_DIR) and train on that`,
     );
   }
