@@ -1,6 +1,6 @@
 /**
  * Top-1 / top-5 errors counted from softmax rows, and the result of evaluating a model on
- * labelled images. Free of tfjs and onnxruntime: the checkpoint evaluation (train/) and the
+ * labelled images. Free of tfjs and of the ONNX runtime: the checkpoint evaluation (train/) and the
  * ONNX one (export/) both count with it.
  */
 
