@@ -18,6 +18,8 @@ import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/
 import { BatchPipeline, permutation } from '../src/train/batch-pipeline.js';
 import type { DataCache, Split } from '../src/train/data-cache.js';
 import { train } from '../src/train/trainer.js';
+import { defaultThreads } from '../src/train/run-config.js';
+import { newRun } from '../src/train/training-run.js';
 import { registerWasmPoolLrnKernels } from '../src/train/pool-lrn-kernels.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
@@ -54,7 +56,7 @@ function randomCache(preset: Preset, count: number): DataCache {
     mean,
     splits: { train: split(count), val: split(Math.min(64, count)) },
     meta: {
-      format: 'alexnet-data-cache', version: 2, base: b, classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      format: 'alexnet-data-cache', version: 2, baseSize: b, classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
       counts: {}, pca: { eigenvalues: [60, 5, 1], eigenvectors: [0.58, -0.7, 0.4, 0.58, 0, -0.8, 0.58, 0.7, 0.4] },
       source: 'random', skipped: [], createdAt: '',
     },
@@ -91,8 +93,8 @@ for (const name of args.presets!.split(',')) {
     const out = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-train-'));
     let rate = 0;
     // As `alexnet train` does: wasm and cpu shard each batch over the cores.
-    const threads = used.name === 'wasm' || used.name === 'cpu' ? os.availableParallelism() : 1;
-    await train(preset, data, out, { preset: preset.name, ...preset.train, batchSize: batch, epochs: 1, maxDrops: 3, seed: 1, lightingStd: 0.1, workers, threads, tenCropEachEpoch: false }, false, {
+    const threads = defaultThreads(used.name);
+    await train(await newRun(out, preset, { config: { batchSize: batch, epochs: 1, workers, threads, tenCropEachEpoch: false } }), data, {
       maxSteps: steps,
       onStep: (s) => (rate = s.imagesPerSecond),
     });

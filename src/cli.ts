@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { AlexNetError } from './errors.js';
-import { PRESETS, getPreset } from './config.js';
+import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
 const program = new Command();
 
@@ -28,7 +28,7 @@ function positiveInt(value: string): number {
 program
   .command('init')
   .description("write a checkpoint with the paper's random init (weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7)")
-  .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default('mini'))
+  .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--classes <n>', 'number of classes (default: 1000 for paper, 10 otherwise)', positiveInt)
   .option('--labels <list>', 'comma-separated class labels (default: class0, class1, ...)')
   .option('--labels-file <file>', 'file with one class label per line')
@@ -52,11 +52,11 @@ data
   .command('prepare')
   .description('decode DIR/train/<class>/* and DIR/val/<class>/* (jpg, png, webp) into a compact cache')
   .argument('<dir>', 'data directory with train/ (and val/) class folders')
-  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default('mini'))
+  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--val-split <fraction>', 'hold out this fraction of train for validation when there is no val/ folder', fraction)
   .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
   .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string }) => {
-    const { dataPrepareCommand } = await import('./cli/train-command.js');
+    const { dataPrepareCommand } = await import('./cli/data-command.js');
     await dataPrepareCommand(dir, opts);
   });
 
@@ -64,12 +64,12 @@ data
   .command('fashion-mnist')
   .description("convert Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) into a cache: 28x28 grey upsampled (bicubic) to the base size, grey copied to R, G, B")
   .requiredOption('--out <dir>', 'cache directory to write')
-  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default('mini'))
+  .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--val <n>', 'training images held out for validation (default 5000)', positiveInt)
   .option('--limit <n>', 'use only the first N training and test images', positiveInt)
   .option('--source <dir>', 'directory of the IDX .gz files')
   .action(async (opts: { out: string; preset: string; val?: number; limit?: number; source?: string }) => {
-    const { fashionMnistCommand } = await import('./cli/train-command.js');
+    const { fashionMnistCommand } = await import('./cli/data-command.js');
     await fashionMnistCommand(opts);
   });
 
@@ -77,7 +77,7 @@ program
   .command('train')
   .description("train with the paper's recipe: SGD (momentum 0.9, weight decay 0.0005), lr divided by 10 on a validation plateau, random crops + flips + PCA lighting")
   .requiredOption('--data <dir>', 'data directory (train/ and val/ class folders) or a prepared cache')
-  .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default('mini'))
+  .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .requiredOption('--out <dir>', 'checkpoint directory (checkpoint.json, metrics.jsonl, curves.svg)')
   .addOption(new Option('--backend <name>', 'training backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .option('--epochs <n>', 'maximum epochs (default: the preset\'s)', positiveInt)
@@ -86,7 +86,7 @@ program
   .option('--weight-decay <w>', "weight decay in the paper's update rule, v <- 0.9v - w*lr*weights - lr*grad (default: 0.0005)", nonNegativeNumber)
   .option('--dropout <rate>', 'dropout on fc6 and fc7 while training, 0 to less than 1 (default: 0.5, the paper\'s)', dropoutRate)
   .option('--patience <n>', "epochs without validation improvement before the lr is divided by 10 (default: the preset's; 3 or more rides out validation noise)", positiveInt)
-  .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, 1)
+  .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, RUN_DEFAULTS.seed)
   .option('--workers <n>', 'worker threads preparing batches', positiveInt)
   .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
   .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
@@ -118,7 +118,7 @@ program
     const result = await exportCheckpoint(checkpoint, opts.out);
     for (const f of result.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
     // A training run's directory holds its last epoch; say so when a better one sits beside it.
-    const { bestBeside } = await import('./cli/train-command.js');
+    const { bestBeside } = await import('./train/run-dir.js');
     const hint = await bestBeside(checkpoint);
     if (hint) console.error(hint);
   });
@@ -138,11 +138,8 @@ program
   )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
-    const { evalCheckpoint, evalOnnx } = await import('./cli/eval-command.js');
-    const center = opts.center ?? false;
-    const r = model.endsWith('.onnx') ? await evalOnnx(model, opts.data, center, opts.split) : await evalCheckpoint(model, opts.data, center, opts.backend, opts.split);
-    const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
+    const { evalCommand } = await import('./cli/eval-command.js');
+    await evalCommand(model, opts);
   });
 
 const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];

@@ -186,6 +186,31 @@ const TINY: Preset = {
   train: { ...PAPER_TRAIN, batchSize: 16, epochs: 2, patience: 1 },
 };
 
+/** The preset a command uses when none is named. */
+export const DEFAULT_PRESET: PresetName = 'mini';
+
+/** A new training run's settings that do not depend on the preset (each an `alexnet train` option or fixed). */
+export interface RunDefaults {
+  maxDrops: number;
+  lightingStd: number;
+  seed: number;
+  tenCropEachEpoch: boolean;
+  workers: number;
+}
+
+export const RUN_DEFAULTS: Readonly<RunDefaults> = {
+  /** §5: the learning rate was reduced three times before training stopped: stop at the plateau after the third drop. */
+  maxDrops: 3,
+  /** §4.1: the PCA lighting multipliers are drawn from a Gaussian of standard deviation 0.1. */
+  lightingStd: 0.1,
+  /** Seeds the init, the epoch order, the augmentation and dropout (--seed). */
+  seed: 1,
+  /** Validate each epoch with the ten crops of §4.1 as well as the center crop (the paper reports ten-crop error). */
+  tenCropEachEpoch: true,
+  /** Worker threads cutting batches (--workers); raise it when an epoch's "data wait" is high. */
+  workers: 1,
+};
+
 export const PRESETS: Readonly<Record<PresetName, Preset>> = { paper: PAPER, mini: MINI, tiny: TINY };
 
 export function isPresetName(name: string): name is PresetName {

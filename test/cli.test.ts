@@ -240,7 +240,7 @@ test('train on data prepared for another base size exits 1 and says how to prepa
 });
 
 test('progress ETAs read as a person would write them', async (t) => {
-  const { formatSeconds } = await import('../src/cli/train-command.js');
+  const { formatSeconds } = await import('../src/cli/progress.js');
   t.is(formatSeconds(7.4), '7s');
   t.is(formatSeconds(59.6), '1m00s');
   t.is(formatSeconds(75), '1m15s');

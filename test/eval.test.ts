@@ -5,13 +5,15 @@
 import test from 'ava';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
-import { evalCheckpoint, evalOnnx } from '../src/cli/eval-command.js';
+import { evalOnnx } from '../src/export/eval-onnx.js';
 import { exportCheckpoint } from '../src/export/export-model.js';
 import { useBackend } from '../src/train/backends.js';
+import { evalCheckpoint } from '../src/train/eval-checkpoint.js';
 import { readDataCache } from '../src/train/data-cache.js';
 import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
 import { train } from '../src/train/trainer.js';
+import { newRun } from '../src/train/training-run.js';
 import { tempDir } from './temp-dir.js';
 
 test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and center', async (t) => {
@@ -19,11 +21,11 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   const root = await tempDir('eval');
   const tiny = PRESETS.tiny;
   await writeSyntheticDataset({ out: path.join(root, 'data'), perClassTrain: 24, perClassVal: 10, size: 34, seed: 4 });
-  await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), base: tiny.network.baseSize });
+  await prepareFolder({ data: path.join(root, 'data'), out: path.join(root, 'cache'), baseSize: tiny.network.baseSize });
   const data = await readDataCache(path.join(root, 'cache'));
   const ck = path.join(root, 'ck');
   const config = { preset: 'tiny' as const, ...tiny.train, batchSize: 16, epochs: 10, learningRate: 0.02, patience: 100, maxDrops: 3, seed: 5, lightingStd: 0.1, workers: 1, tenCropEachEpoch: false };
-  await train(tiny, data, ck, config, false);
+  await train(await newRun(ck, tiny, { config }), data);
   await exportCheckpoint(ck, path.join(root, 'model.onnx'));
   for (const center of [false, true]) {
     const a = await evalCheckpoint(ck, path.join(root, 'data'), center, 'cpu');

@@ -89,7 +89,7 @@ test('fashion-mnist conversion: each cached image is its source upsampled, grey 
   await fs.writeFile(path.join(dir, 'train-labels-idx1-ubyte.gz'), idx([nTrain], tr.labels));
   await fs.writeFile(path.join(dir, 't10k-images-idx3-ubyte.gz'), idx([nTest, 28, 28], te.images));
   await fs.writeFile(path.join(dir, 't10k-labels-idx1-ubyte.gz'), idx([nTest], te.labels));
-  await prepareFashionMnist({ source: dir, out: path.join(dir, 'cache'), base: 40, valCount: 4 });
+  await prepareFashionMnist({ source: dir, out: path.join(dir, 'cache'), baseSize: 40, valCount: 4 });
   const cache = await readDataCache(path.join(dir, 'cache'));
   t.deepEqual(cache.meta.counts, { train: 16, val: 4, test: 6 });
 

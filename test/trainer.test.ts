@@ -7,10 +7,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PRESETS } from '../src/config.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
-import { readDataCache } from '../src/train/data-cache.js';
+import { readDataCache, type DataCache } from '../src/train/data-cache.js';
 import { prepareFolder } from '../src/train/prepare-folder.js';
 import { writeSyntheticDataset } from '../src/train/synthetic.js';
-import { train, type TrainConfig } from '../src/train/trainer.js';
+import type { Preset } from '../src/config.js';
+import type { TrainConfig } from '../src/train/run-config.js';
+import { train, type TrainHooks } from '../src/train/trainer.js';
+import { newRun, resumeRun } from '../src/train/training-run.js';
 import { useBackend } from '../src/train/backends.js';
 import { tempDir } from './temp-dir.js';
 
@@ -25,7 +28,7 @@ test.before(async () => {
   dataDir = path.join(root, 'data');
   cacheDir = path.join(root, 'cache');
   await writeSyntheticDataset({ out: dataDir, perClassTrain: 24, perClassVal: 8, size: 36 });
-  await prepareFolder({ data: dataDir, out: cacheDir, base: tiny.network.baseSize });
+  await prepareFolder({ data: dataDir, out: cacheDir, baseSize: tiny.network.baseSize });
 });
 
 const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
@@ -41,14 +44,18 @@ const config = (overrides: Partial<TrainConfig> = {}): TrainConfig => ({
   ...overrides,
 });
 
+/** A new run of `preset` into `out`, or (resume) the run saved there, trained on `data`. */
+const trainRun = async (preset: Preset, data: DataCache, out: string, cfg: TrainConfig, resume: boolean, hooks?: TrainHooks) =>
+  train(resume ? await resumeRun(out, { config: cfg }) : await newRun(out, preset, { config: cfg }), data, hooks);
+
 test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('resume');
   const a = path.join(root, 'a');
   const b = path.join(root, 'b');
-  await train(tiny, data, a, config({ epochs: 2 }), false);
-  await train(tiny, data, b, config({ epochs: 1 }), false);
-  const r = await train(tiny, data, b, config({ epochs: 2 }), true);
+  await trainRun(tiny, data, a, config({ epochs: 2 }), false);
+  await trainRun(tiny, data, b, config({ epochs: 1 }), false);
+  const r = await trainRun(tiny, data, b, config({ epochs: 2 }), true);
   t.is(r.state.epoch, 2);
   const ca = await readCheckpoint(a);
   const cb = await readCheckpoint(b);
@@ -60,7 +67,7 @@ test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) =
   t.log(`max |difference| over all weights and velocities: ${maxDiff}`);
   t.true(maxDiff <= 1e-6);
   // And training moved the weights: the two runs are not equal merely because nothing changed.
-  const init = await train(tiny, data, path.join(root, 'c'), config({ epochs: 0 }), false).catch(() => null);
+  const init = await trainRun(tiny, data, path.join(root, 'c'), config({ epochs: 0 }), false).catch(() => null);
   t.is(init?.checkpoint ?? '', '');
   const lines = (await fs.readFile(path.join(a, 'metrics.jsonl'), 'utf8')).trim().split('\n');
   t.is(lines.length, 2);
@@ -72,11 +79,11 @@ test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) =
 test('an interrupted run saves mid-epoch and resumes to the same weights', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('interrupt');
-  await train(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
-  const stopped = await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 3 });
+  await trainRun(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
+  const stopped = await trainRun(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 3 });
   t.true(stopped.interrupted);
   t.is(stopped.state.batch, 3);
-  await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), true);
+  await trainRun(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), true);
   const ca = await readCheckpoint(path.join(root, 'a'));
   const cb = await readCheckpoint(path.join(root, 'b'));
   const wa = ca.tensors.get('conv1.weight')!.data;
@@ -89,17 +96,20 @@ test('an interrupted run saves mid-epoch and resumes to the same weights', async
 test('a resumed run keeps the network of its checkpoint when the preset has changed since', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('resume-preset');
-  await train(tiny, data, path.join(root, 'a'), config({ epochs: 1 }), false);
-  await train(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 2 });
-  // A newer release widens the preset's fc layers; the run started before keeps its own.
-  const widened = { ...tiny, network: { ...tiny.network, fcUnits: [24, 24] as const } };
-  await train(widened, data, path.join(root, 'b'), config({ epochs: 1 }), true);
+  // A run started with fc layers of 24 (an older release's tiny, say); the preset now has 16.
+  const older = { ...tiny, network: { ...tiny.network, fcUnits: [24, 24] as const } };
+  await trainRun(older, data, path.join(root, 'a'), config({ epochs: 1 }), false);
+  await trainRun(older, data, path.join(root, 'b'), config({ epochs: 1 }), false, { maxSteps: 2 });
+  // The resume names no network: it goes on with the checkpoint's, not the preset's.
+  const resumed = await resumeRun(path.join(root, 'b'), { config: config({ epochs: 1 }) });
+  t.deepEqual(resumed.preset.network.fcUnits, [24, 24]);
+  await train(resumed, data);
   const ca = await readCheckpoint(path.join(root, 'a'));
   const cb = await readCheckpoint(path.join(root, 'b'));
-  t.deepEqual(cb.network.fcUnits, [16, 16]);
+  t.deepEqual(cb.network.fcUnits, [24, 24]);
   const wa = ca.tensors.get('fc7.weight')!.data;
   const wb = cb.tensors.get('fc7.weight')!.data;
-  t.is(wb.length, 16 * 16);
+  t.is(wb.length, 24 * 24);
   let maxDiff = 0;
   for (let i = 0; i < wa.length; i++) maxDiff = Math.max(maxDiff, Math.abs(wa[i]! - wb[i]!));
   t.true(maxDiff <= 1e-6, `max difference ${maxDiff}`);
@@ -108,7 +118,7 @@ test('a resumed run keeps the network of its checkpoint when the preset has chan
 test('the synthetic classes are learned: loss falls from ln 4 and validation error well under chance', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('learn');
-  const r = await train(tiny, data, root, config({ epochs: 12, patience: 100 }), false);
+  const r = await trainRun(tiny, data, root, config({ epochs: 12, patience: 100 }), false);
   t.log(r.state.history.map((h) => `epoch ${h.epoch}: loss ${h.trainLoss.toFixed(3)}, val top-1 center ${h.val.center.top1.toFixed(2)}, ten ${h.val.ten!.top1.toFixed(2)}`).join('\n'));
   const last = r.state.history.at(-1)!;
   const best = Math.min(...r.state.history.map((h) => h.val.ten!.top1));
@@ -119,18 +129,18 @@ test('the synthetic classes are learned: loss falls from ln 4 and validation err
 
 test('bad data is refused before training: missing folder, empty class, class mismatch; corrupt images skipped', async (t) => {
   const root = await tempDir('bad');
-  const base = tiny.network.baseSize;
-  await t.throwsAsync(prepareFolder({ data: path.join(root, 'nope'), out: path.join(root, 'c'), base }), { message: /no such directory/ });
+  const baseSize = tiny.network.baseSize;
+  await t.throwsAsync(prepareFolder({ data: path.join(root, 'nope'), out: path.join(root, 'c'), baseSize }), { message: /no such directory/ });
   await writeSyntheticDataset({ out: root, perClassTrain: 2, perClassVal: 1, size: 32, classes: 2 });
   await fs.mkdir(path.join(root, 'train', 'empty-class'));
-  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), base }), { message: /empty-class has no .jpg/ });
+  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), baseSize }), { message: /empty-class has no .jpg/ });
   await fs.rm(path.join(root, 'train', 'empty-class'), { recursive: true });
   await fs.rename(path.join(root, 'val', 'green-vertical'), path.join(root, 'val', 'green'));
-  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), base }), { message: /only in train \[green-vertical\], only in val \[green\]/ });
+  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'c'), baseSize }), { message: /only in train \[green-vertical\], only in val \[green\]/ });
   await fs.rename(path.join(root, 'val', 'green'), path.join(root, 'val', 'green-vertical'));
   await fs.writeFile(path.join(root, 'train', 'red-horizontal', 'broken.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 1, 2, 3]));
   const warnings: string[] = [];
-  const meta = await prepareFolder({ data: root, out: path.join(root, 'c'), base, warn: (m) => warnings.push(m) });
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'c'), baseSize, warn: (m) => warnings.push(m) });
   t.is(meta.skipped.length, 1);
   t.regex(meta.skipped[0]!.path, /broken\.jpg$/);
   t.true(warnings.some((w) => w.includes('broken.jpg')));

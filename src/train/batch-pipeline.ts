@@ -4,6 +4,7 @@
  * resumed run draws exactly what an uninterrupted one would.
  */
 import { Worker } from 'node:worker_threads';
+import { RUN_DEFAULTS } from '../config.js';
 import type { RgbPca } from '../image/pca.js';
 import { Rng } from '../util/rng.js';
 import type { BatchReply, BatchRequest, BatchWorkerData, CropMode } from './batch-worker.js';
@@ -12,7 +13,9 @@ import type { Split } from './data-cache.js';
 export interface PipelineOptions {
   split: Split;
   mean: Float32Array;
+  /** NetworkSpec.baseSize (named `base` here as test/augmentation.test.ts constructs it). */
   base: number;
+  /** NetworkSpec.inputSize (likewise `crop`). */
   crop: number;
   pca: RgbPca;
   lightingStd?: number;
@@ -41,10 +44,10 @@ export class BatchPipeline {
       images: options.split.images,
       labels: options.split.labels,
       mean: options.mean,
-      base: options.base,
-      crop: options.crop,
+      baseSize: options.base,
+      inputSize: options.crop,
       pca: options.pca,
-      lightingStd: options.lightingStd ?? 0.1,
+      lightingStd: options.lightingStd ?? RUN_DEFAULTS.lightingStd,
     };
     const n = Math.max(1, options.workers ?? 1);
     for (let i = 0; i < n; i++) {

@@ -11,8 +11,8 @@ export interface BatchWorkerData {
   images: Uint8Array;
   labels: Uint16Array;
   mean: Float32Array;
-  base: number;
-  crop: number;
+  baseSize: number;
+  inputSize: number;
   pca: RgbPca;
   lightingStd: number;
 }
@@ -29,33 +29,33 @@ export interface BatchRequest {
 
 export interface BatchReply {
   id: number;
-  /** [n * crops, crop, crop, 3] float32, HWC, mean subtracted; for 'ten', image-major. */
+  /** [n * crops, inputSize, inputSize, 3] float32, HWC, mean subtracted; for 'ten', image-major. */
   x: Float32Array;
   labels: Int32Array;
 }
 
 const data = workerData as BatchWorkerData;
 const mean: Mean = { kind: 'image', data: data.mean };
-const px = data.base * data.base * 3;
-const cropPx = data.crop * data.crop * 3;
+const px = data.baseSize * data.baseSize * 3;
+const cropPx = data.inputSize * data.inputSize * 3;
 
 export function makeBatch(req: BatchRequest): BatchReply {
   const rng = new Rng(req.seed);
   const per = req.mode === 'ten' ? 10 : 1;
   const x = new Float32Array(req.indices.length * per * cropPx);
   const labels = new Int32Array(req.indices.length);
-  const ten = tenCropSpecs(data.base, data.crop);
+  const ten = tenCropSpecs(data.baseSize, data.inputSize);
   req.indices.forEach((index, i) => {
     const image = data.images.subarray(index * px, (index + 1) * px);
     labels[i] = data.labels[index]!;
     if (req.mode === 'train') {
-      const spec = randomCropSpec(data.base, data.crop, rng);
+      const spec = randomCropSpec(data.baseSize, data.inputSize, rng);
       const shift = lightingShift(data.pca, rng, data.lightingStd);
-      cutCrop(image, data.base, data.crop, spec, mean, x, i * cropPx, shift);
+      cutCrop(image, data.baseSize, data.inputSize, spec, mean, x, i * cropPx, shift);
     } else if (req.mode === 'center') {
-      cutCrop(image, data.base, data.crop, centerCropSpec(data.base, data.crop), mean, x, i * cropPx);
+      cutCrop(image, data.baseSize, data.inputSize, centerCropSpec(data.baseSize, data.inputSize), mean, x, i * cropPx);
     } else {
-      ten.forEach((spec, k) => cutCrop(image, data.base, data.crop, spec, mean, x, (i * 10 + k) * cropPx));
+      ten.forEach((spec, k) => cutCrop(image, data.baseSize, data.inputSize, spec, mean, x, (i * 10 + k) * cropPx));
     }
   });
   return { id: req.id, x, labels };

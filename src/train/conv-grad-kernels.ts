@@ -2,8 +2,8 @@
  * Convolution gradients written as forward convolutions, registered as tfjs kernels.
  *
  * tfjs-backend-wasm 4.22 has no Conv2DBackpropFilter (tfjs#8474), so a conv net cannot train on
- * it; the cpu backend has one, but as a plain loop it is 60x slower than its forward conv
- * (19 s vs 0.3 s for mini's conv1 at batch 32). Both gradients are themselves convolutions:
+ * it; the cpu backend has one, but as a plain loop far slower than its forward conv (see
+ * bench/RESULTS.md, convolution gradients). Both gradients are themselves convolutions:
  *
  *   dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-top, ow*s+kw-left, ci] * dy[n,oh,ow,co]
  *     = Conv2D(input  = x  as [ci, H, W, n]        (batch ci, channels n),

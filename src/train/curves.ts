@@ -4,7 +4,7 @@
  * (right axis, percent).
  */
 import { writeAtomic } from '../model/checkpoint.js';
-import type { EpochMetrics } from './trainer.js';
+import type { EpochMetrics } from './epoch-metrics.js';
 
 const W = 720;
 const H = 400;

@@ -1,5 +1,5 @@
 /**
- * The prepared data set: every image decoded once into base x base x 3 uint8 (shorter side to
+ * The prepared data set: every image decoded once into baseSize x baseSize x 3 uint8 (shorter side to
  * the base size, center square, §2), the class list, the training set's mean image and the
  * eigen-decomposition of its RGB covariance (§4.1). Epochs read this, not the image files.
  *
@@ -19,7 +19,7 @@ export type SplitName = 'train' | 'val' | 'test';
 
 export interface Split {
   count: number;
-  /** count*base*base*3 uint8, in a SharedArrayBuffer. */
+  /** count*baseSize*baseSize*3 uint8, in a SharedArrayBuffer. */
   images: Uint8Array;
   /** count class indices. */
   labels: Uint16Array;
@@ -28,7 +28,8 @@ export interface Split {
 export interface CacheMeta {
   format: string;
   version: number;
-  base: number;
+  /** Side of the square images (NetworkSpec.baseSize). Caches written before the rename hold it as `base`: read either. */
+  baseSize: number;
   classes: string[];
   counts: Partial<Record<SplitName, number>>;
   pca: RgbPca;
@@ -50,8 +51,8 @@ export class SplitWriter {
   readonly labels: Uint16Array;
   private n = 0;
 
-  constructor(readonly capacity: number, readonly base: number) {
-    this.images = new Uint8Array(capacity * base * base * 3);
+  constructor(readonly capacity: number, readonly baseSize: number) {
+    this.images = new Uint8Array(capacity * baseSize * baseSize * 3);
     this.labels = new Uint16Array(capacity);
   }
 
@@ -69,7 +70,7 @@ export class SplitWriter {
 /** Write a cache: statistics (mean image, RGB PCA) from the training split only. */
 export async function writeDataCache(
   dir: string,
-  base: number,
+  baseSize: number,
   classes: string[],
   splits: Partial<Record<SplitName, SplitWriter>>,
   source: string,
@@ -77,8 +78,8 @@ export async function writeDataCache(
 ): Promise<CacheMeta> {
   const train = splits.train;
   if (!train || train.count === 0) throw new ConfigError('the training split is empty');
-  const stats = new ImageStatistics(base);
-  const px = base * base * 3;
+  const stats = new ImageStatistics(baseSize);
+  const px = baseSize * baseSize * 3;
   for (let i = 0; i < train.count; i++) stats.add(train.images.subarray(i * px, (i + 1) * px));
   await fs.mkdir(dir, { recursive: true });
   const counts: Partial<Record<SplitName, number>> = {};
@@ -92,7 +93,7 @@ export async function writeDataCache(
   const meta: CacheMeta = {
     format: CACHE_FORMAT,
     version: CACHE_VERSION,
-    base,
+    baseSize,
     classes,
     counts,
     pca: rgbPca(stats.covariance()),
@@ -143,17 +144,27 @@ async function readShared(file: string, expectedBytes: number): Promise<ArrayBuf
   }
 }
 
+/** meta.json as written by this version or by one before `base` was renamed `baseSize` (same format version). */
+function parseMeta(text: string): CacheMeta {
+  const meta = JSON.parse(text) as CacheMeta & { base?: number };
+  if (meta.baseSize === undefined && meta.base !== undefined) {
+    const { base, ...rest } = meta;
+    return { ...rest, baseSize: base };
+  }
+  return meta;
+}
+
 export async function readDataCache(dir: string): Promise<DataCache> {
   let meta: CacheMeta;
   try {
-    meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+    meta = parseMeta(await fs.readFile(path.join(dir, 'meta.json'), 'utf8'));
   } catch (e) {
     throw new ConfigError(`no prepared data in ${dir} (${(e as Error).message.split('\n')[0]}): run 'alexnet data prepare'`);
   }
   if (meta.format !== CACHE_FORMAT || meta.version !== CACHE_VERSION) {
     throw new ConfigError(`${dir} holds data prepared by another version: prepare it again`);
   }
-  const px = meta.base * meta.base * 3;
+  const px = meta.baseSize * meta.baseSize * 3;
   const splits: Partial<Record<SplitName, Split>> = {};
   for (const [name, count] of Object.entries(meta.counts) as [SplitName, number][]) {
     const images = new Uint8Array(await readShared(path.join(dir, `${name}.images`), count * px));

@@ -5,30 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NetworkSpec } from '../config.js';
 import type { BatchPipeline } from './batch-pipeline.js';
+import { countErrors } from './count-errors.js';
+import type { ErrorRates } from './epoch-metrics.js';
 import { forward, type Params } from './network.js';
-
-export interface ErrorRates {
-  top1: number;
-  top5: number;
-  count: number;
-}
-
-/** Count the rows of `probs` [n, C] whose label is not the top-1 / not among the top-5. */
-export function countErrors(probs: Float32Array, classes: number, labels: ArrayLike<number>): { top1: number; top5: number } {
-  let top1 = 0;
-  let top5 = 0;
-  const k = Math.min(5, classes);
-  for (let i = 0; i < labels.length; i++) {
-    const row = probs.subarray(i * classes, (i + 1) * classes);
-    const target = row[labels[i]!]!;
-    // Rank of the true class: how many classes score strictly higher.
-    let above = 0;
-    for (let c = 0; c < classes; c++) if (row[c]! > target) above++;
-    if (above >= 1) top1++;
-    if (above >= k) top5++;
-  }
-  return { top1, top5 };
-}
 
 /** Averaged softmax [n, C] for a batch of crops x [n*per, S, S, 3] (image-major). */
 export async function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.Tensor4D, per: number): Promise<Float32Array> {

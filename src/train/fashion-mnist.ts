@@ -43,7 +43,8 @@ export async function readIdx(file: string): Promise<Idx> {
 
 export interface FashionMnistOptions {
   out: string;
-  base: number;
+  /** Side of the square images written (NetworkSpec.baseSize). */
+  baseSize: number;
   valCount?: number;
   seed?: number;
   source?: string;
@@ -71,17 +72,17 @@ export async function prepareFashionMnist(options: FashionMnistOptions): Promise
     const j = rng.int(i + 1);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  const base = options.base;
+  const { baseSize } = options;
   const splits = {
-    train: new SplitWriter(train.count - valCount, base),
-    val: new SplitWriter(valCount, base),
-    test: new SplitWriter(test.count, base),
+    train: new SplitWriter(train.count - valCount, baseSize),
+    val: new SplitWriter(valCount, baseSize),
+    test: new SplitWriter(test.count, baseSize),
   };
   const total = train.count + test.count;
   let done = 0;
   const convert = async (images: Uint8Array, index: number): Promise<Uint8Array> => {
-    const grey = await resizeGrey(images.subarray(index * 784, (index + 1) * 784), 28, base);
-    const rgb = new Uint8Array(base * base * 3);
+    const grey = await resizeGrey(images.subarray(index * 784, (index + 1) * 784), 28, baseSize);
+    const rgb = new Uint8Array(baseSize * baseSize * 3);
     for (let p = 0; p < grey.length; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = grey[p]!;
     if (++done % 1000 === 0) options.onProgress?.(done, total);
     return rgb;
@@ -99,5 +100,5 @@ export async function prepareFashionMnist(options: FashionMnistOptions): Promise
     idx.forEach((i, j) => splits.test.add(rgb[j]!, test.labels[i]!));
   }
   options.onProgress?.(total, total);
-  return writeDataCache(options.out, base, FASHION_MNIST_LABELS, splits, `fashion-mnist:${src}`);
+  return writeDataCache(options.out, baseSize, FASHION_MNIST_LABELS, splits, `fashion-mnist:${src}`);
 }

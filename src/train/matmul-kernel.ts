@@ -1,11 +1,9 @@
 /**
  * BatchMatMul with transposed operands on tfjs-backend-wasm, rewritten onto its fast path.
  *
- * wasm's BatchMatMul is fast only without transposes: on fc6 of the paper (x [32, 9216],
- * W [9216, 4096]) x @ W takes 0.15 s, but the backward products x^T @ dy (transposeA) take 4.4 s
- * and dy @ W^T (transposeB) 1.8 s, half of a whole training step. The same products through the
- * fast path: x^T @ dy = transpose(x) @ dy (0.2 s), dy @ W^T = transpose(W @ transpose(dy))
- * (0.13 s: only the small operands are transposed).
+ * wasm's BatchMatMul is fast only without transposes (see bench/RESULTS.md, wasm transposed
+ * matmul): the backward products go through the fast path instead, x^T @ dy = transpose(x) @ dy
+ * and dy @ W^T = transpose(W @ transpose(dy)) (only the small operands are transposed).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';

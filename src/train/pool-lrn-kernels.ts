@@ -3,14 +3,12 @@
  * wasm heap.
  *
  * tfjs-backend-wasm 4.22's own kernels for these three are plain C++ loops that call pow() per
- * window element (LRN, LRNGrad) or rescan every window once per input pixel (MaxPoolGrad):
- * profiled (tf.profile) on one training step of `mini` (64 images, one thread) they took about
- * 40% of the kernel time (MaxPoolGrad 136 ms, LRNGrad 115-130, LRN 63-82 of 780-840), about as
- * much as all the convolutions together; with the loops below, 180-220 of 600-720. They do the
- * same arithmetic once per element: a sliding window sum over channels, the power N^-0.75 from
- * one division and two square roots (beta = 0.75 in every preset; other betas use Math.pow),
- * and one pass over the windows that adds each output's gradient to its argmax. Speed-up of a
- * whole step: `npm run bench:train` (the README has its latest figures).
+ * window element (LRN, LRNGrad) or rescan every window once per input pixel (MaxPoolGrad), about
+ * as slow as all the convolutions together (see bench/RESULTS.md, wasm LRN and pool kernels).
+ * The loops below do the same arithmetic once per element: a sliding window sum over channels,
+ * the power N^-0.75 from one division and two square roots (beta = 0.75 in every preset; other
+ * betas use Math.pow), and one pass over the windows that adds each output's gradient to its
+ * argmax. Speed-up of a whole step: `npm run bench:train`.
  *
  * Semantics are tfjs's (and TensorFlow's): LRN(x)_d = x_d / (bias + alpha * sum_{|j-d|<=r} x_j^2)^beta
  * over the channel axis of NHWC; LRNGrad takes x, y = LRN(x) and dy; MaxPoolGrad gives each

@@ -16,7 +16,8 @@ const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 export interface FolderOptions {
   data: string;
   out: string;
-  base: number;
+  /** Side of the square images written (NetworkSpec.baseSize). */
+  baseSize: number;
   /** Fraction of train held out for validation when there is no val folder. */
   valSplit?: number;
   seed?: number;
@@ -71,7 +72,7 @@ export async function scanFolder(data: string, valSplit?: number): Promise<{ cla
 }
 
 export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> {
-  const { data, base } = options;
+  const { data, baseSize } = options;
   const warn = options.warn ?? (() => {});
   const scan = await scanFolder(data, options.valSplit);
   let { train, val } = scan;
@@ -90,14 +91,14 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   const total = train.length + val.length;
   let done = 0;
   const fill = async (files: typeof train): Promise<SplitWriter> => {
-    const writer = new SplitWriter(files.length, base);
+    const writer = new SplitWriter(files.length, baseSize);
     const CHUNK = 16;
     for (let k = 0; k < files.length; k += CHUNK) {
       const chunk = files.slice(k, k + CHUNK);
       const decoded = await Promise.all(
         chunk.map(async (f) => {
           try {
-            return await decodeToSquare(await fs.readFile(f.path), { size: base });
+            return await decodeToSquare(await fs.readFile(f.path), { size: baseSize });
           } catch (e) {
             const reason = (e as Error).message;
             warn(`skipping ${f.path}: ${reason}`);
@@ -116,5 +117,5 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   const valSplit = await fill(val);
   if (valSplit.count === 0) throw new ConfigError('no readable validation image');
   if (skipped.length > 0) warn(`${skipped.length} of ${total} images could not be read and were skipped`);
-  return writeDataCache(options.out, base, scan.classes, { train: trainSplit, val: valSplit }, `folder:${path.resolve(data)}`, skipped);
+  return writeDataCache(options.out, baseSize, scan.classes, { train: trainSplit, val: valSplit }, `folder:${path.resolve(data)}`, skipped);
 }

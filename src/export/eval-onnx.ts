@@ -1,0 +1,36 @@
+/**
+ * `alexnet eval MODEL.onnx`: top-1 / top-5 error of an exported model (onnxruntime) on labelled
+ * images: the ten-crop file on raw images, or the single-crop file on center crops.
+ */
+import * as ort from 'onnxruntime-node';
+import { centerCropsNchw } from '../image/crops.js';
+import { openModel } from '../model/model-files.js';
+import { EvalTally, type EvalResult } from '../train/count-errors.js';
+import type { SplitName } from '../train/data-cache.js';
+import { loadLabelledImages, mapLabels } from '../train/labelled-images.js';
+
+export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName): Promise<EvalResult> {
+  const model = await openModel(file);
+  const meta = model.metadata;
+  const data = await loadLabelledImages(dataDir, meta.baseSize, split);
+  const tally = new EvalTally(mapLabels(data, meta.labels), meta.labels.length);
+  const session = await ort.InferenceSession.create(center ? model.singleCropPath : model.tenCropPath);
+  const { baseSize: b, inputSize: s } = meta;
+  const px = b * b * 3;
+  const mean = meta.mean.kind === 'channel' ? { kind: 'channel' as const, values: meta.mean.values } : { kind: 'image' as const, data: meta.mean.data };
+  const batch = center ? 64 : 16;
+  try {
+    for (let start = 0; start < data.split.count; start += batch) {
+      const n = Math.min(batch, data.split.count - start);
+      const images = data.split.images.subarray(start * px, (start + n) * px);
+      const feeds: Record<string, ort.Tensor> = center
+        ? { input: new ort.Tensor('float32', centerCropsNchw(images, n, b, s, mean), [n, 3, s, s]) }
+        : { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
+      const out = await session.run(feeds);
+      tally.add(out.probabilities!.data as Float32Array, start, n);
+    }
+  } finally {
+    await session.release();
+  }
+  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu');
+}

@@ -1,0 +1,93 @@
+/**
+ * One training run, opened once: a new run (its directory checked, its settings built) or a
+ * resumed one (its checkpoint read once, its settings merged and checked once, its history
+ * migrated). The trainer takes the opened run; nothing else reads a run's checkpoint to resume it.
+ */
+import { getPreset, type Preset } from '../config.js';
+import type { DataCache } from './data-cache.js';
+import { ConfigError } from '../errors.js';
+import { readCheckpoint } from '../model/checkpoint.js';
+import type { NamedTensor } from '../model/tensor.js';
+import type { Rng } from '../util/rng.js';
+import type { TrainingBackend } from './backends.js';
+import { migrateEpochMetrics, type EpochMetrics } from './epoch-metrics.js';
+import type { PlateauState } from './plateau-schedule.js';
+import { defaultThreads, newRunConfig, resumeConfig, type TrainConfig } from './run-config.js';
+import { refuseExistingRun, requireCheckpointToResume } from './run-dir.js';
+
+/** What a checkpoint saves of the loop, beside the weights and velocities. */
+export interface TrainingState extends PlateauState {
+  /** Completed epochs. */
+  epoch: number;
+  /** Batches already trained in epoch `epoch` (non-zero after an interrupt). */
+  batch: number;
+  config: TrainConfig;
+  history: EpochMetrics[];
+  rng: ReturnType<Rng['state']>;
+}
+
+export interface TrainingRun {
+  /** The run's directory (run-dir.ts). */
+  out: string;
+  /** The preset by name, with the network this run trains: a resumed run's own, whatever the preset says now. */
+  preset: Preset;
+  /** The run's settings; for a resumed run the same object as `resumed.state.config`. */
+  config: TrainConfig;
+  /** Where a resumed run stopped: its state, its tensors (weights and SGD velocities) and the labels it learns. */
+  resumed?: { state: TrainingState; tensors: NamedTensor[]; labels: string[] };
+}
+
+export interface RunRequest {
+  /** Settings asked for; undefined ones take the preset's defaults (new run) or the saved ones (resume). */
+  config: Partial<TrainConfig>;
+  /** Dropout on fc6/fc7: part of the network, so a new run's only. */
+  dropout?: number;
+}
+
+/** A new run into `out`, refused when `out` already holds a run or a checkpoint. */
+export async function newRun(out: string, preset: Preset, request: RunRequest): Promise<TrainingRun> {
+  await refuseExistingRun(out);
+  const withDropout = request.dropout !== undefined ? { ...preset, network: { ...preset.network, dropout: request.dropout } } : preset;
+  return { out, preset: withDropout, config: newRunConfig(withDropout, request.config) };
+}
+
+/** The run saved in `out`, checked against what this resume asks for before any data is read. */
+export async function resumeRun(out: string, request: RunRequest): Promise<TrainingRun> {
+  await requireCheckpointToResume(out);
+  const ck = await readCheckpoint(out);
+  const saved = ck.training as unknown as TrainingState | undefined;
+  if (!saved?.config) throw new ConfigError(`${out} holds no training state to resume (it was not written by 'alexnet train')`);
+  const config = resumeConfig(saved.config, request.config, out);
+  if (request.dropout !== undefined && request.dropout !== ck.network.dropout) {
+    throw new ConfigError(
+      `${out} was started with dropout ${ck.network.dropout}, not ${request.dropout}: a resumed run keeps its network; train into a new --out to change it`,
+    );
+  }
+  const state: TrainingState = { ...saved, config, history: saved.history.map(migrateEpochMetrics) };
+  return { out, preset: { ...getPreset(ck.preset), network: ck.network }, config, resumed: { state, tensors: [...ck.tensors.values()], labels: ck.labels } };
+}
+
+/** A run without a thread count (none asked for, or a checkpoint older than --threads) gets the backend's default. */
+export function settleThreads(run: TrainingRun, backend: TrainingBackend): void {
+  run.config.threads ??= defaultThreads(backend);
+}
+
+/** Refuse data the run cannot train on: another base size, no validation split, fewer images than a batch, other classes. */
+export function checkRunData(run: TrainingRun, data: DataCache): void {
+  const { out, preset, config, resumed } = run;
+  const spec = preset.network;
+  if (data.meta.baseSize !== spec.baseSize) {
+    const name = preset.name;
+    throw new ConfigError(
+      `the data was prepared at ${data.meta.baseSize}x${data.meta.baseSize}, ${resumed ? `the run in ${out}` : `the ${preset.name} preset`} needs ${spec.baseSize}x${spec.baseSize}: ` +
+        `prepare it for ${name} (alexnet data prepare IMAGE_DIR --preset ${name}, or alexnet data fashion-mnist --preset ${name} --out NEW_DIR) and train on that`,
+    );
+  }
+  const train = data.splits.train!;
+  const val = data.splits.val;
+  if (!val || val.count === 0) throw new ConfigError('the data has no validation split');
+  if (train.count < config.batchSize) throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}`);
+  if (resumed && resumed.labels.join('\n') !== data.meta.classes.join('\n')) {
+    throw new ConfigError(`${out} was trained on classes [${resumed.labels.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);
+  }
+}
