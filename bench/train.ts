@@ -65,7 +65,7 @@ function randomCache(preset: Preset, count: number): DataCache {
 
 async function pipelineRate(preset: Preset, data: DataCache, batch: number): Promise<number> {
   const n = data.splits.train!.count;
-  const pipe = new BatchPipeline({ split: data.splits.train!, mean: data.mean, base: preset.network.baseSize, crop: preset.network.inputSize, pca: data.meta.pca, workers });
+  const pipe = new BatchPipeline({ split: data.splits.train!, mean: data.mean, baseSize: preset.network.baseSize, inputSize: preset.network.inputSize, pca: data.meta.pca, workers });
   let images = 0;
   const t0 = performance.now();
   for await (const b of pipe.batches(permutation(n, 1), batch, 'train', 1)) images += b.size;

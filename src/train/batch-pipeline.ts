@@ -13,10 +13,10 @@ import type { Split } from './data-cache.js';
 export interface PipelineOptions {
   split: Split;
   mean: Float32Array;
-  /** NetworkSpec.baseSize (named `base` here as test/augmentation.test.ts constructs it). */
-  base: number;
-  /** NetworkSpec.inputSize (likewise `crop`). */
-  crop: number;
+  /** Side of the square images (NetworkSpec.baseSize). */
+  baseSize: number;
+  /** Side of the crops (NetworkSpec.inputSize). */
+  inputSize: number;
   pca: RgbPca;
   lightingStd?: number;
   workers?: number;
@@ -44,8 +44,8 @@ export class BatchPipeline {
       images: options.split.images,
       labels: options.split.labels,
       mean: options.mean,
-      baseSize: options.base,
-      inputSize: options.crop,
+      baseSize: options.baseSize,
+      inputSize: options.inputSize,
       pca: options.pca,
       lightingStd: options.lightingStd ?? RUN_DEFAULTS.lightingStd,
     };

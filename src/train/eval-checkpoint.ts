@@ -26,7 +26,7 @@ export async function evalCheckpoint(location: string, dataDir: string, center: 
   const params = toTfjs(ck.tensors.values(), false);
   const mean = meanImageOf(ck.mean as never, ck.tensors.get('mean')?.data, spec.baseSize);
   // No lighting noise in evaluation crops: a PCA of zero eigenvalues.
-  const pipe = new BatchPipeline({ split: data.split, mean, base: spec.baseSize, crop: spec.inputSize, pca: { eigenvalues: [0, 0, 0], eigenvectors: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
+  const pipe = new BatchPipeline({ split: data.split, mean, baseSize: spec.baseSize, inputSize: spec.inputSize, pca: { eigenvalues: [0, 0, 0], eigenvectors: [1, 0, 0, 0, 1, 0, 0, 0, 1] } });
   const mode = center ? 'center' : 'ten';
   const per = center ? 1 : 10;
   const order = Int32Array.from({ length: data.split.count }, (_, i) => i);

@@ -8,15 +8,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as ort from 'onnxruntime-node';
 import path from 'node:path';
-import { PRESETS, type Preset } from '../src/config.js';
-import { exportCheckpoint } from '../src/export/export-model.js';
-import { tenCropPath } from '../src/model/model-files.js';
-import { writeCheckpoint, type MeanSpec } from '../src/model/checkpoint.js';
-import { initParameters } from '../src/model/init.js';
-import type { NamedTensor } from '../src/model/tensor.js';
-import { forward, toTfjs } from '../src/train/network.js';
-import { Rng } from '../src/util/rng.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS, type Preset } from '../../src/config.js';
+import { exportCheckpoint } from '../../src/export/export-model.js';
+import { tenCropPath } from '../../src/model/model-files.js';
+import { writeCheckpoint, type MeanSpec } from '../../src/model/checkpoint.js';
+import { initParameters } from '../../src/model/init.js';
+import type { NamedTensor } from '../../src/model/tensor.js';
+import { forward, toTfjs } from '../../src/train/network.js';
+import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
 
 const SLOW = Boolean(process.env.ALEXNET_SLOW);
 

@@ -11,16 +11,16 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
-import { CancelledError, ConfigError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../src/errors.js';
-import { Admission } from '../src/serve/admission.js';
-import { failedItem } from '../src/serve/alexnet-service.js';
-import { resolveParallelism } from '../src/serve/batching-defaults.js';
-import { callContext } from '../src/serve/call-context.js';
-import { LOADER_OPTIONS } from '../src/serve/proto.js';
-import { BadRequestError, toStatus } from '../src/serve/status.js';
-import { tempDir } from './temp-dir.js';
+import { CancelledError, ConfigError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../../src/errors.js';
+import { Admission } from '../../src/serve/admission.js';
+import { failedItem } from '../../src/serve/alexnet-service.js';
+import { resolveParallelism } from '../../src/serve/batching-defaults.js';
+import { callContext } from '../../src/serve/call-context.js';
+import { LOADER_OPTIONS } from '../../src/serve/proto.js';
+import { BadRequestError, toStatus } from '../../src/serve/status.js';
+import { tempDir } from '../temp-dir.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 test('worker layout: what the user gives is kept, and on cpu the workers never use more threads than the cores', (t) => {
   for (let cores = 1; cores <= 64; cores++) {

@@ -1,7 +1,7 @@
 /** The plateau schedule against a naive oracle that rereads the whole error history each epoch. */
 import test from 'ava';
-import { afterEpoch, initialPlateau, plateauAllowsMore, type PlateauSettings } from '../src/train/plateau-schedule.js';
-import { Rng } from '../src/util/rng.js';
+import { afterEpoch, initialPlateau, plateauAllowsMore, type PlateauSettings } from '../../src/train/plateau-schedule.js';
+import { Rng } from '../../src/util/rng.js';
 
 /**
  * The oracle: after each epoch, the epochs since the later of the last improvement and the last

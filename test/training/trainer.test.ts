@@ -5,17 +5,17 @@
 import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PRESETS } from '../src/config.js';
-import { readCheckpoint } from '../src/model/checkpoint.js';
-import { readDataCache, type DataCache } from '../src/train/data-cache.js';
-import { prepareFolder } from '../src/train/prepare-folder.js';
-import { writeSyntheticDataset } from '../src/train/synthetic.js';
-import type { Preset } from '../src/config.js';
-import type { TrainConfig } from '../src/train/run-config.js';
-import { train, type TrainHooks } from '../src/train/trainer.js';
-import { newRun, resumeRun } from '../src/train/training-run.js';
-import { useBackend } from '../src/train/backends.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS } from '../../src/config.js';
+import { readCheckpoint } from '../../src/model/checkpoint.js';
+import { readDataCache, type DataCache } from '../../src/train/data-cache.js';
+import { prepareFolder } from '../../src/train/prepare-folder.js';
+import { writeSyntheticDataset } from '../../src/train/synthetic.js';
+import type { Preset } from '../../src/config.js';
+import type { TrainConfig } from '../../src/train/run-config.js';
+import { train, type TrainHooks } from '../../src/train/trainer.js';
+import { newRun, resumeRun } from '../../src/train/training-run.js';
+import { useBackend } from '../../src/train/backends.js';
+import { tempDir } from '../temp-dir.js';
 
 const tiny = PRESETS.tiny;
 let dataDir = '';

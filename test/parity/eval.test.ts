@@ -4,17 +4,17 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { PRESETS } from '../src/config.js';
-import { evalOnnx } from '../src/export/eval-onnx.js';
-import { exportCheckpoint } from '../src/export/export-model.js';
-import { useBackend } from '../src/train/backends.js';
-import { evalCheckpoint } from '../src/train/eval-checkpoint.js';
-import { readDataCache } from '../src/train/data-cache.js';
-import { prepareFolder } from '../src/train/prepare-folder.js';
-import { writeSyntheticDataset } from '../src/train/synthetic.js';
-import { train } from '../src/train/trainer.js';
-import { newRun } from '../src/train/training-run.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS } from '../../src/config.js';
+import { evalOnnx } from '../../src/export/eval-onnx.js';
+import { exportCheckpoint } from '../../src/export/export-model.js';
+import { useBackend } from '../../src/train/backends.js';
+import { evalCheckpoint } from '../../src/train/eval-checkpoint.js';
+import { readDataCache } from '../../src/train/data-cache.js';
+import { prepareFolder } from '../../src/train/prepare-folder.js';
+import { writeSyntheticDataset } from '../../src/train/synthetic.js';
+import { train } from '../../src/train/trainer.js';
+import { newRun } from '../../src/train/training-run.js';
+import { tempDir } from '../temp-dir.js';
 
 test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for every image, ten crops and center', async (t) => {
   await useBackend('cpu');

@@ -9,14 +9,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
-import { PRESETS } from '../src/config.js';
-import { exportCheckpoint } from '../src/export/export-model.js';
-import { tenCropPath } from '../src/model/model-files.js';
-import { writeCheckpoint } from '../src/model/checkpoint.js';
-import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
-import { readModelMetadata } from '../src/model/onnx-metadata.js';
-import { Rng } from '../src/util/rng.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS } from '../../src/config.js';
+import { exportCheckpoint } from '../../src/export/export-model.js';
+import { tenCropPath } from '../../src/model/model-files.js';
+import { writeCheckpoint } from '../../src/model/checkpoint.js';
+import { initParameters, writeInitCheckpoint } from '../../src/model/init.js';
+import { readModelMetadata } from '../../src/model/onnx-metadata.js';
+import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
 
 const { onnx } = onnxProto;
 const run = promisify(execFile);
@@ -206,7 +206,7 @@ test('the ten-crop file is named <name>.tencrop.onnx beside the single-crop file
 });
 
 test('doctor probe: cpu runs every op of the exported graphs; every other provider says why or which ops it leaves', async (t) => {
-  const { EXECUTION_PROVIDERS, opsLeftToCpu, probeExecutionProviders } = await import('../src/serve/execution-providers.js');
+  const { EXECUTION_PROVIDERS, opsLeftToCpu, probeExecutionProviders } = await import('../../src/serve/execution-providers.js');
   const probes = await probeExecutionProviders(); // first: it quiets onnxruntime's native log
   t.deepEqual(await opsLeftToCpu({ executionProviders: ['cpu'], logSeverityLevel: 4 }), []);
   t.deepEqual(probes.map((p) => p.name), [...EXECUTION_PROVIDERS]);

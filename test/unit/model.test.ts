@@ -5,11 +5,11 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PRESETS, type NetworkSpec } from '../src/config.js';
-import { initParameters } from '../src/model/init.js';
-import { layerShapes, multiplyAdds, parameterCount, parameterShapes } from '../src/model/spec.js';
-import { Rng } from '../src/util/rng.js';
-import { forward, toTfjs } from '../src/train/network.js';
+import { PRESETS, type NetworkSpec } from '../../src/config.js';
+import { initParameters } from '../../src/model/init.js';
+import { layerShapes, multiplyAdds, parameterCount, parameterShapes } from '../../src/model/spec.js';
+import { Rng } from '../../src/util/rng.js';
+import { forward, toTfjs } from '../../src/train/network.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

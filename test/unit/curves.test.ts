@@ -1,7 +1,7 @@
 /** The curves picture: its epoch axis stays readable however long the run. */
 import test from 'ava';
-import { curvesSvg } from '../src/train/curves.js';
-import type { EpochMetrics } from '../src/train/epoch-metrics.js';
+import { curvesSvg } from '../../src/train/curves.js';
+import type { EpochMetrics } from '../../src/train/epoch-metrics.js';
 
 const history = (n: number): EpochMetrics[] =>
   Array.from({ length: n }, (_, i) => ({

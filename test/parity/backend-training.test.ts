@@ -4,12 +4,12 @@
  */
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESETS } from '../src/config.js';
-import { initParameters } from '../src/model/init.js';
-import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/train/backends.js';
-import { toTfjs } from '../src/train/network.js';
-import { lossAndGradients } from '../src/train/step.js';
-import { Rng } from '../src/util/rng.js';
+import { PRESETS } from '../../src/config.js';
+import { initParameters } from '../../src/model/init.js';
+import { probeTrainingBackends, useBackend, type TrainingBackend } from '../../src/train/backends.js';
+import { toTfjs } from '../../src/train/network.js';
+import { lossAndGradients } from '../../src/train/step.js';
+import { Rng } from '../../src/util/rng.js';
 
 // Decided at load, before any test is declared (ava needs them declared synchronously): without
 // a WebGPU adapter its comparison is skipped, and says why, rather than passing.

@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { failure, pngHeader, serveForTests } from './serve-fixtures.js';
+import { failure, pngHeader, serveForTests } from '../serve-fixtures.js';
 
 // Connected before the figure is read.
 const served = serveForTests({}, ({ client }) => client.modelInfo());

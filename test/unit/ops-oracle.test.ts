@@ -5,11 +5,11 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PAPER_LRN } from '../src/config.js';
-import { lrnToOnnx, lrnToTfjs } from '../src/model/lrn.js';
-import { Rng } from '../src/util/rng.js';
-import { groupedConv2d } from '../src/train/network.js';
-import { maxRelativeError, paperLrn } from './oracles.js';
+import { PAPER_LRN } from '../../src/config.js';
+import { lrnToOnnx, lrnToTfjs } from '../../src/model/lrn.js';
+import { Rng } from '../../src/util/rng.js';
+import { groupedConv2d } from '../../src/train/network.js';
+import { maxRelativeError, paperLrn } from '../oracles.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

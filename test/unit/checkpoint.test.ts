@@ -2,11 +2,11 @@
 import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { PRESETS } from '../src/config.js';
-import { readCheckpoint, writeCheckpoint } from '../src/model/checkpoint.js';
-import { initParameters, writeInitCheckpoint } from '../src/model/init.js';
-import { Rng } from '../src/util/rng.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS } from '../../src/config.js';
+import { readCheckpoint, writeCheckpoint } from '../../src/model/checkpoint.js';
+import { initParameters, writeInitCheckpoint } from '../../src/model/init.js';
+import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
 
 const meta = (labels = ['a', 'b', 'c']) => ({
   preset: 'tiny' as const,

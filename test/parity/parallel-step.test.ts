@@ -5,14 +5,14 @@
  */
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
-import { PRESETS } from '../src/config.js';
-import { initParameters } from '../src/model/init.js';
-import { useBackend } from '../src/train/backends.js';
-import { toTfjs } from '../src/train/network.js';
-import { GradientPool, shardSizes } from '../src/train/parallel-step.js';
-import { PaperSgd } from '../src/train/sgd.js';
-import { trainStep } from '../src/train/step.js';
-import { Rng } from '../src/util/rng.js';
+import { PRESETS } from '../../src/config.js';
+import { initParameters } from '../../src/model/init.js';
+import { useBackend } from '../../src/train/backends.js';
+import { toTfjs } from '../../src/train/network.js';
+import { GradientPool, shardSizes } from '../../src/train/parallel-step.js';
+import { PaperSgd } from '../../src/train/sgd.js';
+import { trainStep } from '../../src/train/step.js';
+import { Rng } from '../../src/util/rng.js';
 
 const spec = { ...PRESETS.tiny.network, dropout: 0 };
 const s = spec.inputSize;

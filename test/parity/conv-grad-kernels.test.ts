@@ -9,10 +9,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerConvGradKernels } from '../src/train/conv-grad-kernels.js';
-import { registerWasmMatMul } from '../src/train/matmul-kernel.js';
-import { Rng } from '../src/util/rng.js';
-import { maxRelativeError } from './oracles.js';
+import { registerConvGradKernels } from '../../src/train/conv-grad-kernels.js';
+import { registerWasmMatMul } from '../../src/train/matmul-kernel.js';
+import { Rng } from '../../src/util/rng.js';
+import { maxRelativeError } from '../oracles.js';
 
 interface Case {
   x: number[];

@@ -3,9 +3,9 @@
  * processes) against a real server on 127.0.0.1:0.
  */
 import test from 'ava';
-import { startServer } from '../src/serve/server.js';
-import { byIndex, cli, maxDiff, png, quiet, serveForTests } from './serve-fixtures.js';
-import { tempDir } from './temp-dir.js';
+import { startServer } from '../../src/serve/server.js';
+import { byIndex, cli, maxDiff, png, quiet, serveForTests } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
 
 const served = serveForTests();
 

@@ -2,7 +2,7 @@
 import test from 'ava';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { PaperSgd } from '../src/train/sgd.js';
+import { PaperSgd } from '../../src/train/sgd.js';
 
 test.before(async () => {
   await tf.setBackend('cpu');

@@ -1,6 +1,6 @@
 /** Telling a software WebGPU adapter from a GPU, on adapter descriptions Dawn reports. */
 import test from 'ava';
-import { describeAdapter } from '../src/util/webgpu-adapter.js';
+import { describeAdapter } from '../../src/util/webgpu-adapter.js';
 
 test('software adapters (lavapipe, llvmpipe, SwiftShader, Dawn fallback) are told from GPUs', (t) => {
   const software = [

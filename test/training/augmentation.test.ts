@@ -7,9 +7,9 @@
  * left must be the same at every pixel, and P^T shift / l gives back the image's a.
  */
 import test from 'ava';
-import { BatchPipeline } from '../src/train/batch-pipeline.js';
-import type { RgbPca } from '../src/image/pca.js';
-import { Rng } from '../src/util/rng.js';
+import { BatchPipeline } from '../../src/train/batch-pipeline.js';
+import type { RgbPca } from '../../src/image/pca.js';
+import { Rng } from '../../src/util/rng.js';
 
 const BASE = 12;
 const CROP = 8;
@@ -31,7 +31,7 @@ test('train crops: uniform place, mirrored half the time, mean image subtracted,
   const pca: RgbPca = { eigenvalues: [30, 6, 2], eigenvectors };
 
   const order = Int32Array.from({ length: IMAGES * VISITS }, (_, k) => k % IMAGES);
-  const pipeline = new BatchPipeline({ split: { count: IMAGES, images, labels }, mean, base: BASE, crop: CROP, pca, workers: 2 });
+  const pipeline = new BatchPipeline({ split: { count: IMAGES, images, labels }, mean, baseSize: BASE, inputSize: CROP, pca, workers: 2 });
   const placeCounts = new Array<number>(PLACES * PLACES).fill(0);
   let flips = 0;
   let crops = 0;

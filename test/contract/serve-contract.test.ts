@@ -11,17 +11,17 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
-import { decodeToSquare } from '../src/image/decode.js';
-import { AlexNetClient } from '../src/serve/client.js';
-import { startServer } from '../src/serve/server.js';
-import { Rng } from '../src/util/rng.js';
-import { byIndex, failure, maxDiff, MODEL, picture, png, quiet, raw, serveForTests } from './serve-fixtures.js';
+import { decodeToSquare } from '../../src/image/decode.js';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { startServer } from '../../src/serve/server.js';
+import { Rng } from '../../src/util/rng.js';
+import { byIndex, failure, maxDiff, MODEL, picture, png, quiet, raw, serveForTests } from '../serve-fixtures.js';
 
 const served = serveForTests();
 
 test('reflection lists the service', async (t) => {
   const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
-    includeDirs: [fileURLToPath(new URL('../../node_modules/@grpc/reflection/build/proto/', import.meta.url))],
+    includeDirs: [fileURLToPath(new URL('../../../node_modules/@grpc/reflection/build/proto/', import.meta.url))],
     keepCase: true,
   });
   const R = (grpc.loadPackageDefinition(def) as any).grpc.reflection.v1.ServerReflection;

@@ -2,8 +2,8 @@
 import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { SplitWriter, cacheState, readDataCache, writeDataCache } from '../src/train/data-cache.js';
-import { tempDir } from './temp-dir.js';
+import { SplitWriter, cacheState, readDataCache, writeDataCache } from '../../src/train/data-cache.js';
+import { tempDir } from '../temp-dir.js';
 
 test('meta.json holds baseSize; one holding the old key base reads the same', async (t) => {
   const dir = await tempDir('data-cache');

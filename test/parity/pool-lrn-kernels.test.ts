@@ -10,11 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs'; // registers the gradients
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { PAPER_LRN } from '../src/config.js';
-import { lrnToTfjs } from '../src/model/lrn.js';
-import { lrnGradLoop, lrnLoop, maxPoolGradLoop, registerWasmPoolLrnKernels, type LrnParams } from '../src/train/pool-lrn-kernels.js';
-import { Rng } from '../src/util/rng.js';
-import { maxRelativeError, paperLrn } from './oracles.js';
+import { PAPER_LRN } from '../../src/config.js';
+import { lrnToTfjs } from '../../src/model/lrn.js';
+import { lrnGradLoop, lrnLoop, maxPoolGradLoop, registerWasmPoolLrnKernels, type LrnParams } from '../../src/train/pool-lrn-kernels.js';
+import { Rng } from '../../src/util/rng.js';
+import { maxRelativeError, paperLrn } from '../oracles.js';
 
 const rng = new Rng(77);
 const normals = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.normal() * scale);

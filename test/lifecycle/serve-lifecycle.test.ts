@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { AlexNetClient } from '../src/serve/client.js';
-import { startServer } from '../src/serve/server.js';
-import { byIndex, CLI, maxDiff, MODEL, png, quiet, serveForTests } from './serve-fixtures.js';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { startServer } from '../../src/serve/server.js';
+import { byIndex, CLI, maxDiff, MODEL, png, quiet, serveForTests } from '../serve-fixtures.js';
 
 const statusesSeen: string[] = [];
 let watching: Promise<void> = Promise.resolve();
@@ -18,7 +18,7 @@ const served = serveForTests(
   {
     onListening: (port) => {
       // Watch health from the moment the port is bound, while the model is still loading.
-      const Health = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any;
+      const Health = grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any;
       const h = new Health.grpc.health.v1.Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
       const watch = h.Watch({ service: 'alexnet.v1.AlexNet' });
       watching = new Promise((resolve) => {

@@ -7,10 +7,10 @@ import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { prepareFashionMnist } from '../src/train/fashion-mnist.js';
-import { readDataCache } from '../src/train/data-cache.js';
-import { resizeGrey } from '../src/image/decode.js';
-import { tempDir } from './temp-dir.js';
+import { prepareFashionMnist } from '../../src/train/fashion-mnist.js';
+import { readDataCache } from '../../src/train/data-cache.js';
+import { resizeGrey } from '../../src/image/decode.js';
+import { tempDir } from '../temp-dir.js';
 
 function idx(dims: number[], data: Uint8Array): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);

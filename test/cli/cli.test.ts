@@ -6,9 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { tempDir } from './temp-dir.js';
+import { tempDir } from '../temp-dir.js';
 
-const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../src/cli.js');
+const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 const run = promisify(execFile);
 
 async function alexnet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -78,7 +78,7 @@ test('doctor lists every training backend and execution provider with a reason',
 });
 
 test('train --dropout and --weight-decay: saved with a new run, change its training, and a resume keeps them', async (t) => {
-  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
   const dir = await tempDir('cli-regularisers');
   const data = path.join(dir, 'data');
   await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
@@ -115,7 +115,7 @@ test('train --dropout and --weight-decay: saved with a new run, change its train
 });
 
 test('train --resume goes on with the run\'s own settings, may change epochs and patience, and refuses a different seed or preset', async (t) => {
-  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
   const dir = await tempDir('cli-resume');
   const data = path.join(dir, 'data');
   const out = path.join(dir, 'run');
@@ -172,8 +172,8 @@ test('train --resume goes on with the run\'s own settings, may change epochs and
 });
 
 test('train keeps its best validation epoch in <out>/best and --export exports that one; a new run never overwrites an old one', async (t) => {
-  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
-  const { readModelMetadata } = await import('../src/model/onnx-metadata.js');
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
+  const { readModelMetadata } = await import('../../src/model/onnx-metadata.js');
   const dir = await tempDir('cli-best');
   const data = path.join(dir, 'data');
   const out = path.join(dir, 'run');
@@ -224,7 +224,7 @@ test('train keeps its best validation epoch in <out>/best and --export exports t
 });
 
 test('train on data prepared for another base size exits 1 and says how to prepare it', async (t) => {
-  const { writeSyntheticDataset } = await import('../src/train/synthetic.js');
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
   const dir = await tempDir('cli-base');
   const images = path.join(dir, 'images');
   const cache = path.join(dir, 'cache-tiny');
@@ -240,7 +240,7 @@ test('train on data prepared for another base size exits 1 and says how to prepa
 });
 
 test('progress ETAs read as a person would write them', async (t) => {
-  const { formatSeconds } = await import('../src/cli/progress.js');
+  const { formatSeconds } = await import('../../src/cli/progress.js');
   t.is(formatSeconds(7.4), '7s');
   t.is(formatSeconds(59.6), '1m00s');
   t.is(formatSeconds(75), '1m15s');

@@ -2,10 +2,10 @@
 import test from 'ava';
 import sharp from 'sharp';
 import zlib from 'node:zlib';
-import { cutCrop, tenCropSpecs, randomCropSpec } from '../src/image/crops.js';
-import { decodeToSquare, sniffFormat } from '../src/image/decode.js';
-import { ImageStatistics, lightingShift, rgbPca, symmetricEigen3 } from '../src/image/pca.js';
-import { Rng } from '../src/util/rng.js';
+import { cutCrop, tenCropSpecs, randomCropSpec } from '../../src/image/crops.js';
+import { decodeToSquare, sniffFormat } from '../../src/image/decode.js';
+import { ImageStatistics, lightingShift, rgbPca, symmetricEigen3 } from '../../src/image/pca.js';
+import { Rng } from '../../src/util/rng.js';
 
 test('ten crops (§5): four corners, center, then their mirrors', (t) => {
   const specs = tenCropSpecs(256, 227);

@@ -5,14 +5,14 @@
  */
 import test from 'ava';
 import path from 'node:path';
-import { PRESETS } from '../src/config.js';
-import { writeCheckpoint } from '../src/model/checkpoint.js';
-import { initParameters } from '../src/model/init.js';
-import { curvesSvg } from '../src/train/curves.js';
-import { newRunConfig } from '../src/train/run-config.js';
-import { newRun, resumeRun } from '../src/train/training-run.js';
-import { Rng } from '../src/util/rng.js';
-import { tempDir } from './temp-dir.js';
+import { PRESETS } from '../../src/config.js';
+import { writeCheckpoint } from '../../src/model/checkpoint.js';
+import { initParameters } from '../../src/model/init.js';
+import { curvesSvg } from '../../src/train/curves.js';
+import { newRunConfig } from '../../src/train/run-config.js';
+import { newRun, resumeRun } from '../../src/train/training-run.js';
+import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
 
 const tiny = PRESETS.tiny;
 const rates = (top1: number) => ({ top1, top5: 0, count: 12 });
