@@ -14,12 +14,12 @@
  * Both files are written completely to temporary names before either is renamed into place:
  * a failed export leaves no partial file.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ModelFileError } from '../errors.js';
 import { readCheckpoint, type Checkpoint } from '../model/checkpoint.js';
 import { tenCropPath } from '../model/model-files.js';
+import { temporaryName, writeSynced } from '../util/atomic-file.js';
 import { MODEL_FORMAT_VERSION, metadataProps, type ModelForm, type ModelMetadata } from '../model/onnx-metadata.js';
 import { addNetwork, addWeights } from './alexnet-graph.js';
 import { encodeModel, FLOAT, GraphBuilder, UINT8 } from '../model/onnx-builder.js';
@@ -107,23 +107,13 @@ function writeFailure(e: unknown, target: string): string {
   }
 }
 
-async function writeSynced(file: string, bytes: Uint8Array): Promise<void> {
-  const handle = await fs.open(file, 'wx');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Export a checkpoint to the two ONNX files. Both models are built in memory first (a bad
  * checkpoint fails before anything is written), then written to temporary names in the target
  * directories and renamed into place: the ten-crop model first, `outPath` last, so `outPath` is
  * the commit point. If anything fails, the temporary files and a ten-crop model renamed by this
  * call are removed: no partial file and no half-pair is left. (This is writeAtomic from
- * model/checkpoint.ts stretched over two files: each file alone could be written atomically,
+ * util/atomic-file.ts stretched over two files: each file alone could be written atomically,
  * but the pair could not.)
  * Throws CheckpointError (missing, corrupt, unknown preset) or ModelFileError (cannot write).
  */
@@ -143,7 +133,7 @@ export async function exportCheckpoint(checkpointLocation: string, outPath: stri
   try {
     for (const t of targets) {
       current = t.path;
-      t.tmp = `${t.path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      t.tmp = temporaryName(t.path);
       await writeSynced(t.tmp, t.bytes);
     }
     for (const t of targets) {

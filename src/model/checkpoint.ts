@@ -7,11 +7,12 @@
  * is replaced by rename, which is the commit point. A crash at any moment leaves the previous
  * checkpoint.json and the weights file it names intact.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isPresetName, type NetworkSpec, type PresetName } from '../config.js';
 import { CheckpointError } from '../errors.js';
+import { writeAtomic } from '../util/atomic-file.js';
 import { parameterShapes, sizeOf } from './spec.js';
 import type { NamedTensor } from './tensor.js';
 
@@ -94,24 +95,6 @@ export async function writeCheckpoint(dir: string, meta: CheckpointMeta, tensors
     if (name !== weightsFile && /^weights-[0-9a-f]{16}\.bin$/.test(name)) await fs.rm(path.join(dir, name), { force: true });
   }
   return path.join(dir, CHECKPOINT_FILE);
-}
-
-/** Write `data` to `target` through a temporary file in the same directory and a rename. */
-export async function writeAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  try {
-    const handle = await fs.open(tmp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(tmp, target);
-  } catch (e) {
-    await fs.rm(tmp, { force: true });
-    throw e;
-  }
 }
 
 /** Read and check a checkpoint's JSON only (no weights): what a run was, cheaply. */

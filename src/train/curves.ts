@@ -3,7 +3,7 @@
  * training loss (left axis), validation top-1 error with the center crop and the ten crops
  * (right axis, percent).
  */
-import { writeAtomic } from '../model/checkpoint.js';
+import { writeAtomic } from '../util/atomic-file.js';
 import type { EpochMetrics } from './epoch-metrics.js';
 
 const W = 720;

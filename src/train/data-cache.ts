@@ -10,7 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { writeAtomic } from '../model/checkpoint.js';
+import { writeAtomic } from '../util/atomic-file.js';
 import { ImageStatistics, rgbPca, type RgbPca } from '../image/pca.js';
 
 export const CACHE_FORMAT = 'alexnet-data-cache';
