@@ -56,7 +56,7 @@ function randomCache(preset: Preset, count: number): DataCache {
     mean,
     splits: { train: split(count), val: split(Math.min(64, count)) },
     meta: {
-      format: 'alexnet-data-cache', version: 2, baseSize: b, classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
+      format: 'alexnet-data-cache', version: 4, baseSize: b, store: 'raw', classes: Array.from({ length: 10 }, (_, i) => `c${i}`),
       counts: {}, pca: { eigenvalues: [60, 5, 1], eigenvectors: [0.58, -0.7, 0.4, 0.58, 0, -0.8, 0.58, 0.7, 0.4] },
       source: 'random', skipped: [], createdAt: '',
     },

@@ -5,8 +5,12 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
+
+// sharp decodes on libuv's thread pool (4 threads unless told): give it one per core, so decoding (data prepare, the server) can use them all.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
 
 const program = new Command();
 
@@ -50,12 +54,15 @@ const data = program.command('data').description('prepare training data once: de
 
 data
   .command('prepare')
-  .description('decode DIR/train/<class>/* and DIR/val/<class>/* (jpg, png, webp) into a compact cache')
+  .description('decode DIR/train/<class>/* and DIR/val/<class>/* (jpg, png, webp) into a cache on disk, in parallel; Ctrl-C or a kill, then the same command again, goes on where it stopped')
   .argument('<dir>', 'data directory with train/ (and val/) class folders')
   .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--val-split <fraction>', 'hold out this fraction of train for validation when there is no val/ folder', fraction)
   .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
-  .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string }) => {
+  .addOption(new Option('--store <kind>', 'raw: decoded pixels (3 x base^2 bytes per image, read fastest); jpeg: each prepared square JPEG-encoded, a fraction of the size, decoded by the batch workers (default: jpeg for the paper preset, raw for the small ones)').choices(['raw', 'jpeg']))
+  .option('--quality <q>', 'JPEG quality of --store jpeg, 1-100 (default: 90)', percent)
+  .option('--workers <n>', 'images decoded at once (default: one per core)', positiveInt)
+  .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string; store?: 'raw' | 'jpeg'; quality?: number; workers?: number }) => {
     const { dataPrepareCommand } = await import('./cli/data-command.js');
     await dataPrepareCommand(dir, opts);
   });
@@ -228,6 +235,12 @@ function nonNegativeInt(value: string): number {
 function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
+  return n;
+}
+
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be a whole number from 1 to 100');
   return n;
 }
 

@@ -38,3 +38,6 @@ export class DeadlineError extends AlexNetError {}
 
 /** The caller cancelled the call before its image reached the model (CANCELLED). */
 export class CancelledError extends AlexNetError {}
+
+/** Long work stopped by the user (Ctrl-C, SIGTERM) after saving what it had: run it again to go on. */
+export class InterruptedError extends AlexNetError {}

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { centerCropsNchw } from '../image/crops.js';
 import { openModel } from '../model/model-files.js';
 import { EvalTally, type EvalResult } from '../train/count-errors.js';
-import type { SplitName } from '../train/data-cache.js';
+import { RecordReader, type SplitName } from '../train/data-cache.js';
 import { loadLabelledImages, mapLabels } from '../train/labelled-images.js';
 
 export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName): Promise<EvalResult> {
@@ -19,17 +19,20 @@ export async function evalOnnx(file: string, dataDir: string, center: boolean, s
   const px = b * b * 3;
   const mean = meta.mean.kind === 'channel' ? { kind: 'channel' as const, values: meta.mean.values } : { kind: 'image' as const, data: meta.mean.data };
   const batch = center ? 64 : 16;
+  const reader = new RecordReader(data.split, b);
   try {
     for (let start = 0; start < data.split.count; start += batch) {
       const n = Math.min(batch, data.split.count - start);
-      const images = data.split.images.subarray(start * px, (start + n) * px);
+      const images = new Uint8Array(n * px);
+      for (let i = 0; i < n; i++) images.set(await reader.read(start + i), i * px);
       const feeds: Record<string, ort.Tensor> = center
         ? { input: new ort.Tensor('float32', centerCropsNchw(images, n, b, s, mean), [n, 3, s, s]) }
-        : { images: new ort.Tensor('uint8', Uint8Array.from(images), [n, b, b, 3]) };
+        : { images: new ort.Tensor('uint8', images, [n, b, b, 3]) };
       const out = await session.run(feeds);
       tally.add(out.probabilities!.data as Float32Array, start, n);
     }
   } finally {
+    reader.close();
     await session.release();
   }
   return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu');

@@ -103,3 +103,13 @@ export async function encodeRgb(pixels: Uint8Array, width: number, height: numbe
   const img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 3 } });
   return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality }).toBuffer();
 }
+
+/** Decode a JPEG record of a prepared cache (written by encodeRgb at size x size): its pixels as they are, nothing resized. */
+export async function decodeRecord(jpeg: Uint8Array, size: number): Promise<Uint8Array> {
+  const input = Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength);
+  const out = await sharp(input, { failOn: 'warning' }).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  if (out.info.width !== size || out.info.height !== size || out.info.channels !== 3) {
+    throw new InvalidImageError(`a prepared image decoded to ${out.info.width}x${out.info.height}x${out.info.channels}, expected ${size}x${size}x3: prepare the data again`);
+  }
+  return new Uint8Array(out.data.buffer, out.data.byteOffset, out.data.byteLength);
+}

@@ -51,6 +51,27 @@ export class ImageStatistics {
     return this.images;
   }
 
+  /** The running sums as bytes (float64: sum image, RGB sums, RGB outer products, then the image count), for a resumable pass. */
+  save(): Uint8Array {
+    const out = new Float64Array(this.sum.length + 13);
+    out.set(this.sum);
+    out.set(this.rgb, this.sum.length);
+    out.set(this.outer, this.sum.length + 3);
+    out[this.sum.length + 12] = this.images;
+    return new Uint8Array(out.buffer);
+  }
+
+  /** Continue from sums saved by `save()` on statistics of the same base size. */
+  restore(bytes: Uint8Array): void {
+    const expected = (this.sum.length + 13) * 8;
+    if (bytes.byteLength !== expected) throw new RangeError(`saved statistics hold ${bytes.byteLength} bytes, expected ${expected}`);
+    const v = new Float64Array(bytes.slice().buffer);
+    this.sum.set(v.subarray(0, this.sum.length));
+    this.rgb.set(v.subarray(this.sum.length, this.sum.length + 3));
+    this.outer.set(v.subarray(this.sum.length + 3, this.sum.length + 12));
+    this.images = v[this.sum.length + 12]!;
+  }
+
   /** The mean image, base*base*3 HWC. */
   meanImage(): Float32Array {
     return Float32Array.from(this.sum, (v) => v / Math.max(1, this.images));

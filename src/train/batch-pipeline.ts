@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { RUN_DEFAULTS } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { RgbPca } from '../image/pca.js';
 import { Rng } from '../util/rng.js';
 import type { BatchReply, BatchRequest, BatchWorkerData, CropMode } from './batch-worker.js';
@@ -41,8 +42,7 @@ export class BatchPipeline {
 
   constructor(private readonly options: PipelineOptions) {
     const workerData: BatchWorkerData = {
-      images: options.split.images,
-      labels: options.split.labels,
+      split: options.split,
       mean: options.mean,
       baseSize: options.baseSize,
       inputSize: options.inputSize,
@@ -52,10 +52,11 @@ export class BatchPipeline {
     const n = Math.max(1, options.workers ?? 1);
     for (let i = 0; i < n; i++) {
       const w = new Worker(new URL('./batch-worker.js', import.meta.url), { workerData });
-      w.on('message', (reply: BatchReply) => {
+      w.on('message', (reply: BatchReply | { id: number; error: string }) => {
         const p = this.pending.get(reply.id);
         this.pending.delete(reply.id);
-        p?.resolve(reply);
+        if ('error' in reply) p?.reject(new ConfigError(`reading a batch from the data cache failed: ${reply.error}`));
+        else p?.resolve(reply);
       });
       w.on('error', (e) => {
         for (const p of this.pending.values()) p.reject(e);

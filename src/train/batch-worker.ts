@@ -1,15 +1,16 @@
 /**
- * Worker thread: cuts augmented or evaluation crops out of the shared data cache. Runs while the
+ * Worker thread: reads a batch's images from the data cache (positional reads of their records,
+ * JPEG ones decoded here) and cuts augmented or evaluation crops out of them. Runs while the
  * main thread trains on the previous batch (the paper's CPU/GPU overlap, §4.1).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { cutCrop, randomCropSpec, tenCropSpecs, centerCropSpec, type Mean } from '../image/crops.js';
 import { lightingShift, type RgbPca } from '../image/pca.js';
 import { Rng } from '../util/rng.js';
+import { RecordReader, type Split } from './data-cache.js';
 
 export interface BatchWorkerData {
-  images: Uint8Array;
-  labels: Uint16Array;
+  split: Split;
   mean: Float32Array;
   baseSize: number;
   inputSize: number;
@@ -36,18 +37,20 @@ export interface BatchReply {
 
 const data = workerData as BatchWorkerData;
 const mean: Mean = { kind: 'image', data: data.mean };
-const px = data.baseSize * data.baseSize * 3;
 const cropPx = data.inputSize * data.inputSize * 3;
+const reader = new RecordReader(data.split, data.baseSize);
 
-export function makeBatch(req: BatchRequest): BatchReply {
+export async function makeBatch(req: BatchRequest): Promise<BatchReply> {
   const rng = new Rng(req.seed);
   const per = req.mode === 'ten' ? 10 : 1;
   const x = new Float32Array(req.indices.length * per * cropPx);
   const labels = new Int32Array(req.indices.length);
   const ten = tenCropSpecs(data.baseSize, data.inputSize);
+  // The reads and decodes of the whole batch at once (JPEG ones run on libuv's pool), then the crops in order.
+  const images = await Promise.all(Array.from(req.indices, (index) => reader.read(index)));
   req.indices.forEach((index, i) => {
-    const image = data.images.subarray(index * px, (index + 1) * px);
-    labels[i] = data.labels[index]!;
+    const image = images[i]!;
+    labels[i] = data.split.labels[index]!;
     if (req.mode === 'train') {
       const spec = randomCropSpec(data.baseSize, data.inputSize, rng);
       const shift = lightingShift(data.pca, rng, data.lightingStd);
@@ -62,6 +65,8 @@ export function makeBatch(req: BatchRequest): BatchReply {
 }
 
 parentPort?.on('message', (req: BatchRequest) => {
-  const reply = makeBatch(req);
-  parentPort!.postMessage(reply, [reply.x.buffer as ArrayBuffer, reply.labels.buffer as ArrayBuffer]);
+  makeBatch(req).then(
+    (reply) => parentPort!.postMessage(reply, [reply.x.buffer as ArrayBuffer, reply.labels.buffer as ArrayBuffer]),
+    (e: unknown) => parentPort!.postMessage({ id: req.id, error: String((e as Error)?.message ?? e) }),
+  );
 });

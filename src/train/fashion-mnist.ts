@@ -8,13 +8,16 @@
  * validation split that drives the learning-rate schedule; the official 10,000-image test set
  * is the `test` split, used only for the final evaluation.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ConfigError } from '../errors.js';
+import { ConfigError, InterruptedError } from '../errors.js';
 import { resizeGrey } from '../image/decode.js';
 import { Rng } from '../util/rng.js';
-import { SplitWriter, writeDataCache, type CacheMeta } from './data-cache.js';
+import { CACHE_VERSION, type CacheMeta } from './cache-format.js';
+import { CacheWriter } from './cache-writer.js';
+import { inOrder } from './in-order.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
@@ -50,6 +53,8 @@ export interface FashionMnistOptions {
   source?: string;
   /** Use only the first `limit` training and test images (for quick tries and tests). */
   limit?: number;
+  /** Aborting stops after the images in hand are written; the conversion resumes from there. */
+  signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -73,32 +78,38 @@ export async function prepareFashionMnist(options: FashionMnistOptions): Promise
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
   const { baseSize } = options;
-  const splits = {
-    train: new SplitWriter(train.count - valCount, baseSize),
-    val: new SplitWriter(valCount, baseSize),
-    test: new SplitWriter(test.count, baseSize),
-  };
-  const total = train.count + test.count;
-  let done = 0;
-  const convert = async (images: Uint8Array, index: number): Promise<Uint8Array> => {
-    const grey = await resizeGrey(images.subarray(index * 784, (index + 1) * 784), 28, baseSize);
-    const rgb = new Uint8Array(baseSize * baseSize * 3);
-    for (let p = 0; p < grey.length; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = grey[p]!;
-    if (++done % 1000 === 0) options.onProgress?.(done, total);
-    return rgb;
-  };
-  // Resize in chunks so libvips works on several images at once (libuv's thread pool).
-  const CHUNK = 64;
-  for (let k = 0; k < order.length; k += CHUNK) {
-    const idx = order.slice(k, k + CHUNK);
-    const rgb = await Promise.all(idx.map((i) => convert(train.images, i)));
-    idx.forEach((i, j) => (k + j < train.count - valCount ? splits.train : splits.val).add(rgb[j]!, train.labels[i]!));
+  const trainCount = train.count - valCount;
+  // Every image in the order written: the shuffled training images (train, then val), then test.
+  const items = [...order.map((i, k) => ({ from: train, i, split: k < trainCount ? ('train' as const) : ('val' as const) })), ...Array.from({ length: test.count }, (_, i) => ({ from: test, i, split: 'test' as const }))];
+  const source = `fashion-mnist:${src}`;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, source, limit: options.limit ?? null, valCount, seed: options.seed ?? 1 })).digest('hex');
+  const writer = await CacheWriter.open(options.out, { baseSize, store: 'raw', classes: FASHION_MNIST_LABELS, source, splits: ['train', 'val', 'test'], fingerprint });
+  let finished = false;
+  try {
+    const convert = async (k: number): Promise<Uint8Array> => {
+      const { from, i } = items[k]!;
+      const grey = await resizeGrey(from.images.subarray(i * 784, (i + 1) * 784), 28, baseSize);
+      const rgb = new Uint8Array(baseSize * baseSize * 3);
+      for (let p = 0; p < grey.length; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = grey[p]!;
+      return rgb;
+    };
+    // Resize several at once so libvips works on as many images as libuv has threads.
+    const take = async (k: number, rgb: Uint8Array) => {
+      const { from, i, split } = items[k]!;
+      await writer.append(split, from.labels[i]!, rgb);
+      if ((k + 1) % 1000 === 0) options.onProgress?.(k + 1, items.length);
+    };
+    const done = await inOrder(items.length, writer.resumeFrom, 64, convert, take, (next) => writer.commit(next), options.signal, 4096);
+    if (done < items.length) {
+      await writer.close(true);
+      finished = true;
+      throw new InterruptedError(`interrupted after ${done} of ${items.length} images: run the same command again to continue from there`);
+    }
+    options.onProgress?.(items.length, items.length);
+    const meta = await writer.finish();
+    finished = true;
+    return meta;
+  } finally {
+    if (!finished) await writer.close(false);
   }
-  for (let k = 0; k < test.count; k += CHUNK) {
-    const idx = Array.from({ length: Math.min(CHUNK, test.count - k) }, (_, j) => k + j);
-    const rgb = await Promise.all(idx.map((i) => convert(test.images, i)));
-    idx.forEach((i, j) => splits.test.add(rgb[j]!, test.labels[i]!));
-  }
-  options.onProgress?.(total, total);
-  return writeDataCache(options.out, baseSize, FASHION_MNIST_LABELS, splits, `fashion-mnist:${src}`);
 }

@@ -4,12 +4,16 @@
  * run are refused before any decoding: a missing directory, a class folder with no images,
  * train and val class lists that differ. A corrupt image is warned about, counted and skipped.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../errors.js';
-import { decodeToSquare } from '../image/decode.js';
+import { ConfigError, InterruptedError } from '../errors.js';
+import { decodeToSquare, encodeRgb } from '../image/decode.js';
 import { Rng } from '../util/rng.js';
-import { SplitWriter, writeDataCache, type CacheMeta } from './data-cache.js';
+import { cacheState, CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
+import { CacheWriter } from './cache-writer.js';
+import { inOrder } from './in-order.js';
 
 const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 
@@ -21,6 +25,14 @@ export interface FolderOptions {
   /** Fraction of train held out for validation when there is no val folder. */
   valSplit?: number;
   seed?: number;
+  /** How the prepared images are kept (default raw). */
+  store?: ImageStore;
+  /** JPEG quality with store jpeg (default DEFAULT_JPEG_QUALITY). */
+  quality?: number;
+  /** Images decoded at once (default: one per core). */
+  workers?: number;
+  /** Aborting stops after the images in hand are written; the preparation resumes from there. */
+  signal?: AbortSignal;
   warn?: (message: string) => void;
   onProgress?: (done: number, total: number) => void;
 }
@@ -73,6 +85,8 @@ export async function scanFolder(data: string, valSplit?: number): Promise<{ cla
 
 export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> {
   const { data, baseSize } = options;
+  const store = options.store ?? 'raw';
+  const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
   const warn = options.warn ?? (() => {});
   const scan = await scanFolder(data, options.valSplit);
   let { train, val } = scan;
@@ -87,35 +101,61 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
     val = shuffled.slice(0, nVal);
     train = shuffled.slice(nVal);
   }
-  const skipped: { path: string; reason: string }[] = [];
-  const total = train.length + val.length;
-  let done = 0;
-  const fill = async (files: typeof train): Promise<SplitWriter> => {
-    const writer = new SplitWriter(files.length, baseSize);
-    const CHUNK = 16;
-    for (let k = 0; k < files.length; k += CHUNK) {
-      const chunk = files.slice(k, k + CHUNK);
-      const decoded = await Promise.all(
-        chunk.map(async (f) => {
-          try {
-            return await decodeToSquare(await fs.readFile(f.path), { size: baseSize });
-          } catch (e) {
-            const reason = (e as Error).message;
-            warn(`skipping ${f.path}: ${reason}`);
-            skipped.push({ path: f.path, reason });
-            return null;
-          }
-        }),
-      );
-      decoded.forEach((img, j) => img && writer.add(img.data, chunk[j]!.label));
-      done += chunk.length;
-      options.onProgress?.(done, total);
+  const items = [...train.map((f) => ({ ...f, split: 'train' as const })), ...val.map((f) => ({ ...f, split: 'val' as const }))];
+  const source = `folder:${path.resolve(data)}`;
+  const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, source, classes: scan.classes }));
+  for (const it of items) fingerprint.update(`${it.split}\t${it.label}\t${it.path}\n`);
+  await refuseForeignDir(options.out);
+  const writer = await CacheWriter.open(options.out, {
+    baseSize,
+    store,
+    ...(store === 'jpeg' ? { quality } : {}),
+    classes: scan.classes,
+    source,
+    splits: ['train', 'val'],
+    fingerprint: fingerprint.digest('hex'),
+  });
+  if (writer.resumeFrom > 0) warn(`resuming the interrupted preparation in ${options.out}.partial at image ${writer.resumeFrom + 1} of ${items.length}`);
+  let finished = false;
+  try {
+    const decode = async (it: (typeof items)[number]): Promise<{ pixels: Uint8Array; encoded?: Uint8Array } | { reason: string }> => {
+      try {
+        const pixels = (await decodeToSquare(await fs.readFile(it.path), { size: baseSize })).data;
+        return store === 'jpeg' ? { pixels, encoded: await encodeRgb(pixels, baseSize, baseSize, 'jpeg', quality) } : { pixels };
+      } catch (e) {
+        return { reason: (e as Error).message.split('\n')[0]! };
+      }
+    };
+    const done = await inOrder(items.length, writer.resumeFrom, options.workers ?? os.availableParallelism(), (i) => decode(items[i]!), async (i, r) => {
+      const it = items[i]!;
+      if ('reason' in r) {
+        warn(`skipping ${it.path}: ${r.reason}`);
+        writer.skip(it.path, r.reason);
+      } else {
+        await writer.append(it.split, it.label, r.pixels, r.encoded);
+      }
+      options.onProgress?.(i + 1, items.length);
+    }, (next) => writer.commit(next), options.signal);
+    if (done < items.length) {
+      await writer.close(true);
+      finished = true;
+      throw new InterruptedError(`interrupted after ${done} of ${items.length} images: run the same command again to continue from there (the work so far is in ${options.out}.partial)`);
     }
-    return writer;
-  };
-  const trainSplit = await fill(train);
-  const valSplit = await fill(val);
-  if (valSplit.count === 0) throw new ConfigError('no readable validation image');
-  if (skipped.length > 0) warn(`${skipped.length} of ${total} images could not be read and were skipped`);
-  return writeDataCache(options.out, baseSize, scan.classes, { train: trainSplit, val: valSplit }, `folder:${path.resolve(data)}`, skipped);
+    if (writer.count('val') === 0) throw new ConfigError('no readable validation image');
+    if (writer.skipped.length > 0) warn(`${writer.skipped.length} of ${items.length} images could not be read and were skipped (listed in ${options.out}/meta.json)`);
+    const meta = await writer.finish();
+    finished = true;
+    return meta;
+  } finally {
+    // A failure other than an interrupt leaves nothing behind (a disk that filled up above all).
+    if (!finished) await writer.close(false);
+  }
+}
+
+/** Refuse to write over a directory that is neither a prepared cache nor empty: it is someone's files. */
+async function refuseForeignDir(out: string): Promise<void> {
+  const entries = await fs.readdir(out).catch(() => [] as string[]);
+  if (entries.length > 0 && (await cacheState(out)) === 'none') {
+    throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
+  }
 }

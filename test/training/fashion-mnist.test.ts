@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { prepareFashionMnist } from '../../src/train/fashion-mnist.js';
-import { readDataCache } from '../../src/train/data-cache.js';
+import { readDataCache, RecordReader } from '../../src/train/data-cache.js';
 import { resizeGrey } from '../../src/image/decode.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -95,12 +95,12 @@ test('fashion-mnist conversion: each cached image is its source upsampled, grey 
 
   const sources = [...Array.from({ length: nTrain }, (_, i) => i), ...Array.from({ length: nTest }, (_, i) => 100 + i)];
   const oracles = new Map(sources.map((k) => [k, bilinear(pattern(k), 28, 40)]));
-  const px = 40 * 40 * 3;
   const seen = new Set<number>();
   for (const name of ['train', 'val', 'test'] as const) {
     const split = cache.splits[name]!;
+    const reader = new RecordReader(split, 40);
     for (let i = 0; i < split.count; i++) {
-      const rgb = split.images.subarray(i * px, (i + 1) * px);
+      const rgb = await reader.read(i);
       const grey = Uint8Array.from({ length: 1600 }, (_, p) => rgb[3 * p]!);
       let equal = true;
       for (let p = 0; p < 1600; p++) equal &&= rgb[3 * p + 1] === grey[p] && rgb[3 * p + 2] === grey[p];

@@ -1,0 +1,222 @@
+/**
+ * Writing a prepared cache as a stream of images, in bounded memory, resumable after a kill.
+ *
+ * Everything goes into `<out>.partial/` first. Records are appended to each split's files; every
+ * `commit(next)` syncs them and then atomically rewrites `journal.json` (how many bytes of each
+ * file are good, how many source items were consumed, the skipped files) and `stats.bin` (the
+ * training mean and RGB covariance sums so far). Opening the same preparation again (same
+ * fingerprint) truncates the files to the journal and goes on from there, so a resumed run writes
+ * the same bytes as an uninterrupted one. `finish()` writes mean.f32 and meta.json and renames the
+ * directory into place (a previous cache at `<out>` is replaced only then). A full disk removes
+ * the partial directory and says so; the previous cache is untouched.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { ImageStatistics, rgbPca } from '../image/pca.js';
+import { writeAtomic } from '../util/atomic-file.js';
+import { CACHE_FORMAT, CACHE_VERSION, splitFiles, type CacheMeta, type ImageStore, type SplitName } from './cache-format.js';
+
+export interface CacheSpec {
+  baseSize: number;
+  store: ImageStore;
+  quality?: number;
+  classes: string[];
+  source: string;
+  splits: SplitName[];
+  /** What makes two preparations the same (source listing, options): a partial one resumes only under the same fingerprint. */
+  fingerprint: string;
+}
+
+interface Journal {
+  fingerprint: string;
+  /** Source items consumed (written or skipped). */
+  next: number;
+  counts: Partial<Record<SplitName, number>>;
+  bytes: Partial<Record<SplitName, number>>;
+  skipped: CacheMeta['skipped'];
+}
+
+interface SplitOutput {
+  images: fs.FileHandle;
+  labels: fs.FileHandle;
+  offsets?: fs.FileHandle;
+  count: number;
+  bytes: number;
+}
+
+const JOURNAL = 'journal.json';
+const STATS = 'stats.bin';
+
+/** A failed write in the user's terms; ENOSPC gets its own message. */
+function writeError(e: unknown, out: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC') return new ConfigError(`no space left on the device of ${path.dirname(path.resolve(out))} while preparing ${out}: free some space or choose another --out (nothing was kept; an earlier cache there is untouched)`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new ConfigError(`cannot write ${out}: ${(e as Error).message}`, { cause: e });
+  return e as Error;
+}
+
+export class CacheWriter {
+  readonly skipped: CacheMeta['skipped'];
+  /** Source items already consumed by an earlier, interrupted run (0 for a fresh one). */
+  readonly resumeFrom: number;
+  private readonly stats: ImageStatistics;
+
+  private constructor(
+    readonly out: string,
+    private readonly dir: string,
+    private readonly spec: CacheSpec,
+    private readonly outputs: Partial<Record<SplitName, SplitOutput>>,
+    journal: Journal | undefined,
+    stats: Uint8Array | undefined,
+  ) {
+    this.skipped = journal ? [...journal.skipped] : [];
+    this.resumeFrom = journal?.next ?? 0;
+    this.stats = new ImageStatistics(spec.baseSize);
+    if (stats) this.stats.restore(stats);
+  }
+
+  /** Open `<out>.partial/`, resuming it when it holds an interrupted run of the same preparation. */
+  static async open(out: string, spec: CacheSpec): Promise<CacheWriter> {
+    const dir = `${out}.partial`;
+    let journal: Journal | undefined;
+    let stats: Uint8Array | undefined;
+    try {
+      journal = JSON.parse(await fs.readFile(path.join(dir, JOURNAL), 'utf8')) as Journal;
+      stats = new Uint8Array(await fs.readFile(path.join(dir, STATS)));
+      if (journal.fingerprint !== spec.fingerprint) journal = undefined;
+    } catch {
+      journal = undefined;
+    }
+    try {
+      if (!journal) {
+        await fs.rm(dir, { recursive: true, force: true });
+        stats = undefined;
+      }
+      await fs.mkdir(dir, { recursive: true });
+      const outputs: Partial<Record<SplitName, SplitOutput>> = {};
+      for (const name of spec.splits) {
+        const files = splitFiles(dir, name, spec.store);
+        const count = journal?.counts[name] ?? 0;
+        const bytes = journal?.bytes[name] ?? 0;
+        // 'a+' would ignore positions on Linux: open read-write, creating, then cut to the journal.
+        const open = async (file: string, keep: number) => {
+          const h = await fs.open(file, await fs.stat(file).then(() => 'r+', () => 'w+'));
+          await h.truncate(keep);
+          return h;
+        };
+        outputs[name] = {
+          images: await open(files.images, bytes),
+          labels: await open(files.labels, count * 2),
+          ...(spec.store === 'jpeg' ? { offsets: await open(files.offsets, count * 8) } : {}),
+          count,
+          bytes,
+        };
+      }
+      return new CacheWriter(out, dir, spec, outputs, journal, stats);
+    } catch (e) {
+      throw writeError(e, out);
+    }
+  }
+
+  /** Append one image to `split`: its pixels (for the training statistics, and the record itself with store raw) and, with store jpeg, its encoded bytes. */
+  async append(split: SplitName, label: number, pixels: Uint8Array, encoded?: Uint8Array): Promise<void> {
+    const o = this.outputs[split];
+    if (!o) throw new Error(`split ${split} was not declared`);
+    const record = this.spec.store === 'raw' ? pixels : encoded;
+    if (!record) throw new Error('store jpeg: the encoded image is missing');
+    try {
+      if (o.offsets) await o.offsets.write(new Uint8Array(Float64Array.of(o.bytes).buffer), 0, 8, o.count * 8);
+      await o.images.write(record, 0, record.length, o.bytes);
+      await o.labels.write(new Uint8Array(Uint16Array.of(label).buffer), 0, 2, o.count * 2);
+    } catch (e) {
+      throw writeError(e, this.out);
+    }
+    o.bytes += record.length;
+    o.count++;
+    if (split === 'train') this.stats.add(pixels);
+  }
+
+  skip(file: string, reason: string): void {
+    this.skipped.push({ path: file, reason });
+  }
+
+  count(split: SplitName): number {
+    return this.outputs[split]?.count ?? 0;
+  }
+
+  /** Make everything appended so far durable and resumable from source item `next`. */
+  async commit(next: number): Promise<void> {
+    try {
+      for (const o of Object.values(this.outputs)) await Promise.all([o.images.sync(), o.labels.sync(), o.offsets?.sync()]);
+      const journal: Journal = { fingerprint: this.spec.fingerprint, next, counts: {}, bytes: {}, skipped: this.skipped };
+      for (const [name, o] of Object.entries(this.outputs) as [SplitName, SplitOutput][]) {
+        journal.counts[name] = o.count;
+        journal.bytes[name] = o.bytes;
+      }
+      await writeAtomic(path.join(this.dir, STATS), this.stats.save());
+      await writeAtomic(path.join(this.dir, JOURNAL), JSON.stringify(journal));
+    } catch (e) {
+      throw writeError(e, this.out);
+    }
+  }
+
+  /** Complete the cache (mean image, PCA, meta.json) and put it in place of `<out>`. */
+  async finish(): Promise<CacheMeta> {
+    if (this.count('train') === 0) throw new ConfigError('the training split is empty: no readable training image');
+    const counts: CacheMeta['counts'] = {};
+    try {
+      for (const [name, o] of Object.entries(this.outputs) as [SplitName, SplitOutput][]) {
+        if (o.offsets) await o.offsets.write(new Uint8Array(Float64Array.of(o.bytes).buffer), 0, 8, o.count * 8);
+        counts[name] = o.count;
+      }
+      await this.closeFiles(true);
+      await writeAtomic(path.join(this.dir, 'mean.f32'), new Uint8Array(this.stats.meanImage().buffer));
+      const meta: CacheMeta = {
+        format: CACHE_FORMAT,
+        version: CACHE_VERSION,
+        baseSize: this.spec.baseSize,
+        store: this.spec.store,
+        ...(this.spec.store === 'jpeg' ? { quality: this.spec.quality } : {}),
+        classes: this.spec.classes,
+        counts,
+        pca: rgbPca(this.stats.covariance()),
+        source: this.spec.source,
+        skipped: this.skipped,
+        createdAt: new Date().toISOString(),
+      };
+      await writeAtomic(path.join(this.dir, 'meta.json'), JSON.stringify(meta, null, 1));
+      await fs.rm(path.join(this.dir, JOURNAL), { force: true });
+      await fs.rm(path.join(this.dir, STATS), { force: true });
+      await replaceDir(this.dir, this.out);
+      return meta;
+    } catch (e) {
+      throw writeError(e, this.out);
+    }
+  }
+
+  /** Stop: close the files, keeping the partial directory to resume (`keep`) or removing it. */
+  async close(keep: boolean): Promise<void> {
+    await this.closeFiles(false);
+    if (!keep) await fs.rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async closeFiles(sync: boolean): Promise<void> {
+    for (const o of Object.values(this.outputs)) {
+      for (const h of [o.images, o.labels, o.offsets]) {
+        if (!h) continue;
+        if (sync) await h.sync();
+        await h.close().catch(() => undefined);
+      }
+    }
+  }
+}
+
+/** Put the finished directory `from` at `to`; an earlier cache there is moved aside and removed only once the new one is in place. */
+async function replaceDir(from: string, to: string): Promise<void> {
+  const old = `${to}.old-${process.pid}`;
+  const existed = await fs.stat(to).then(() => true, () => false);
+  if (existed) await fs.rename(to, old);
+  await fs.rename(from, to);
+  if (existed) await fs.rm(old, { recursive: true, force: true });
+}
