@@ -139,7 +139,8 @@ program
     ]),
   )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
-  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
+  .option('--report <dir>', 'also write <dir>/report.json (per-class precision, recall, F1, support; their averages; the confusion matrix) and <dir>/confusion.svg')
+  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string; report?: string }) => {
     const { evalCommand } = await import('./cli/eval-command.js');
     await evalCommand(model, opts);
   });

@@ -32,5 +32,5 @@ export async function evalOnnx(file: string, dataDir: string, center: boolean, s
   } finally {
     await session.release();
   }
-  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu');
+  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu', meta.labels, data.description);
 }

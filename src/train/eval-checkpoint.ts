@@ -40,5 +40,5 @@ export async function evalCheckpoint(location: string, dataDir: string, center: 
   } finally {
     await pipe.close();
   }
-  return tally.result(mode, `tfjs ${used.name}`);
+  return tally.result(mode, `tfjs ${used.name}`, ck.labels, data.description);
 }
