@@ -100,7 +100,9 @@ program
   .option('--ten-crop', 'validate with the ten crops as well as the center crop each epoch (the default for a new run)')
   .option('--no-ten-crop', 'validate with the center crop only each epoch (faster)')
   .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")
-  .option('--export', "export the ONNX models into --out when training ends, from the best validation epoch's checkpoint (<out>/best)")
+  .option('--export', "export the ONNX models into --out when training ends, from the best validation epoch's checkpoint (<out>/best); a run stopped early (Ctrl-C, --max-steps) does not export")
+  .option('--labels <file>', "human-readable labels: one 'folder-name label text' line per class folder (as ImageNet's synset mapping: 'n01440764 tench, Tinca tinca'); extra lines are ignored; a resume keeps its labels")
+  .option('--max-steps <n>', 'stop after N steps of this invocation, saving a checkpoint as Ctrl-C does (--resume continues exactly)', positiveInt)
   .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\n<out>/checkpoint.json is the last epoch (to resume); <out>/best/ a copy of the epoch with the lowest\nvalidation error so far (to export: alexnet export <out>/best).\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
   .action(async (opts, cmd: Command) => {
     const { trainCommand } = await import('./cli/train-command.js');
@@ -144,7 +146,8 @@ program
     ]),
   )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
-  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string }) => {
+  .option('--report <dir>', 'also write <dir>/report.json (per-class precision, recall, F1, support; their averages; the confusion matrix) and <dir>/confusion.svg')
+  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string; report?: string }) => {
     const { evalCommand } = await import('./cli/eval-command.js');
     await evalCommand(model, opts);
   });

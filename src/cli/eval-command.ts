@@ -1,15 +1,20 @@
 /**
- * `alexnet eval MODEL --data DIR [--center] [--split train|val|test]`: top-1/top-5 error of a
+ * `alexnet eval MODEL --data DIR [--center] [--split train|val|test] [--report DIR2]`: top-1/top-5 error of a
  * checkpoint (tfjs, src/train) or an exported ONNX model (onnxruntime, src/export) on labelled
  * images, ten-crop by default. This file only chooses and prints.
  */
 import type { SplitName } from '../train/data-cache.js';
 
-export async function evalCommand(model: string, opts: { data: string; center?: boolean; split?: SplitName; backend: string }): Promise<void> {
+export async function evalCommand(model: string, opts: { data: string; center?: boolean; split?: SplitName; backend: string; report?: string }): Promise<void> {
   const center = opts.center ?? false;
   const r = model.endsWith('.onnx')
     ? await (await import('../export/eval-onnx.js')).evalOnnx(model, opts.data, center, opts.split)
     : await (await import('../train/eval-checkpoint.js')).evalCheckpoint(model, opts.data, center, opts.backend, opts.split);
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
+  if (opts.report) {
+    const { evalReport, writeEvalReport } = await import('../train/eval-report.js');
+    const files = await writeEvalReport(opts.report, evalReport(r, model));
+    console.log(`wrote ${files.join(', ')}`);
+  }
 }

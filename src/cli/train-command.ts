@@ -30,12 +30,17 @@ export interface TrainCommandOptions {
   resume?: boolean;
   export?: boolean;
   tenCrop?: boolean;
+  /** A file of `folder-name label text` lines: the labels the model answers with. */
+  labels?: string;
+  /** Stop after this many steps of this invocation, saving a checkpoint to resume from. */
+  maxSteps?: number;
 }
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const { train } = await import('../train/trainer.js');
   const { newRun, resumeRun, settleThreads } = await import('../train/training-run.js');
   const { useBackend } = await import('../train/backends.js');
+  const { readLabelFile } = await import('../train/label-file.js');
   await ensureWritableDir(opts.out);
   const request = {
     config: {
@@ -51,6 +56,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       tenCropEachEpoch: opts.tenCrop,
     },
     ...(opts.dropout !== undefined ? { dropout: opts.dropout } : {}),
+    ...(opts.labels !== undefined ? { labelFile: await readLabelFile(opts.labels) } : {}),
   };
   // A resume is checked against its checkpoint first, before any data is prepared.
   const run = opts.resume ? await resumeRun(opts.out, request) : await newRun(opts.out, getPreset(opts.preset ?? DEFAULT_PRESET), request);
@@ -76,6 +82,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   try {
     const result = await train(run, data, {
       signal: controller.signal,
+      ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
       log: (line) => console.error(line),
       onStep: (s) => {
         if (s.epoch !== barEpoch) {
@@ -95,9 +102,12 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       },
     });
     bar.stop();
-    console.log(`checkpoint: ${result.checkpoint}${result.interrupted ? ' (interrupted: continue with --resume)' : ''}`);
+    const why = result.atStepLimit ? `stopped at the step limit (--max-steps ${opts.maxSteps})` : 'interrupted';
+    console.log(`checkpoint: ${result.checkpoint}${result.interrupted ? ` (${why}: continue with --resume)` : ''}`);
     const best = await readBestEpoch(opts.out);
     if (best) console.log(`best: ${path.join(best.dir, 'checkpoint.json')} (${best.summary})`);
+    // Only a finished run exports: its best epoch may still be ahead.
+    if (opts.export && result.interrupted) console.log(`not exporting: the run ${why} before its end; --resume --export continues and exports when it ends`);
     if (opts.export && !result.interrupted) {
       const { exportCheckpoint } = await import('../export/export-model.js');
       // The epoch that validated best, not merely the last one (the paper reports its best model).

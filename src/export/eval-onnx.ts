@@ -13,7 +13,7 @@ export async function evalOnnx(file: string, dataDir: string, center: boolean, s
   const model = await openModel(file);
   const meta = model.metadata;
   const data = await loadLabelledImages(dataDir, meta.baseSize, split);
-  const tally = new EvalTally(mapLabels(data, meta.labels), meta.labels.length);
+  const tally = new EvalTally(mapLabels(data, meta), meta.labels.length);
   const session = await ort.InferenceSession.create(center ? model.singleCropPath : model.tenCropPath);
   const { baseSize: b, inputSize: s } = meta;
   const px = b * b * 3;
@@ -35,5 +35,5 @@ export async function evalOnnx(file: string, dataDir: string, center: boolean, s
     reader.close();
     await session.release();
   }
-  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu');
+  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu', meta.labels, data.description);
 }

@@ -45,6 +45,7 @@ function metadataOf(ck: Checkpoint, form: ModelForm): ModelMetadata {
     form,
     preset: ck.preset,
     labels: ck.labels,
+    ...(ck.classIds ? { classIds: ck.classIds } : {}),
     inputSize: ck.network.inputSize,
     baseSize: b,
     embeddingDimension: ck.network.fcUnits[1],

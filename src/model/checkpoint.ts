@@ -28,6 +28,8 @@ export interface CheckpointMeta {
   network: NetworkSpec;
   classes: number;
   labels: string[];
+  /** The class folders the model was trained on, where they differ from `labels` (alexnet train --labels); absent: the labels are the folders. */
+  classIds?: string[];
   mean: MeanSpec;
   /** Trainer state (epoch, learning rate, RNG state, config, history); opaque to this module. */
   training?: Record<string, unknown>;
@@ -159,6 +161,7 @@ export async function readCheckpoint(location: string): Promise<Checkpoint> {
     network: file.network,
     classes: file.classes,
     labels: file.labels,
+    ...(file.classIds ? { classIds: file.classIds } : {}),
     mean: file.mean,
     ...(file.training ? { training: file.training } : {}),
   };
@@ -173,6 +176,9 @@ export async function readCheckpoint(location: string): Promise<Checkpoint> {
 function validateMeta(meta: CheckpointMeta, tensors: readonly NamedTensor[]): void {
   if (meta.labels.length !== meta.classes) {
     throw new CheckpointError(`${meta.labels.length} labels for ${meta.classes} classes`);
+  }
+  if (meta.classIds && meta.classIds.length !== meta.classes) {
+    throw new CheckpointError(`${meta.classIds.length} class ids for ${meta.classes} classes`);
   }
   const byName = new Map(tensors.map((t) => [t.name, t]));
   for (const p of parameterShapes(meta.network, meta.classes)) {

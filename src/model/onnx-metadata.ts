@@ -7,7 +7,9 @@
  * alexnet.base_size (image side B), alexnet.fc7_size, alexnet.checkpoint_sha256 (of the weights
  * file), alexnet.mean: JSON {"kind":"channel","values":[r,g,b]} or {"kind":"image","shape":
  * [B,B,3],"encoding":"float32-le-base64","data":"..."} (HWC, the same values as the ten-crop
- * graph's `mean` initializer). ModelProto.producer_name is "alexnet".
+ * graph's `mean` initializer). Optional: alexnet.class_ids (JSON array, the class folders the
+ * model was trained on where they differ from the labels; files without it still read).
+ * ModelProto.producer_name is "alexnet".
  */
 import { promises as fs } from 'node:fs';
 import onnxProto from 'onnx-proto';
@@ -26,6 +28,8 @@ export interface ModelMetadata {
   form: ModelForm;
   preset: string;
   labels: string[];
+  /** The data's class folder names, where they differ from `labels` (trained with --labels). */
+  classIds?: string[];
   inputSize: number;
   baseSize: number;
   embeddingDimension: number;
@@ -43,6 +47,7 @@ export function metadataProps(m: ModelMetadata): Record<string, string> {
     'alexnet.form': m.form,
     'alexnet.preset': m.preset,
     'alexnet.labels': JSON.stringify(m.labels),
+    ...(m.classIds ? { 'alexnet.class_ids': JSON.stringify(m.classIds) } : {}),
     'alexnet.input_size': String(m.inputSize),
     'alexnet.base_size': String(m.baseSize),
     'alexnet.fc7_size': String(m.embeddingDimension),
@@ -79,6 +84,10 @@ export function parseMetadata(props: Record<string, string>, source: string): Mo
   if (form !== 'single-crop' && form !== 'ten-crop') throw bad(`'alexnet.form' is '${form}', expected single-crop or ten-crop`);
   const labels = json('labels');
   if (!Array.isArray(labels) || labels.length < 2 || !labels.every((l) => typeof l === 'string')) throw bad("'alexnet.labels' must be a JSON array of at least 2 strings");
+  const classIds = props['alexnet.class_ids'] === undefined ? undefined : json('class_ids');
+  if (classIds !== undefined && (!Array.isArray(classIds) || classIds.length !== labels.length || !classIds.every((c) => typeof c === 'string'))) {
+    throw bad(`'alexnet.class_ids' must be a JSON array of ${labels.length} strings, one per label`);
+  }
   const rawMean = json('mean') as { kind?: unknown; values?: unknown; shape?: unknown; encoding?: unknown; data?: unknown } | null;
   let mean: ModelMean;
   if (rawMean?.kind === 'image') {
@@ -101,6 +110,7 @@ export function parseMetadata(props: Record<string, string>, source: string): Mo
     form,
     preset: get('preset'),
     labels: labels as string[],
+    ...(classIds ? { classIds: classIds as string[] } : {}),
     inputSize: positive('input_size'),
     baseSize: positive('base_size'),
     embeddingDimension: positive('fc7_size'),

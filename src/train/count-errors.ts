@@ -35,6 +35,12 @@ export function argmaxRows(probs: Float32Array, classes: number): Int32Array {
 export interface EvalResult {
   /** The top-1 class (the model's label index) of each image, in the data's order. */
   predictions: Int32Array;
+  /** The true class of each image as the model's label index, in the same order. */
+  truth: Int32Array;
+  /** The model's labels, by label index. */
+  classes: string[];
+  /** The images evaluated, in words (where from, which split, how many). */
+  data: string;
   top1: number;
   top5: number;
   count: number;
@@ -61,8 +67,8 @@ export class EvalTally {
     this.top5 += e.top5;
   }
 
-  result(mode: EvalResult['mode'], runtime: string): EvalResult {
+  result(mode: EvalResult['mode'], runtime: string, classes: string[], data: string): EvalResult {
     const count = this.labels.length;
-    return { predictions: this.predictions, top1: this.top1 / count, top5: this.top5 / count, count, mode, runtime };
+    return { predictions: this.predictions, truth: this.labels, classes, data, top1: this.top1 / count, top5: this.top5 / count, count, mode, runtime };
   }
 }

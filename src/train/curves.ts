@@ -4,6 +4,7 @@
  * (right axis, percent).
  */
 import { writeAtomic } from '../util/atomic-file.js';
+import { escapeXml } from '../util/escape-xml.js';
 import type { EpochMetrics } from './epoch-metrics.js';
 
 const W = 720;
@@ -54,10 +55,6 @@ ${ten}
 ${ten ? '<line x1="0" x2="20" y1="32" y2="32" stroke="#2ca02c" stroke-width="2" stroke-dasharray="6,3"/><text x="26" y="36">val top-1, ten crops</text>\n' : ''}</g>
 </svg>
 `;
-}
-
-function escapeXml(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 }
 
 export async function writeCurves(file: string, history: readonly EpochMetrics[], title: string): Promise<void> {

@@ -21,7 +21,7 @@ export async function evalCheckpoint(location: string, dataDir: string, center: 
   const ck = await readCheckpoint(location);
   const spec = ck.network;
   const data = await loadLabelledImages(dataDir, spec.baseSize, split);
-  const tally = new EvalTally(mapLabels(data, ck.labels), ck.classes);
+  const tally = new EvalTally(mapLabels(data, ck), ck.classes);
   const used = await useBackend(backend as Parameters<typeof useBackend>[0]);
   const params = toTfjs(ck.tensors.values(), false);
   const mean = meanImageOf(ck.mean as never, ck.tensors.get('mean')?.data, spec.baseSize);
@@ -40,5 +40,5 @@ export async function evalCheckpoint(location: string, dataDir: string, center: 
   } finally {
     await pipe.close();
   }
-  return tally.result(mode, `tfjs ${used.name}`);
+  return tally.result(mode, `tfjs ${used.name}`, ck.labels, data.description);
 }

@@ -65,9 +65,9 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
   return { classes, split: { count: images.length, images: all, labels: Uint16Array.from(labels) }, baseSize, description: `${root} (${images.length} images)` };
 }
 
-/** Map the data's class indices onto the model's label indices, by name. */
-export function mapLabels(data: LabelledImages, modelLabels: string[]): Int32Array {
-  const index = new Map(modelLabels.map((l, i) => [l, i]));
+/** Map the data's class indices onto the model's label indices, by class folder name: its class ids, else its labels (a model trained without --labels). */
+export function mapLabels(data: LabelledImages, model: { labels: string[]; classIds?: string[] }): Int32Array {
+  const index = new Map((model.classIds ?? model.labels).map((l, i) => [l, i]));
   const missing = data.classes.filter((c) => !index.has(c));
   if (missing.length > 0) throw new ConfigError(`the data has classes the model does not know: ${missing.slice(0, 5).join(', ')}`);
   return Int32Array.from(data.split.labels, (l) => index.get(data.classes[l]!)!);

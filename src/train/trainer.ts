@@ -22,7 +22,7 @@ import { GradientPool } from './parallel-step.js';
 import type { TrainingBackend } from './backends.js';
 import { afterEpoch, initialPlateau, plateauAllowsMore } from './plateau-schedule.js';
 import { clearNewRunDir, recordEpoch, saveRunCheckpoint } from './run-dir.js';
-import { checkRunData, type TrainingRun, type TrainingState } from './training-run.js';
+import { checkRunData, runLabels, type TrainingRun, type TrainingState } from './training-run.js';
 
 export interface TrainHooks {
   /** Called after every step. */
@@ -31,7 +31,7 @@ export interface TrainHooks {
   log?: (line: string) => void;
   /** Aborting saves a checkpoint after the current step and returns. */
   signal?: AbortSignal;
-  /** Stop after this many steps in total (tests). */
+  /** Stop after this many steps of this call, saving a checkpoint as an interrupt does (alexnet train --max-steps). */
   maxSteps?: number;
 }
 
@@ -39,6 +39,8 @@ export interface TrainResult {
   checkpoint: string;
   state: TrainingState;
   interrupted: boolean;
+  /** The interrupt was the step limit (hooks.maxSteps), not the signal. */
+  atStepLimit: boolean;
 }
 
 const epochSeed = (seed: number, epoch: number) => batchSeed(seed, 1_000_000 + epoch);
@@ -58,7 +60,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
     preset: preset.name,
     network: spec,
     classes,
-    labels: data.meta.classes,
+    ...runLabels(run, data),
     mean: { kind: 'image', tensor: 'mean' },
   };
   if (run.resumed) {
@@ -90,6 +92,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
   const pool = await GradientPool.start(spec, tf.getBackend() as TrainingBackend, params, cfg.threads ?? 1);
   let steps = 0;
   let interrupted = false;
+  let atStepLimit = false;
   let checkpoint = '';
   try {
     while (state.epoch < cfg.epochs && plateauAllowsMore(state, cfg)) {
@@ -111,14 +114,15 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
         state.batch = b.index + 1;
         steps++;
         hooks.onStep?.({ epoch: e, batch: b.index + 1, batches, loss, imagesPerSecond: (lossCount * cfg.batchSize) / ((performance.now() - t0) / 1000) });
-        if (hooks.signal?.aborted || (hooks.maxSteps !== undefined && steps >= hooks.maxSteps)) {
+        atStepLimit = !hooks.signal?.aborted && hooks.maxSteps !== undefined && steps >= hooks.maxSteps;
+        if (hooks.signal?.aborted || atStepLimit) {
           interrupted = true;
           break;
         }
       }
       if (interrupted) {
         checkpoint = await save();
-        log(`interrupted at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);
+        log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);
         break;
       }
       const seconds = (performance.now() - t0) / 1000;
@@ -157,5 +161,5 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
     for (const p of params.values()) p.dispose();
     sgd.dispose();
   }
-  return { checkpoint, state, interrupted };
+  return { checkpoint, state, interrupted, atStepLimit };
 }

@@ -10,6 +10,7 @@ import { readCheckpoint } from '../model/checkpoint.js';
 import type { NamedTensor } from '../model/tensor.js';
 import type { Rng } from '../util/rng.js';
 import type { TrainingBackend } from './backends.js';
+import { labelsFor, type LabelFile } from './label-file.js';
 import { migrateEpochMetrics, type EpochMetrics } from './epoch-metrics.js';
 import type { PlateauState } from './plateau-schedule.js';
 import { defaultThreads, newRunConfig, resumeConfig, type TrainConfig } from './run-config.js';
@@ -33,8 +34,10 @@ export interface TrainingRun {
   preset: Preset;
   /** The run's settings; for a resumed run the same object as `resumed.state.config`. */
   config: TrainConfig;
-  /** Where a resumed run stopped: its state, its tensors (weights and SGD velocities) and the labels it learns. */
-  resumed?: { state: TrainingState; tensors: NamedTensor[]; labels: string[] };
+  /** Where a resumed run stopped: its state, its tensors (weights and SGD velocities), the labels it learns and their class folders. */
+  resumed?: { state: TrainingState; tensors: NamedTensor[]; labels: string[]; classIds?: string[] };
+  /** A new run's label texts by class folder (--labels); without it the folders are the labels. */
+  labelFile?: LabelFile;
 }
 
 export interface RunRequest {
@@ -42,13 +45,15 @@ export interface RunRequest {
   config: Partial<TrainConfig>;
   /** Dropout on fc6/fc7: part of the network, so a new run's only. */
   dropout?: number;
+  /** Label texts by class folder: a new run's labels; a resume only checks they are the ones it has. */
+  labelFile?: LabelFile;
 }
 
 /** A new run into `out`, refused when `out` already holds a run or a checkpoint. */
 export async function newRun(out: string, preset: Preset, request: RunRequest): Promise<TrainingRun> {
   await refuseExistingRun(out);
   const withDropout = request.dropout !== undefined ? { ...preset, network: { ...preset.network, dropout: request.dropout } } : preset;
-  return { out, preset: withDropout, config: newRunConfig(withDropout, request.config) };
+  return { out, preset: withDropout, config: newRunConfig(withDropout, request.config), ...(request.labelFile ? { labelFile: request.labelFile } : {}) };
 }
 
 /** The run saved in `out`, checked against what this resume asks for before any data is read. */
@@ -63,8 +68,19 @@ export async function resumeRun(out: string, request: RunRequest): Promise<Train
       `${out} was started with dropout ${ck.network.dropout}, not ${request.dropout}: a resumed run keeps its network; train into a new --out to change it`,
     );
   }
+  if (request.labelFile) {
+    const ids = ck.classIds ?? ck.labels;
+    const asked = labelsFor(ids, request.labelFile);
+    const i = asked.findIndex((l, k) => l !== ck.labels[k]);
+    if (i >= 0) {
+      throw new ConfigError(
+        `${out} was started with the label '${ck.labels[i]}' for class folder ${ids[i]}, not '${asked[i]}' (${request.labelFile.source}): a resumed run keeps its labels; train into a new --out to change them`,
+      );
+    }
+  }
   const state: TrainingState = { ...saved, config, history: saved.history.map(migrateEpochMetrics) };
-  return { out, preset: { ...getPreset(ck.preset), network: ck.network }, config, resumed: { state, tensors: [...ck.tensors.values()], labels: ck.labels } };
+  const resumed = { state, tensors: [...ck.tensors.values()], labels: ck.labels, ...(ck.classIds ? { classIds: ck.classIds } : {}) };
+  return { out, preset: { ...getPreset(ck.preset), network: ck.network }, config, resumed };
 }
 
 /** A run without a thread count (none asked for, or a checkpoint older than --threads) gets the backend's default. */
@@ -87,7 +103,15 @@ export function checkRunData(run: TrainingRun, data: DataCache): void {
   const val = data.splits.val;
   if (!val || val.count === 0) throw new ConfigError('the data has no validation split');
   if (train.count < config.batchSize) throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}`);
-  if (resumed && resumed.labels.join('\n') !== data.meta.classes.join('\n')) {
-    throw new ConfigError(`${out} was trained on classes [${resumed.labels.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);
+  const classIds = resumed?.classIds ?? resumed?.labels;
+  if (classIds && classIds.join('\n') !== data.meta.classes.join('\n')) {
+    throw new ConfigError(`${out} was trained on classes [${classIds.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);
   }
+}
+
+/** The labels a run's checkpoint saves, and the class folders behind them when they differ (--labels). */
+export function runLabels(run: TrainingRun, data: DataCache): { labels: string[]; classIds?: string[] } {
+  if (run.resumed) return { labels: run.resumed.labels, ...(run.resumed.classIds ? { classIds: run.resumed.classIds } : {}) };
+  const folders = data.meta.classes;
+  return run.labelFile ? { labels: labelsFor(folders, run.labelFile), classIds: folders } : { labels: folders };
 }

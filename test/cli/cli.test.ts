@@ -247,3 +247,94 @@ test('progress ETAs read as a person would write them', async (t) => {
   t.is(formatSeconds(4000), '1h06m');
   t.is(formatSeconds(3 * 3600 + 59), '3h00m');
 });
+
+test('train --labels: the checkpoint and the export answer with the texts, eval still matches the class folders and --report writes both files', async (t) => {
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
+  const { readModelMetadata } = await import('../../src/model/onnx-metadata.js');
+  const dir = await tempDir('cli-labels');
+  const data = path.join(dir, 'data');
+  await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
+  const folders = (await fs.readdir(path.join(data, 'train'))).sort();
+  const text = (f: string) => `the ${f} kind, with spaces`;
+  const labelsFile = path.join(dir, 'synsets.txt');
+  // ImageNet's file lists classes the data does not have: they are ignored.
+  await fs.writeFile(labelsFile, ['n01440764 tench, Tinca tinca', ...[...folders].reverse().map((f) => `${f} ${text(f)}`)].join('\n') + '\n');
+  const out = path.join(dir, 'run');
+  const common = ['--data', data, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--epochs', '1', '--batch-size', '16', '--no-ten-crop'];
+  const r = await alexnet('train', ...common, '--out', out, '--labels', labelsFile, '--export');
+  t.is(r.code, 0, r.stderr);
+  const saved = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
+  t.deepEqual(saved.labels, folders.map(text));
+  t.deepEqual(saved.classIds, folders);
+  for (const file of ['model.onnx', 'model.tencrop.onnx']) {
+    const meta = await readModelMetadata(path.join(out, file));
+    t.deepEqual(meta.labels, folders.map(text), file);
+    t.deepEqual(meta.classIds, folders, file);
+  }
+
+  const report = path.join(dir, 'report');
+  const onnx = await alexnet('eval', path.join(out, 'model.onnx'), '--data', data, '--center', '--report', report);
+  t.is(onnx.code, 0, onnx.stderr);
+  t.regex(onnx.stdout, /^16 images, center crop, onnxruntime cpu: top-1 error/m);
+  t.true(onnx.stdout.includes(`wrote ${path.join(report, 'report.json')}, ${path.join(report, 'confusion.svg')}`), onnx.stdout);
+  const json = JSON.parse(await fs.readFile(path.join(report, 'report.json'), 'utf8'));
+  t.deepEqual(json.confusion.labels, folders.map(text));
+  // Each row of the matrix holds the images of one class folder of val/.
+  for (const [i, f] of folders.entries()) t.is(json.confusion.matrix[i].reduce((a: number, b: number) => a + b, 0), (await fs.readdir(path.join(data, 'val', f))).length, f);
+  t.is(json.classes.map((c: { support: number }) => c.support).join(), '4,4,4,4');
+  const svg = await fs.readFile(path.join(report, 'confusion.svg'), 'utf8');
+  t.regex(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  for (const f of folders) t.true(svg.includes(text(f)), f);
+  const checkpoint = await alexnet('eval', out, '--data', data, '--center', '--backend', 'cpu');
+  t.is(checkpoint.code, 0, checkpoint.stderr);
+  t.regex(checkpoint.stdout, /^16 images, center crop, tfjs cpu: top-1 error/m);
+
+  // A resume keeps its labels: the same file is accepted, another text refused.
+  const other = path.join(dir, 'other.txt');
+  await fs.writeFile(other, folders.map((f) => `${f} another ${f}`).join('\n'));
+  const refused = await alexnet('train', ...common, '--out', out, '--resume', '--epochs', '2', '--labels', other);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, new RegExp(`started with the label 'the ${folders[0]} kind, with spaces' for class folder ${folders[0]}, not 'another ${folders[0]}'.*a resumed run keeps its labels`));
+
+  // A class folder without a line, a missing file: exit 1 with the reason, nothing trained.
+  await fs.writeFile(other, folders.slice(1).map((f) => `${f} ${text(f)}`).join('\n'));
+  const missing = await alexnet('train', ...common, '--out', path.join(dir, 'missing'), '--labels', other);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, new RegExp(`other\\.txt has no line for the class folder\\(s\\) ${folders[0]} of the data`));
+  await t.throwsAsync(fs.access(path.join(dir, 'missing', 'checkpoint.json')));
+  const none = await alexnet('train', ...common, '--out', path.join(dir, 'none'), '--labels', path.join(dir, 'nothing.txt'));
+  t.is(none.code, 1);
+  t.regex(none.stderr, /cannot read labels file .*nothing\.txt: no such file/);
+});
+
+test('train --max-steps: stops with a checkpoint and says so, does not export, and --resume continues to the same weights as one run', async (t) => {
+  const { writeSyntheticDataset } = await import('../../src/train/synthetic.js');
+  const dir = await tempDir('cli-max-steps');
+  const data = path.join(dir, 'data');
+  await writeSyntheticDataset({ out: data, perClassTrain: 8, perClassVal: 4, size: 36 });
+  // 32 training images in batches of 8: 4 steps an epoch.
+  const common = ['--data', data, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--epochs', '2', '--batch-size', '8', '--seed', '3', '--no-ten-crop'];
+  const out = path.join(dir, 'run');
+  const first = await alexnet('train', ...common, '--out', out, '--max-steps', '2', '--export');
+  t.is(first.code, 0, first.stderr);
+  t.regex(first.stdout, /checkpoint: .*checkpoint\.json \(stopped at the step limit \(--max-steps 2\): continue with --resume\)/);
+  t.regex(first.stdout, /not exporting: the run stopped at the step limit/);
+  await t.throwsAsync(fs.access(path.join(out, 'model.onnx')));
+  const ck = async (d: string) => JSON.parse(await fs.readFile(path.join(d, 'checkpoint.json'), 'utf8'));
+  t.like((await ck(out)).training, { epoch: 0, batch: 2 });
+
+  // Counted from the start of each invocation: 2 more of epoch 1, then 1 of epoch 2.
+  const second = await alexnet('train', ...common.slice(0, 2), '--out', out, '--backend', 'cpu', '--resume', '--max-steps', '3');
+  t.is(second.code, 0, second.stderr);
+  t.like((await ck(out)).training, { epoch: 1, batch: 1 });
+  const last = await alexnet('train', ...common.slice(0, 2), '--out', out, '--backend', 'cpu', '--resume');
+  t.is(last.code, 0, last.stderr);
+  t.notRegex(last.stdout, /stopped/);
+
+  const whole = path.join(dir, 'whole');
+  t.is((await alexnet('train', ...common, '--out', whole)).code, 0);
+  const [a, b] = [await ck(out), await ck(whole)];
+  t.is(a.training.epoch, 2);
+  t.is(a.sha256, b.sha256, 'the stopped and resumed run ends with the weights of the uninterrupted one');
+  t.is((await alexnet('train', ...common, '--out', path.join(dir, 'zero'), '--max-steps', '0')).code, 1);
+});

@@ -1,0 +1,71 @@
+/** The labels file of `alexnet train --labels`: its format, its refusals, the class ids kept beside the labels in both file formats. */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { PRESETS } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { readCheckpoint, writeCheckpoint } from '../../src/model/checkpoint.js';
+import { initParameters } from '../../src/model/init.js';
+import { metadataProps, parseMetadata, type ModelMetadata } from '../../src/model/onnx-metadata.js';
+import { labelsFor, parseLabelFile, readLabelFile } from '../../src/train/label-file.js';
+import { mapLabels, type LabelledImages } from '../../src/train/labelled-images.js';
+import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
+
+test('ImageNet-style lines: the first token is the folder, the rest of the line (spaces, commas) the label', (t) => {
+  const text = '\uFEFFn01440764 tench, Tinca tinca\r\nn01443537 goldfish, Carassius auratus\n\n  n01484850\tgreat white shark, white shark, man-eater  \n';
+  const file = parseLabelFile(text, 'synsets.txt');
+  t.deepEqual([...file.byFolder], [
+    ['n01440764', 'tench, Tinca tinca'],
+    ['n01443537', 'goldfish, Carassius auratus'],
+    ['n01484850', 'great white shark, white shark, man-eater'],
+  ]);
+  // In the data's folder order, not the file's; lines for folders the data lacks are ignored.
+  t.deepEqual(labelsFor(['n01484850', 'n01440764'], file), ['great white shark, white shark, man-eater', 'tench, Tinca tinca']);
+  // ImageNet names two synsets 'crane': the same text for two folders is allowed.
+  t.deepEqual(labelsFor(['a', 'b'], parseLabelFile('a crane\nb crane\n', 'f')), ['crane', 'crane']);
+});
+
+test('each bad labels file is a ConfigError that names the file and line', async (t) => {
+  const bad = (text: string, message: RegExp) => t.throws(() => parseLabelFile(text, 'l.txt'), { instanceOf: ConfigError, message }, text);
+  bad('cat a cat\ndog\n', /^l\.txt:2: 'dog' has no label text/);
+  bad('cat a cat\ndog   \t \n', /^l\.txt:2: 'dog' has no label text/);
+  bad('cat a cat\ndog a dog\n\ncat another cat\n', /^l\.txt:4: folder 'cat' is listed twice \(first on line 1\)/);
+  bad('\n \n', /l\.txt has no 'folder-name label text' lines/);
+  const file = parseLabelFile('cat a cat\n', 'l.txt');
+  t.throws(() => labelsFor(['cat', 'dog', 'emu'], file), { instanceOf: ConfigError, message: /l\.txt has no line for the class folder\(s\) dog, emu of the data/ });
+  const dir = await tempDir('labels');
+  await t.throwsAsync(readLabelFile(path.join(dir, 'none.txt')), { instanceOf: ConfigError, message: /cannot read labels file .*none\.txt: no such file/ });
+  await t.throwsAsync(readLabelFile(dir), { instanceOf: ConfigError, message: /cannot read labels file/ });
+  await fs.writeFile(path.join(dir, 'ok.txt'), 'x the x\ny the y\n');
+  t.deepEqual(labelsFor(['y', 'x'], await readLabelFile(path.join(dir, 'ok.txt'))), ['the y', 'the x']);
+});
+
+test('class ids: kept in the checkpoint and the ONNX metadata, absent when not given, and the data is matched against them', async (t) => {
+  const dir = await tempDir('labels-ck');
+  const base = { preset: 'tiny' as const, network: PRESETS.tiny.network, classes: 2, labels: ['tench, Tinca tinca', 'goldfish'], mean: { kind: 'channel' as const, values: [1, 2, 3] as [number, number, number] } };
+  const tensors = initParameters(PRESETS.tiny.network, 2, new Rng(1));
+  await writeCheckpoint(path.join(dir, 'with'), { ...base, classIds: ['n01440764', 'n01443537'] }, tensors);
+  await writeCheckpoint(path.join(dir, 'without'), base, tensors);
+  t.deepEqual((await readCheckpoint(path.join(dir, 'with'))).classIds, ['n01440764', 'n01443537']);
+  t.false('classIds' in (await readCheckpoint(path.join(dir, 'without'))));
+  await t.throwsAsync(writeCheckpoint(path.join(dir, 'bad'), { ...base, classIds: ['n01440764'] }, tensors), { message: /1 class ids for 2 classes/ });
+
+  const m: ModelMetadata = { formatVersion: 1, form: 'single-crop', preset: 'tiny', labels: base.labels, inputSize: 24, baseSize: 29, embeddingDimension: 8, mean: base.mean, checkpointSha256: 'x' };
+  const withIds = metadataProps({ ...m, classIds: ['n01440764', 'n01443537'] });
+  t.is(withIds['alexnet.class_ids'], '["n01440764","n01443537"]');
+  t.deepEqual(parseMetadata(withIds, 'm.onnx').classIds, ['n01440764', 'n01443537']);
+  // A file written before the key existed reads, without class ids.
+  const old = metadataProps(m);
+  t.false('alexnet.class_ids' in old);
+  t.false('classIds' in parseMetadata(old, 'm.onnx'));
+  t.throws(() => parseMetadata({ ...old, 'alexnet.class_ids': '["a"]' }, 'm.onnx'), { message: /'alexnet.class_ids' must be a JSON array of 2 strings/ });
+
+  // Data folders n01443537, n01440764 (sorted as a folder listing is) onto the model's classes.
+  const data = { classes: ['n01440764', 'n01443537'], split: { count: 3, images: new Uint8Array(0), labels: Uint16Array.from([1, 0, 1]) }, baseSize: 29, description: '' } as LabelledImages;
+  const reversed = { labels: ['goldfish', 'tench'], classIds: ['n01443537', 'n01440764'] };
+  t.deepEqual([...mapLabels(data, reversed)], [0, 1, 0]);
+  // A model without class ids: its labels are the folder names.
+  t.deepEqual([...mapLabels(data, { labels: ['n01443537', 'n01440764'] })], [0, 1, 0]);
+  t.throws(() => mapLabels(data, { labels: ['goldfish', 'tench'] }), { message: /the data has classes the model does not know: n01440764, n01443537/ });
+});
