@@ -2,9 +2,10 @@
  * Writing a prepared cache as a stream of images, in bounded memory, resumable after a kill.
  *
  * Everything goes into `<out>.partial/` first. Records are appended to each split's files; every
- * `commit(next)` syncs them and then atomically rewrites `journal.json` (how many bytes of each
- * file are good, how many source items were consumed, the skipped files) and `stats.bin` (the
- * training mean and RGB covariance sums so far). Opening the same preparation again (same
+ * `commit(next)` syncs them, writes `stats-<next>.bin` (the training mean and RGB covariance sums
+ * so far), then atomically rewrites `journal.json` (how many bytes of each file are good, how many
+ * source items were consumed, the skipped files, the statistics file): the journal is the commit
+ * point. Opening the same preparation again (same
  * fingerprint) truncates the files to the journal and goes on from there, so a resumed run writes
  * the same bytes as an uninterrupted one. `finish()` writes mean.f32 and meta.json and renames the
  * directory into place (a previous cache at `<out>` is replaced only then). A full disk removes
@@ -15,7 +16,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { ImageStatistics, rgbPca } from '../image/pca.js';
 import { writeAtomic } from '../util/atomic-file.js';
-import { CACHE_FORMAT, CACHE_VERSION, splitFiles, type CacheMeta, type ImageStore, type SplitName } from './cache-format.js';
+import { CACHE_FORMAT, CACHE_VERSION, cacheState, splitFiles, type CacheMeta, type ImageStore, type SplitName } from './cache-format.js';
 
 export interface CacheSpec {
   baseSize: number;
@@ -35,6 +36,8 @@ interface Journal {
   counts: Partial<Record<SplitName, number>>;
   bytes: Partial<Record<SplitName, number>>;
   skipped: CacheMeta['skipped'];
+  /** The statistics file of this commit (written before the journal that names it). */
+  stats: string;
 }
 
 interface SplitOutput {
@@ -46,7 +49,6 @@ interface SplitOutput {
 }
 
 const JOURNAL = 'journal.json';
-const STATS = 'stats.bin';
 
 /** A failed write in the user's terms; ENOSPC gets its own message. */
 function writeError(e: unknown, out: string): Error {
@@ -61,6 +63,8 @@ export class CacheWriter {
   /** Source items already consumed by an earlier, interrupted run (0 for a fresh one). */
   readonly resumeFrom: number;
   private readonly stats: ImageStatistics;
+  /** The statistics file the journal on disk names. */
+  private statsFile: string | undefined;
 
   private constructor(
     readonly out: string,
@@ -72,18 +76,22 @@ export class CacheWriter {
   ) {
     this.skipped = journal ? [...journal.skipped] : [];
     this.resumeFrom = journal?.next ?? 0;
+    this.statsFile = journal?.stats;
     this.stats = new ImageStatistics(spec.baseSize);
     if (stats) this.stats.restore(stats);
   }
 
   /** Open `<out>.partial/`, resuming it when it holds an interrupted run of the same preparation. */
   static async open(out: string, spec: CacheSpec): Promise<CacheWriter> {
+    // What finish() replaces must be a cache or nothing: never someone's files.
+    const entries = await fs.readdir(out).catch(() => [] as string[]);
+    if (entries.length > 0 && (await cacheState(out)) === 'none') throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
     const dir = `${out}.partial`;
     let journal: Journal | undefined;
     let stats: Uint8Array | undefined;
     try {
       journal = JSON.parse(await fs.readFile(path.join(dir, JOURNAL), 'utf8')) as Journal;
-      stats = new Uint8Array(await fs.readFile(path.join(dir, STATS)));
+      stats = new Uint8Array(await fs.readFile(path.join(dir, path.basename(journal.stats))));
       if (journal.fingerprint !== spec.fingerprint) journal = undefined;
     } catch {
       journal = undefined;
@@ -126,9 +134,11 @@ export class CacheWriter {
     const record = this.spec.store === 'raw' ? pixels : encoded;
     if (!record) throw new Error('store jpeg: the encoded image is missing');
     try {
-      if (o.offsets) await o.offsets.write(new Uint8Array(Float64Array.of(o.bytes).buffer), 0, 8, o.count * 8);
-      await o.images.write(record, 0, record.length, o.bytes);
-      await o.labels.write(new Uint8Array(Uint16Array.of(label).buffer), 0, 2, o.count * 2);
+      await Promise.all([
+        o.offsets?.write(new Uint8Array(Float64Array.of(o.bytes).buffer), 0, 8, o.count * 8),
+        o.images.write(record, 0, record.length, o.bytes),
+        o.labels.write(new Uint8Array(Uint16Array.of(label).buffer), 0, 2, o.count * 2),
+      ]);
     } catch (e) {
       throw writeError(e, this.out);
     }
@@ -149,13 +159,17 @@ export class CacheWriter {
   async commit(next: number): Promise<void> {
     try {
       for (const o of Object.values(this.outputs)) await Promise.all([o.images.sync(), o.labels.sync(), o.offsets?.sync()]);
-      const journal: Journal = { fingerprint: this.spec.fingerprint, next, counts: {}, bytes: {}, skipped: this.skipped };
+      // The statistics go to a file of their own, named in the journal written after them: a kill between the two leaves the previous pair.
+      const stats = `stats-${next}.bin`;
+      const journal: Journal = { fingerprint: this.spec.fingerprint, next, counts: {}, bytes: {}, skipped: this.skipped, stats };
       for (const [name, o] of Object.entries(this.outputs) as [SplitName, SplitOutput][]) {
         journal.counts[name] = o.count;
         journal.bytes[name] = o.bytes;
       }
-      await writeAtomic(path.join(this.dir, STATS), this.stats.save());
+      await writeAtomic(path.join(this.dir, stats), this.stats.save());
       await writeAtomic(path.join(this.dir, JOURNAL), JSON.stringify(journal));
+      if (this.statsFile && this.statsFile !== stats) await fs.rm(path.join(this.dir, this.statsFile), { force: true });
+      this.statsFile = stats;
     } catch (e) {
       throw writeError(e, this.out);
     }
@@ -187,7 +201,7 @@ export class CacheWriter {
       };
       await writeAtomic(path.join(this.dir, 'meta.json'), JSON.stringify(meta, null, 1));
       await fs.rm(path.join(this.dir, JOURNAL), { force: true });
-      await fs.rm(path.join(this.dir, STATS), { force: true });
+      if (this.statsFile) await fs.rm(path.join(this.dir, this.statsFile), { force: true });
       await replaceDir(this.dir, this.out);
       return meta;
     } catch (e) {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ConfigError, InterruptedError } from '../errors.js';
 import { decodeToSquare, encodeRgb } from '../image/decode.js';
 import { Rng } from '../util/rng.js';
-import { cacheState, CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
+import { CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
 import { CacheWriter } from './cache-writer.js';
 import { inOrder } from './in-order.js';
 
@@ -29,7 +29,7 @@ export interface FolderOptions {
   store?: ImageStore;
   /** JPEG quality with store jpeg (default DEFAULT_JPEG_QUALITY). */
   quality?: number;
-  /** Images decoded at once (default: one per core). */
+  /** Images decoded at once (default: defaultDecoders()). */
   workers?: number;
   /** Aborting stops after the images in hand are written; the preparation resumes from there. */
   signal?: AbortSignal;
@@ -105,7 +105,6 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   const source = `folder:${path.resolve(data)}`;
   const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, source, classes: scan.classes }));
   for (const it of items) fingerprint.update(`${it.split}\t${it.label}\t${it.path}\n`);
-  await refuseForeignDir(options.out);
   const writer = await CacheWriter.open(options.out, {
     baseSize,
     store,
@@ -126,7 +125,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
         return { reason: (e as Error).message.split('\n')[0]! };
       }
     };
-    const done = await inOrder(items.length, writer.resumeFrom, options.workers ?? os.availableParallelism(), (i) => decode(items[i]!), async (i, r) => {
+    const done = await inOrder(items.length, writer.resumeFrom, options.workers ?? defaultDecoders(), (i) => decode(items[i]!), async (i, r) => {
       const it = items[i]!;
       if ('reason' in r) {
         warn(`skipping ${it.path}: ${r.reason}`);
@@ -152,10 +151,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   }
 }
 
-/** Refuse to write over a directory that is neither a prepared cache nor empty: it is someone's files. */
-async function refuseForeignDir(out: string): Promise<void> {
-  const entries = await fs.readdir(out).catch(() => [] as string[]);
-  if (entries.length > 0 && (await cacheState(out)) === 'none') {
-    throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
-  }
+/** One decode per core, plus one: while the main thread writes a finished image, every core still has one to decode (bench/RESULTS.md, bench:data). */
+export function defaultDecoders(): number {
+  return os.availableParallelism() + 1;
 }
