@@ -41,3 +41,9 @@ export class CancelledError extends AlexNetError {}
 
 /** Long work stopped by the user (Ctrl-C, SIGTERM) after saving what it had: run it again to go on. */
 export class InterruptedError extends AlexNetError {}
+
+/** A request that cannot be served in the current state, e.g. an index made by another model (FAILED_PRECONDITION). */
+export class FailedPreconditionError extends AlexNetError {}
+
+/** A stored item asked for by id that is not there (NOT_FOUND). */
+export class NotFoundError extends AlexNetError {}

@@ -3,7 +3,7 @@
  * and the message; anything unexpected gets INTERNAL with a generic message, its cause logged.
  */
 import { status as Status } from '@grpc/grpc-js';
-import { CancelledError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../errors.js';
+import { CancelledError, DeadlineError, FailedPreconditionError, ImageTooLargeError, InvalidImageError, NotFoundError, OverloadedError, UnavailableError } from '../errors.js';
 
 /** A request field that is not valid (INVALID_ARGUMENT). */
 export class BadRequestError extends Error {}
@@ -22,5 +22,7 @@ export function toStatus(e: unknown): MappedStatus {
   if (e instanceof UnavailableError) return { code: Status.UNAVAILABLE, details: message, internal: false };
   if (e instanceof DeadlineError) return { code: Status.DEADLINE_EXCEEDED, details: message, internal: false };
   if (e instanceof CancelledError) return { code: Status.CANCELLED, details: message, internal: false };
+  if (e instanceof FailedPreconditionError) return { code: Status.FAILED_PRECONDITION, details: message, internal: false };
+  if (e instanceof NotFoundError) return { code: Status.NOT_FOUND, details: message, internal: false };
   return { code: Status.INTERNAL, details: 'internal error (logged on the server)', internal: true };
 }

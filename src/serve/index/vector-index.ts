@@ -1,0 +1,74 @@
+/**
+ * The similarity index of fc7 vectors (paper §6.1: images are similar when the Euclidean distance
+ * between their fc7 vectors is small), as the search service sees it. One interface, a backend per
+ * file (lancedb-index.ts: embedded, the default; pgvector-index.ts: PostgreSQL shared by several
+ * servers), chosen by `openVectorIndex` from the location's form.
+ *
+ * Distances are Euclidean, NOT squared, whatever a backend computes inside.
+ */
+
+/** What one stored item is. */
+export interface IndexItem {
+  id: string;
+  /** The fc7 vector (the ten-crop mean, as Embed returns it, not normalized). */
+  vector: Float32Array;
+  uri: string;
+  /** Free metadata, filterable by equality. */
+  labels: Record<string, string>;
+  /** The served model's top-1 class for the image ('' for an item upserted as a vector). */
+  predictedClass: string;
+}
+
+/** A structured filter on `labels` (never a raw query string): every `equals` pair must hold, and for every `oneOf` key the label must be one of the values. */
+export interface IndexFilter {
+  equals?: Record<string, string>;
+  oneOf?: Record<string, string[]>;
+}
+
+export interface SearchOptions {
+  filter?: IndexFilter;
+  /** Only hits at most this far (Euclidean). */
+  maxDistance?: number;
+  /** Ids never returned (a query by a stored item's id excludes itself this way). */
+  excludeIds?: string[];
+}
+
+export interface SearchHit {
+  id: string;
+  /** Euclidean distance to the query (not squared). */
+  distance: number;
+  uri: string;
+  labels: Record<string, string>;
+  predictedClass: string;
+}
+
+/** Which model made an index's vectors: an index answers only for the model that made it. */
+export interface IndexIdentity {
+  /** ModelFiles.version: the first 12 hex digits of the checkpoint's SHA-256. */
+  modelFingerprint: string;
+  modelName: string;
+  dimension: number;
+}
+
+export interface IndexDescription extends IndexIdentity {
+  count: number;
+  metric: 'euclidean';
+  /** Items an approximate index covers, and those searched exactly until the next optimize. */
+  indexed: number;
+  unindexed: number;
+  backend: string;
+}
+
+export interface VectorIndex {
+  readonly backend: string;
+  describe(): Promise<IndexDescription>;
+  /** Insert or replace (by id) every item, all or none. */
+  upsert(items: readonly IndexItem[]): Promise<void>;
+  /** The items of these ids, in order; undefined where an id is not stored. */
+  get(ids: readonly string[]): Promise<(IndexItem | undefined)[]>;
+  /** Remove these ids; returns how many were stored. */
+  delete(ids: readonly string[]): Promise<number>;
+  /** The k nearest items, nearest first (exact below the backend's approximate-index threshold). */
+  search(query: Float32Array, k: number, options?: SearchOptions): Promise<SearchHit[]>;
+  close(): Promise<void>;
+}
