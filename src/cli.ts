@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
-// sharp decodes on libuv's thread pool (4 threads unless told): give it one per core, so decoding (data prepare, the server) can use them all.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
+// sharp decodes on libuv's thread pool (4 threads unless told): room for data prepare's two decodes per core and the file reads beside them.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * availableParallelism() + 2));
 
 const program = new Command();
 
@@ -61,7 +61,7 @@ data
   .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
   .addOption(new Option('--store <kind>', 'raw: decoded pixels (3 x base^2 bytes per image, read fastest); jpeg: each prepared square JPEG-encoded, a fraction of the size, decoded by the batch workers (default: jpeg for the paper preset, raw for the small ones)').choices(['raw', 'jpeg']))
   .option('--quality <q>', 'JPEG quality of --store jpeg, 1-100 (default: 90)', percent)
-  .option('--workers <n>', 'images decoded at once (default: one per core, plus one)', positiveInt)
+  .option('--workers <n>', 'images decoded at once (default: two per core)', positiveInt)
   .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string; store?: 'raw' | 'jpeg'; quality?: number; workers?: number }) => {
     const { dataPrepareCommand } = await import('./cli/data-command.js');
     await dataPrepareCommand(dir, opts);

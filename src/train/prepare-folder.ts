@@ -151,7 +151,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   }
 }
 
-/** One decode per core, plus one: while the main thread writes a finished image, every core still has one to decode (bench/RESULTS.md, bench:data). */
+/** Two decodes per core: a finished decode waits for the main thread to start the next, so one per core leaves cores idle (bench/RESULTS.md, bench:data). */
 export function defaultDecoders(): number {
-  return os.availableParallelism() + 1;
+  return 2 * os.availableParallelism();
 }
