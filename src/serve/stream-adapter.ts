@@ -46,8 +46,8 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
       }
     };
     call.on('data', (req: Req) => {
-      // An item's failure is logged with ms counted from when it failed (as before the adapters).
-      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, performance.now(), call.getPeer()))));
+      const arrived = performance.now();
+      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, arrived, call.getPeer()))));
       if (pending.length >= STREAM_WINDOW) call.pause();
       void flush();
     });
