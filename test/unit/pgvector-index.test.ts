@@ -7,6 +7,7 @@
 import test from 'ava';
 import pg from 'pg';
 import { ConfigError, FailedPreconditionError } from '../../src/errors.js';
+import { openVectorIndex } from '../../src/serve/index/open-vector-index.js';
 import { openPgvectorIndex, type PgvectorIndex } from '../../src/serve/index/pgvector-index.js';
 import type { IndexIdentity, IndexItem, SearchHit } from '../../src/serve/index/vector-index.js';
 import { BadRequestError } from '../../src/serve/status.js';
@@ -214,8 +215,9 @@ test.serial("a table made by another model, or of another dimension, is refused 
   await again.close();
 });
 
-test.serial('two replicas opening a new table at once both succeed, with one identity', async (t) => {
-  const [a, b] = await Promise.all([openPgvectorIndex(at('replica_items'), identity), openPgvectorIndex(at('replica_items'), identity)]);
+test.serial('two replicas opening a new table at once both succeed, with one identity; openVectorIndex takes postgres:// and postgresql://', async (t) => {
+  const [a, b] = await Promise.all([openVectorIndex(at('replica_items'), identity), openVectorIndex(at('replica_items').replace(/^postgres:/, 'postgresql:'), identity)]);
+  t.is(a.backend, 'pgvector');
   await a.upsert(items.slice(0, 5));
   t.is((await b.describe()).count, 5);
   await Promise.all([a.close(), b.close()]);
