@@ -4,8 +4,6 @@
  * Each image is decoded by the shared image module (sharp, on libuv's pool, off the event loop),
  * then one job for the engine, which batches it with other calls' images.
  */
-import { CancelledError } from '../errors.js';
-import { decodeToSquare } from '../image/decode.js';
 import type { ModelFiles } from '../model/model-files.js';
 import type { CallContext } from './call-context.js';
 import type { CropModeName, InferenceResult } from './engine.js';
@@ -19,6 +17,7 @@ import type { EmbedResponse } from './generated/alexnet/v1/EmbedResponse.js';
 import type { Embedding } from './generated/alexnet/v1/Embedding.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import type { ModelRef } from './generated/alexnet/v1/ModelRef.js';
+import { inferImage } from './image-inference.js';
 import { loadPackageDefinition, SERVICE_NAME, serviceClientConstructor } from './proto.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
 import { BadRequestError, type MappedStatus } from './status.js';
@@ -75,13 +74,7 @@ export function alexnetHandlers(env: ServingEnv) {
   const model = modelRef(env.model);
   const info = modelInfo(env);
 
-  /** Decode and infer one image: the step every method shares. */
-  const infer = async (bytes: Buffer, crop: CropMode__Output, context: CallContext): Promise<InferenceResult> => {
-    if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
-    const decoded = await decodeToSquare(bytes, { size: m.baseSize, maxPixels: env.maxPixels });
-    if (context.signal.aborted) throw new CancelledError('the call was cancelled');
-    return env.engine().submit(decoded.data, cropMode(crop), { signal: context.signal, deadline: context.deadline });
-  };
+  const infer = (bytes: Buffer, crop: CropMode__Output, context: CallContext): Promise<InferenceResult> => inferImage(env, bytes, cropMode(crop), context);
 
   const checkTopK = (k: number) => {
     if (k > m.labels.length) throw new BadRequestError(`top_k ${k} is more than the model's ${m.labels.length} classes`);

@@ -1,6 +1,6 @@
 /**
  * The gRPC server: binding, grpc.health.v1 (Check and Watch), server reflection, drain and
- * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet today), each
+ * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch), each
  * built from the opened model and the engine; admission (UNAVAILABLE while not ready or shutting
  * down), call logs and the error-to-status mapping live in their adapters.
  *
@@ -19,14 +19,16 @@ import { Admission } from './admission.js';
 import { alexnetService, modelInfo } from './alexnet-service.js';
 import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
 import { InferenceEngine } from './engine.js';
+import { defaultIndexLocation } from './index/open-vector-index.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
+import { searchService } from './search-service.js';
 import { startStatsLog } from './stats-log.js';
 
 /** The services served: one line per service module. */
-const SERVICES: ServiceFactory[] = [alexnetService];
+const SERVICES: ServiceFactory[] = [alexnetService, searchService];
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
@@ -45,6 +47,8 @@ export interface ServeOptions {
   /** Largest request message (image bytes plus a few fields). */
   maxMessageBytes?: number;
   maxPixels?: number;
+  /** The similarity index: a directory or a postgres:// URL (default: <model dir>/<model name>.index/). */
+  index?: string;
   maxConcurrentStreams?: number;
   maxConnectionAgeMs?: number;
   /** How long shutdown waits for calls in flight before closing connections. */
@@ -88,7 +92,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const maxDelayMs = o.maxDelayMs ?? defaultMaxDelayMs(provider);
   const admission = new Admission();
   let engine: InferenceEngine | undefined;
-  const env: ServingEnv = { admission, log, model: opened, provider, maxBatch, maxDelayMs, maxPixels: o.maxPixels, engine: () => engine! };
+  const env: ServingEnv = { admission, log, model: opened, provider, maxBatch, maxDelayMs, maxPixels: o.maxPixels, index: o.index ?? defaultIndexLocation(opened), engine: () => engine! };
   const services = SERVICES.map((service) => service(env));
 
   const names = ['', ...services.map((s) => s.name)];
@@ -175,6 +179,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         });
       });
       await running.close();
+      await Promise.all(services.map((s) => s.close?.()));
       log.info('stopped', { inferred: running.stats.inferred });
     })();
     return shuttingDown;

@@ -23,6 +23,8 @@ export interface ServingEnv extends AdapterEnv {
   maxBatch: number;
   maxDelayMs: number;
   maxPixels: number;
+  /** Where the similarity index lives: a directory (LanceDB) or a postgres:// URL. */
+  index: string;
   /** The engine, once started (handlers run only after admission opens, so it is there by then). */
   engine(): InferenceEngine;
 }
@@ -33,6 +35,8 @@ export interface ServiceDescriptor {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
   packageDefinition: protoLoader.PackageDefinition;
+  /** Release what the service holds (an open index), after the last call. */
+  close?(): Promise<void>;
 }
 
 export type ServiceFactory = (env: ServingEnv) => ServiceDescriptor;

@@ -1,0 +1,17 @@
+/**
+ * Decode and infer one image: the step every service that takes image bytes shares (AlexNet's
+ * Classify and Embed, ImageSearch's Upsert and Search), so they all see the same vector.
+ */
+import { CancelledError } from '../errors.js';
+import { decodeToSquare } from '../image/decode.js';
+import type { CallContext } from './call-context.js';
+import type { CropModeName, InferenceResult } from './engine.js';
+import type { ServingEnv } from './service-descriptor.js';
+import { BadRequestError } from './status.js';
+
+export async function inferImage(env: Pick<ServingEnv, 'model' | 'maxPixels' | 'engine'>, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
+  if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
+  const decoded = await decodeToSquare(bytes, { size: env.model.metadata.baseSize, maxPixels: env.maxPixels });
+  if (context.signal.aborted) throw new CancelledError('the call was cancelled');
+  return env.engine().submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline });
+}

@@ -1,0 +1,204 @@
+/**
+ * The embedded backend: one LanceDB table in a directory (every write an atomic versioned commit,
+ * so a killed server reopens with every acknowledged batch). Exact search below
+ * ANN_THRESHOLD rows; above it an IVF_HNSW_SQ index, with the rows added since folded in by a
+ * background optimize (until then LanceDB searches them by brute force, and latency decays).
+ * LanceDB returns squared L2: distances are square-rooted here.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
+import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
+import { checkIdentity, readIdentity, writeIdentity } from './index-identity.js';
+import { filterClauses, idClause, labelPairs } from './label-filter.js';
+import type { IndexDescription, IndexIdentity, IndexItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
+
+// Index statistics without the centroids (LanceDB warns on every describe otherwise).
+process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
+
+const TABLE = 'items';
+const VECTOR_INDEX = 'vector_idx';
+
+export interface LanceDbOptions {
+  /** Rows from which an approximate (HNSW) index is built; below it every search is exact. Default 10,000. */
+  annThreshold?: number;
+  /** Optimize after this many upserted rows (default 1,000) ... */
+  optimizeEveryRows?: number;
+  /** ... and every this many ms while rows wait (default 60 s; 0: never by time). */
+  optimizeIntervalMs?: number;
+}
+
+interface Row {
+  id: string;
+  vector: number[] | { toArray(): Float32Array };
+  uri: string;
+  labels: string;
+  predicted_class: string;
+  _distance?: number;
+}
+
+/** A killed writer leaves data/.tmp* files that optimize never removes; a fresh open owns the directory. */
+async function removeOrphans(dir: string): Promise<void> {
+  const data = path.join(dir, `${TABLE}.lance`, 'data');
+  const names = await fs.readdir(data).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith('.tmp')).map((n) => fs.rm(path.join(data, n), { recursive: true, force: true })));
+}
+
+export class LanceDbIndex implements VectorIndex {
+  readonly backend = 'lancedb';
+  private table: lancedb.Table | undefined;
+  /** Writes (upserts, deletes, optimize) one at a time; upserts waiting meanwhile share the next commit. */
+  private writing: Promise<unknown> = Promise.resolve();
+  private waiting: { items: IndexItem[]; done: Promise<void> } | undefined;
+  private sinceOptimize = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly identity: IndexIdentity,
+    private readonly db: lancedb.Connection,
+    private readonly o: Required<LanceDbOptions>,
+  ) {}
+
+  /** Opens the index in `dir` (refusing another model's), creating nothing until the first upsert. */
+  static async open(dir: string, identity: IndexIdentity, options: LanceDbOptions = {}): Promise<LanceDbIndex> {
+    const stored = await readIdentity(dir);
+    if (stored) checkIdentity(stored, identity, dir);
+    await removeOrphans(dir);
+    const db = await lancedb.connect(dir);
+    const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ...options };
+    const index = new LanceDbIndex(dir, identity, db, o);
+    if ((await db.tableNames()).includes(TABLE)) index.table = await db.openTable(TABLE);
+    if (o.optimizeIntervalMs > 0) {
+      index.timer = setInterval(() => void index.optimizeIfDue(1).catch(() => undefined), o.optimizeIntervalMs);
+      index.timer.unref();
+    }
+    return index;
+  }
+
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.writing.then(work, work);
+    this.writing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async ensureTable(): Promise<lancedb.Table> {
+    if (this.table) return this.table;
+    await writeIdentity(this.dir, this.identity);
+    const schema = new Schema([
+      new Field('id', new Utf8(), false),
+      new Field('vector', new FixedSizeList(this.identity.dimension, new Field('item', new Float32(), true)), false),
+      new Field('uri', new Utf8(), false),
+      // The labels as given (JSON), returned with hits; label_pairs is what filters read.
+      new Field('labels', new Utf8(), false),
+      new Field('label_pairs', new List(new Field('item', new Utf8(), true)), false),
+      new Field('predicted_class', new Utf8(), false),
+    ]);
+    this.table = await this.db.createEmptyTable(TABLE, schema, { existOk: true });
+    return this.table;
+  }
+
+  async upsert(items: readonly IndexItem[]): Promise<void> {
+    if (items.length === 0) return;
+    // Upserts arriving while a commit runs wait for the next one together: one version, not one per item.
+    if (!this.waiting) {
+      const batch: IndexItem[] = [];
+      const done = this.serially(async () => {
+        this.waiting = undefined;
+        const latest = new Map(batch.map((it) => [it.id, it]));
+        const rows = [...latest.values()].map((it) => ({
+          id: it.id,
+          vector: Array.from(it.vector),
+          uri: it.uri,
+          labels: JSON.stringify(it.labels),
+          label_pairs: labelPairs(it.labels),
+          predicted_class: it.predictedClass,
+        }));
+        const table = await this.ensureTable();
+        await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
+        this.sinceOptimize += rows.length;
+      });
+      this.waiting = { items: batch, done };
+    }
+    this.waiting.items.push(...items);
+    await this.waiting.done;
+    if (this.sinceOptimize >= this.o.optimizeEveryRows) void this.optimizeIfDue(this.o.optimizeEveryRows).catch(() => undefined);
+  }
+
+  async get(ids: readonly string[]): Promise<(IndexItem | undefined)[]> {
+    if (!this.table || ids.length === 0) return ids.map(() => undefined);
+    const rows = (await this.table.query().where(idClause(ids)).select(['id', 'vector', 'uri', 'labels', 'predicted_class']).toArray()) as Row[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      return r && { id, vector: Float32Array.from(Array.isArray(r.vector) ? r.vector : r.vector.toArray()), uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class };
+    });
+  }
+
+  delete(ids: readonly string[]): Promise<number> {
+    return this.serially(async () => {
+      if (!this.table || ids.length === 0) return 0;
+      const where = idClause(ids);
+      const stored = await this.table.countRows(where);
+      if (stored > 0) await this.table.delete(where);
+      return stored;
+    });
+  }
+
+  async search(query: Float32Array, k: number, options: SearchOptions = {}): Promise<SearchHit[]> {
+    if (!this.table) return [];
+    const clauses = filterClauses(options.filter);
+    if (options.excludeIds?.length) clauses.push(idClause(options.excludeIds, true));
+    let q = this.table.vectorSearch(Array.from(query)).distanceType('l2').select(['id', 'uri', 'labels', 'predicted_class', '_distance']).limit(k);
+    if (clauses.length > 0) q = q.where(clauses.join(' AND '));
+    // Squared on LanceDB's side; the bound is inclusive, as the contract's "at most".
+    if (options.maxDistance !== undefined) q = q.distanceRange(undefined, options.maxDistance * options.maxDistance * (1 + 1e-6));
+    if (await this.hasVectorIndex()) q = q.ef(64).refineFactor(4);
+    const rows = (await q.toArray()) as Row[];
+    return rows.map((r) => ({ id: r.id, distance: Math.sqrt(Math.max(0, r._distance ?? 0)), uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class }));
+  }
+
+  private async hasVectorIndex(): Promise<boolean> {
+    return (await this.table!.listIndices()).some((i) => i.name === VECTOR_INDEX);
+  }
+
+  async describe(): Promise<IndexDescription> {
+    const count = this.table ? await this.table.countRows() : 0;
+    const stats = this.table && (await this.hasVectorIndex()) ? await this.table.indexStats(VECTOR_INDEX) : undefined;
+    const indexed = stats?.numIndexedRows ?? 0;
+    return { ...this.identity, count, metric: 'euclidean', indexed, unindexed: stats ? stats.numUnindexedRows : count, backend: this.backend };
+  }
+
+  /** Builds the ANN index once the table is big enough, folds new rows into it, drops old versions. */
+  optimize(): Promise<void> {
+    return this.serially(async () => {
+      const table = this.table;
+      if (!table || this.closed) return;
+      this.sinceOptimize = 0;
+      if (!(await this.hasVectorIndex())) {
+        if ((await table.countRows()) >= this.o.annThreshold) {
+          await table.createIndex('vector', { name: VECTOR_INDEX, config: lancedb.Index.hnswSq({ distanceType: 'l2', m: 16, efConstruction: 100 }) });
+        }
+      }
+      await table.optimize({ cleanupOlderThan: new Date(Date.now() - 60_000) });
+    });
+  }
+
+  private async optimizeIfDue(rows: number): Promise<void> {
+    if (this.sinceOptimize >= rows) await this.optimize();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.writing;
+    this.table?.close();
+    this.db.close();
+  }
+}
+
+/** The backend's entry point for openVectorIndex. */
+export function openLanceIndex(dir: string, identity: IndexIdentity, options?: LanceDbOptions): Promise<VectorIndex> {
+  return LanceDbIndex.open(dir, identity, options);
+}

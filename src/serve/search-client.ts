@@ -1,0 +1,77 @@
+/** A small promise-based client of alexnet.v1.ImageSearch (the CLI's index and search commands, tests). */
+import * as grpc from '@grpc/grpc-js';
+import type { CallOptions } from './client.js';
+import type { DeleteResponse__Output } from './generated/alexnet/v1/DeleteResponse.js';
+import type { GetRequest } from './generated/alexnet/v1/GetRequest.js';
+import type { GetResponse__Output } from './generated/alexnet/v1/GetResponse.js';
+import type { ImageSearchClient as GeneratedClient } from './generated/alexnet/v1/ImageSearch.js';
+import type { IndexDescription__Output } from './generated/alexnet/v1/IndexDescription.js';
+import type { SearchBatchResponse__Output } from './generated/alexnet/v1/SearchBatchResponse.js';
+import type { SearchRequest } from './generated/alexnet/v1/SearchRequest.js';
+import type { SearchResponse__Output } from './generated/alexnet/v1/SearchResponse.js';
+import type { UpsertRequest } from './generated/alexnet/v1/UpsertRequest.js';
+import type { UpsertResponse__Output } from './generated/alexnet/v1/UpsertResponse.js';
+import { searchClientConstructor } from './proto.js';
+
+export class SearchClient {
+  readonly raw: GeneratedClient;
+
+  constructor(address: string, options: grpc.ChannelOptions = {}) {
+    const Ctor = searchClientConstructor();
+    this.raw = new Ctor(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+      'grpc.max_send_message_length': 64 * 1024 * 1024,
+      ...options,
+    });
+  }
+
+  private unary<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
+      const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
+      opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    });
+  }
+
+  search(req: SearchRequest, opts?: CallOptions): Promise<SearchResponse__Output> {
+    return this.unary((o, done) => this.raw.Search(req, new grpc.Metadata(), o, done), opts);
+  }
+
+  searchBatch(queries: SearchRequest[], opts?: CallOptions): Promise<SearchBatchResponse__Output> {
+    return this.unary((o, done) => this.raw.SearchBatch({ queries }, new grpc.Metadata(), o, done), opts);
+  }
+
+  get(req: GetRequest, opts?: CallOptions): Promise<GetResponse__Output> {
+    return this.unary((o, done) => this.raw.Get(req, new grpc.Metadata(), o, done), opts);
+  }
+
+  delete(ids: string[], opts?: CallOptions): Promise<DeleteResponse__Output> {
+    return this.unary((o, done) => this.raw.Delete({ ids }, new grpc.Metadata(), o, done), opts);
+  }
+
+  describe(opts?: CallOptions): Promise<IndexDescription__Output> {
+    return this.unary((o, done) => this.raw.DescribeIndex({}, new grpc.Metadata(), o, done), opts);
+  }
+
+  /** A bidirectional Upsert call. */
+  upsertStream(): grpc.ClientDuplexStream<UpsertRequest, UpsertResponse__Output> {
+    return this.raw.Upsert();
+  }
+
+  /** Upsert these items on one stream; the responses in order (each ok or its error). */
+  upsert(items: UpsertRequest[]): Promise<UpsertResponse__Output[]> {
+    return new Promise((resolve, reject) => {
+      const out: UpsertResponse__Output[] = [];
+      const call = this.upsertStream();
+      call.on('data', (r: UpsertResponse__Output) => out.push(r));
+      call.on('error', reject);
+      call.on('end', () => resolve(out));
+      for (const it of items) call.write(it);
+      call.end();
+    });
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * alexnet.v1.ImageSearch: upsert, search, get, delete and describe the index of fc7 vectors, as
+ * plain async functions that throw typed errors (status.ts maps them). Images are embedded by the
+ * shared decode-and-infer step, ten crops, exactly as Embed does, so a stored image and the same
+ * image as a query are at distance 0. The index opens on first use: one of another model answers
+ * FAILED_PRECONDITION to every call, the AlexNet service serving on regardless.
+ */
+import { NotFoundError } from '../errors.js';
+import { modelRef } from './alexnet-service.js';
+import type { CallContext } from './call-context.js';
+import { reportFailure } from './call-log.js';
+import type { DeleteRequest__Output } from './generated/alexnet/v1/DeleteRequest.js';
+import type { DeleteResponse } from './generated/alexnet/v1/DeleteResponse.js';
+import type { GetRequest__Output } from './generated/alexnet/v1/GetRequest.js';
+import type { GetResponse } from './generated/alexnet/v1/GetResponse.js';
+import type { ImageSearchHandlers } from './generated/alexnet/v1/ImageSearch.js';
+import type { IndexDescription } from './generated/alexnet/v1/IndexDescription.js';
+import type { SearchBatchRequest__Output } from './generated/alexnet/v1/SearchBatchRequest.js';
+import type { SearchBatchResponse } from './generated/alexnet/v1/SearchBatchResponse.js';
+import type { SearchRequest__Output } from './generated/alexnet/v1/SearchRequest.js';
+import type { SearchResponse } from './generated/alexnet/v1/SearchResponse.js';
+import type { UpsertRequest__Output } from './generated/alexnet/v1/UpsertRequest.js';
+import type { UpsertResponse } from './generated/alexnet/v1/UpsertResponse.js';
+import { inferImage } from './image-inference.js';
+import { displayLocation, identityOf, openVectorIndex } from './index/open-vector-index.js';
+import type { VectorIndex } from './index/vector-index.js';
+import { loadPackageDefinition, SEARCH_PROTO_FILE, SEARCH_SERVICE_NAME, searchClientConstructor } from './proto.js';
+import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkVector, toIndexFilter } from './search-validation.js';
+import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
+import { BadRequestError } from './status.js';
+import { streamAdapter } from './stream-adapter.js';
+import { unaryAdapter } from './unary-adapter.js';
+
+export function searchHandlers(env: ServingEnv) {
+  const m = env.model.metadata;
+  const model = modelRef(env.model);
+  const location = env.index;
+  let opening: Promise<VectorIndex> | undefined;
+  /** The index, opened once; a failed open is tried again by the next call. */
+  const index = (): Promise<VectorIndex> => {
+    opening ??= openVectorIndex(location, identityOf(env.model)).catch((e: unknown) => {
+      opening = undefined;
+      throw e;
+    });
+    return opening;
+  };
+
+  /** The vector and top-1 class of an image, as Embed computes them. */
+  const embedImage = async (bytes: Buffer | undefined, context: CallContext) => {
+    const r = await inferImage(env, bytes, 'ten', context);
+    let top = 0;
+    for (let i = 1; i < r.probabilities.length; i++) if (r.probabilities[i]! > r.probabilities[top]!) top = i;
+    return { vector: r.embedding, predictedClass: m.labels[top] ?? String(top) };
+  };
+
+  const search = async (req: SearchRequest__Output, context: CallContext): Promise<SearchResponse> => {
+    const k = checkK(req.k);
+    const filter = toIndexFilter(req.filter);
+    const maxDistance = checkMaxDistance(req.max_distance);
+    const ix = await index();
+    let query: Float32Array;
+    const excludeIds: string[] = [];
+    if (req.query === 'image') query = (await embedImage(req.image, context)).vector;
+    else if (req.query === 'vector') query = checkVector(req.vector?.values, m.embeddingDimension);
+    else if (req.query === 'id') {
+      const id = checkId(req.id, 'the query id');
+      const [stored] = await ix.get([id]);
+      if (!stored) throw new NotFoundError(`no item with id ${JSON.stringify(id)} in the index: upsert it first, or query by image or vector`);
+      query = stored.vector;
+      if (req.exclude_self) excludeIds.push(id);
+    } else throw new BadRequestError('the query is empty: set one of image, vector or id');
+    const hits = await ix.search(query, k, { ...(filter ? { filter } : {}), ...(maxDistance !== undefined ? { maxDistance } : {}), excludeIds });
+    return { hits: hits.map((h) => ({ id: h.id, distance: h.distance, uri: h.uri, labels: h.labels, predicted_class: h.predictedClass })), model, error: null };
+  };
+
+  return {
+    async upsert(req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> {
+      const id = checkId(req.id);
+      const labels = checkLabels(req.labels ?? {});
+      const ix = await index();
+      let item: { vector: Float32Array; predictedClass: string };
+      if (req.source === 'image') item = await embedImage(req.image, context);
+      else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, m.embeddingDimension), predictedClass: '' };
+      else throw new BadRequestError(`item ${JSON.stringify(id)} has neither image nor vector: set one of them`);
+      await ix.upsert([{ id, vector: item.vector, uri: req.uri ?? '', labels, predictedClass: item.predictedClass }]);
+      return { id, ok: true, error: null, predicted_class: item.predictedClass };
+    },
+    search,
+    async searchBatch(req: SearchBatchRequest__Output, context: CallContext): Promise<SearchBatchResponse> {
+      checkBatch(req.queries.length);
+      // Each query answers its own error; the batch fails only as a whole request.
+      const results = await Promise.all(
+        req.queries.map((q) =>
+          search(q, context).catch((e: unknown) => {
+            const s = reportFailure(env.log, 'SearchBatch', e, performance.now(), '');
+            return { hits: [], model, error: { code: s.code, message: s.details } };
+          }),
+        ),
+      );
+      return { results };
+    },
+    async get(req: GetRequest__Output): Promise<GetResponse> {
+      const ids = checkIds(req.ids);
+      const items = await (await index()).get(ids);
+      const missing = ids.filter((_, i) => !items[i]);
+      if (missing.length > 0 && !req.allow_missing) throw new NotFoundError(`not in the index: ${missing.slice(0, 5).map((id) => JSON.stringify(id)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} (set allow_missing to get the others)`);
+      return {
+        items: ids.map((id, i) => {
+          const it = items[i];
+          return it ? { id, found: true, vector: { values: Array.from(it.vector) }, uri: it.uri, labels: it.labels, predicted_class: it.predictedClass } : { id, found: false };
+        }),
+      };
+    },
+    async delete(req: DeleteRequest__Output): Promise<DeleteResponse> {
+      return { deleted: await (await index()).delete(checkIds(req.ids)) };
+    },
+    async describeIndex(): Promise<IndexDescription> {
+      const d = await (await index()).describe();
+      return { count: d.count, dimension: d.dimension, metric: d.metric, model: { name: d.modelName, version: d.modelFingerprint }, indexed: d.indexed, unindexed: d.unindexed, backend: d.backend, location: displayLocation(location) };
+    },
+    async close(): Promise<void> {
+      const ix = await opening?.catch(() => undefined);
+      await ix?.close();
+    },
+  };
+}
+
+export function searchService(env: ServingEnv): ServiceDescriptor {
+  const h = searchHandlers(env);
+  const failed = (req: UpsertRequest__Output, s: { code: number; details: string }): UpsertResponse => ({ id: req.id ?? '', ok: false, error: { code: s.code, message: s.details }, predicted_class: '' });
+  const implementation: ImageSearchHandlers = {
+    Upsert: streamAdapter(env, 'Upsert', h.upsert, failed),
+    Search: unaryAdapter(env, 'Search', h.search),
+    SearchBatch: unaryAdapter(env, 'SearchBatch', h.searchBatch),
+    Get: unaryAdapter(env, 'Get', h.get),
+    Delete: unaryAdapter(env, 'Delete', h.delete),
+    DescribeIndex: unaryAdapter(env, 'DescribeIndex', h.describeIndex),
+  };
+  return { name: SEARCH_SERVICE_NAME, definition: searchClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(SEARCH_PROTO_FILE), close: h.close };
+}

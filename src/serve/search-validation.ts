@@ -1,0 +1,70 @@
+/**
+ * What ImageSearch accepts, checked before anything is stored or searched: each refusal is a
+ * BadRequestError (INVALID_ARGUMENT) whose message says what to send instead.
+ */
+import type { Filter__Output } from './generated/alexnet/v1/Filter.js';
+import type { IndexFilter } from './index/vector-index.js';
+import { BadRequestError } from './status.js';
+
+export const SEARCH_LIMITS = {
+  /** Longest id, in characters. */
+  idLength: 256,
+  /** Most hits one query may ask for. */
+  k: 1000,
+  /** Most queries in one SearchBatch. */
+  batch: 256,
+  /** Most ids in one Get or Delete. */
+  ids: 1000,
+} as const;
+
+export function checkId(id: string | undefined, what = 'id'): string {
+  if (!id) throw new BadRequestError(`${what} is empty: give each item an id of 1 to ${SEARCH_LIMITS.idLength} characters (e.g. a hash of the file)`);
+  if (id.length > SEARCH_LIMITS.idLength) throw new BadRequestError(`${what} has ${id.length} characters, more than ${SEARCH_LIMITS.idLength}: use a shorter id (e.g. a hash of the file)`);
+  return id;
+}
+
+export function checkIds(ids: string[]): string[] {
+  if (ids.length === 0) throw new BadRequestError('ids is empty: name at least one id');
+  if (ids.length > SEARCH_LIMITS.ids) throw new BadRequestError(`${ids.length} ids in one call, more than ${SEARCH_LIMITS.ids}: split them into several calls`);
+  return ids.map((id) => checkId(id));
+}
+
+export function checkVector(values: number[] | undefined, dimension: number): Float32Array {
+  const v = values ?? [];
+  if (v.length !== dimension) throw new BadRequestError(`the vector has ${v.length} values; the served model's fc7 vectors have ${dimension} (Embed returns them)`);
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new BadRequestError(`the vector's value ${bad} is ${v[bad]}: every value must be a finite number`);
+  return Float32Array.from(v);
+}
+
+export function checkK(k: number): number {
+  if (!Number.isInteger(k) || k < 1 || k > SEARCH_LIMITS.k) throw new BadRequestError(`k is ${k}: ask for 1 to ${SEARCH_LIMITS.k} hits`);
+  return k;
+}
+
+export function checkMaxDistance(d: number): number | undefined {
+  if (!Number.isFinite(d) || d < 0) throw new BadRequestError(`max_distance is ${d}: give a finite distance of 0 or more (0: no limit)`);
+  return d > 0 ? d : undefined;
+}
+
+export function checkLabels(labels: Record<string, string>, what = 'labels'): Record<string, string> {
+  if (Object.keys(labels).some((key) => key === '')) throw new BadRequestError(`${what} has an empty key: every label needs a name`);
+  return labels;
+}
+
+export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter | undefined {
+  if (!f) return undefined;
+  const equals = checkLabels(f.equals ?? {}, 'filter.equals');
+  const oneOf: Record<string, string[]> = {};
+  for (const [key, list] of Object.entries(f.one_of ?? {})) {
+    if (key === '') throw new BadRequestError('filter.one_of has an empty key: every label needs a name');
+    if (!list.values?.length) throw new BadRequestError(`filter.one_of["${key}"] is an empty list, which nothing matches: give at least one value or leave the key out`);
+    oneOf[key] = list.values;
+  }
+  return { equals, oneOf };
+}
+
+export function checkBatch(n: number): void {
+  if (n === 0) throw new BadRequestError('queries is empty: send at least one query');
+  if (n > SEARCH_LIMITS.batch) throw new BadRequestError(`${n} queries in one SearchBatch, more than ${SEARCH_LIMITS.batch}: split them into several calls`);
+}
