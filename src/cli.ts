@@ -3,9 +3,10 @@
  * The one `alexnet` command. Side effects (printing, exit codes) live here only; every
  * subcommand loads its modules lazily so `alexnet --help` and `alexnet doctor` start fast.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
@@ -22,12 +23,6 @@ program
   )
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ sortSubcommands: false });
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
-  return n;
-}
 
 program
   .command('init')
@@ -172,6 +167,7 @@ program
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
   .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', positiveInt)
+  .option('--index <dir|url>', 'the similarity index of alexnet.v1.ImageSearch: a directory (LanceDB, created on the first upsert) (default: <model dir>/<model name>.index/)')
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
   .action(async (opts) => {
@@ -207,6 +203,53 @@ program
     await embedCommand(images, opts);
   });
 
+const index = program.command('index').description("the similarity index of a running server (alexnet.v1.ImageSearch; fc7 vectors, Euclidean distance, paper §6.1)");
+
+index
+  .command('add')
+  .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes; labels class=<parent folder>, uri = the file path')
+  .argument('<paths...>', 'image files or folders')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .action(async (paths: string[], opts) => {
+    const { indexAddCommand } = await import('./cli/search-command.js');
+    await indexAddCommand(paths, opts);
+  });
+
+index
+  .command('info')
+  .description('what the index holds: items, dimension, the model that made it, indexed and not-yet-indexed items, backend')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--json', 'print JSON')
+  .action(async (opts) => {
+    const { indexInfoCommand } = await import('./cli/search-command.js');
+    await indexInfoCommand(opts);
+  });
+
+index
+  .command('delete')
+  .description('remove items by id')
+  .argument('<ids...>', 'item ids (as index add and search show them)')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .action(async (ids: string[], opts) => {
+    const { indexDeleteCommand } = await import('./cli/search-command.js');
+    await indexDeleteCommand(ids, opts);
+  });
+
+program
+  .command('search')
+  .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
+  .argument('<image>', 'JPEG, PNG or WebP file')
+  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
+  .option('--where <key=value>', 'only items with this label (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
+  .option('--json', 'print JSON instead of a table')
+  .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')
+  .action(async (image: string, opts) => {
+    const { searchCommand } = await import('./cli/search-command.js');
+    await searchCommand(image, opts);
+  });
+
 program
   .command('doctor')
   .description('show which training backends and onnxruntime execution providers work on this machine, and why the others do not')
@@ -222,42 +265,6 @@ program
       console.log(`${kind.padEnd(w0)}  ${name.padEnd(w1)}  ${ok ? 'yes' : 'no '}  ${detail}`);
     }
   });
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-function nonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
-  return n;
-}
-
-function nonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');
-  return n;
-}
-
-function percent(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('must be a whole number from 1 to 100');
-  return n;
-}
-
-function fraction(value: string): number {
-  const n = Number(value);
-  if (!(n > 0 && n < 1)) throw new InvalidArgumentError('must be a number between 0 and 1');
-  return n;
-}
-
-function dropoutRate(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 to less than 1');
-  return n;
-}
 
 function readLabelsFile(file: string): string[] {
   try {

@@ -1,4 +1,4 @@
-/** `alexnet serve`, `alexnet classify`, `alexnet embed`. */
+/** `alexnet serve`, `alexnet classify`, `alexnet embed` (and the message for a call that failed, which the search commands share). */
 import { promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import type { DeviceChoice } from '../serve/execution-providers.js';
@@ -18,6 +18,7 @@ export interface ServeCommandOptions {
   splitCrops: boolean;
   grace: number;
   statsIntervalMs?: number;
+  index?: string;
   logLevel: LogLevel;
 }
 
@@ -43,6 +44,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     splitLoneImages: opts.splitCrops,
     graceMs: opts.grace * 1000,
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
+    ...(opts.index ? { index: opts.index } : {}),
     logger: log,
   });
   const stop = (signal: string) => {
@@ -69,7 +71,7 @@ async function readImages(files: string[]): Promise<Buffer[]> {
 }
 
 /** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
-function callError(e: unknown, file: string, server: string): string {
+export function callError(e: unknown, file: string, server: string): string {
   const err = e as { code?: number; details?: string; message?: string };
   if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve'`);
   return `${file}: ${err.details ?? err.message}`;

@@ -1,0 +1,104 @@
+/** `alexnet index add|info|delete` and `alexnet search`: clients of a running server's ImageSearch. */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import type { SearchClient } from '../serve/search-client.js';
+import { progressBar } from './progress.js';
+import { callError } from './serve-command.js';
+
+const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
+/** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
+const CHUNK = 256;
+
+async function withClient<T>(server: string, work: (c: SearchClient) => Promise<T>): Promise<T> {
+  const { SearchClient } = await import('../serve/search-client.js');
+  const c = new SearchClient(server);
+  try {
+    return await work(c).catch((e: unknown) => {
+      throw new ConfigError(callError(e, 'the server refused', server));
+    });
+  } finally {
+    c.close();
+  }
+}
+
+/** Every image file under the arguments (folders recursively), sorted, each once. */
+export async function imageFiles(args: string[]): Promise<string[]> {
+  const found = new Set<string>();
+  for (const a of args) {
+    const st = await fs.stat(a).catch(() => {
+      throw new ConfigError(`${a}: no such file or folder`);
+    });
+    if (st.isFile()) found.add(path.resolve(a));
+    else for (const e of await fs.readdir(a, { recursive: true, withFileTypes: true })) if (e.isFile() && IMAGE_EXT.test(e.name)) found.add(path.resolve(e.parentPath, e.name));
+  }
+  return [...found].sort();
+}
+
+/** An image's id: the first 32 hex digits of its content's SHA-256 (the same file twice is one item). */
+export const contentId = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+
+export async function indexAddCommand(args: string[], opts: { server: string }): Promise<void> {
+  const files = await imageFiles(args);
+  if (files.length === 0) throw new ConfigError(`no .jpg, .jpeg, .png or .webp files in ${args.join(', ')}`);
+  const failures: string[] = [];
+  let added = 0;
+  let skipped = 0;
+  const bar = progressBar('indexing images');
+  await withClient(opts.server, async (c) => {
+    for (let at = 0; at < files.length; at += CHUNK) {
+      const chunk = files.slice(at, at + CHUNK);
+      const bytes = await Promise.all(chunk.map((f) => fs.readFile(f)));
+      const ids = bytes.map(contentId);
+      // Resumable: what the index already holds is not sent again.
+      const stored = (await c.get({ ids, allow_missing: true })).items.map((i) => i.found);
+      const todo = chunk.flatMap((file, i) => (stored[i] ? [] : [{ id: ids[i]!, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } }]));
+      skipped += chunk.length - todo.length;
+      const results = todo.length > 0 ? await c.upsert(todo) : [];
+      results.forEach((r, i) => (r.ok ? added++ : failures.push(`${todo[i]!.uri}: ${r.error?.message ?? 'not stored'}`)));
+      bar.update(at + chunk.length, files.length, `${added} added, ${skipped} already there, ${failures.length} failed`);
+    }
+  }).finally(() => bar.stop());
+  console.log(`${added} added, ${skipped} already in the index, ${failures.length} failed (of ${files.length} files)`);
+  for (const f of failures) console.error(`alexnet: ${f}`);
+  if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
+}
+
+/** `key=value` -> a filter pair. */
+export function labelPair(s: string): [string, string] {
+  const at = s.indexOf('=');
+  if (at <= 0) throw new ConfigError(`--where ${s}: write it as key=value`);
+  return [s.slice(0, at), s.slice(at + 1)];
+}
+
+export async function searchCommand(image: string, opts: { server: string; k: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
+  const bytes = await fs.readFile(image).catch((e: Error) => {
+    throw new ConfigError(`cannot read ${image}: ${e.message}`);
+  });
+  const equals = Object.fromEntries((opts.where ?? []).map(labelPair));
+  const r = await withClient(opts.server, (c) => c.search({ image: bytes, k: opts.k, filter: { equals }, max_distance: opts.maxDistance ?? 0 }));
+  if (opts.json) {
+    console.log(JSON.stringify(r.hits));
+    return;
+  }
+  const rows = r.hits.map((h, i) => [String(i + 1), h.distance.toFixed(4), h.id, h.uri, h.predicted_class, Object.entries(h.labels).map(([k, v]) => `${k}=${v}`).join(' ')]);
+  printTable(['rank', 'distance', 'id', 'uri', 'predicted', 'labels'], rows);
+  if (rows.length === 0) console.log('(no hits: the index is empty or nothing matches the filter)');
+}
+
+function printTable(head: string[], rows: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const r of [head, ...rows]) console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
+}
+
+export async function indexInfoCommand(opts: { server: string; json?: boolean }): Promise<void> {
+  const d = await withClient(opts.server, (c) => c.describe());
+  if (opts.json) return console.log(JSON.stringify(d));
+  console.log(`location   ${d.location}\nbackend    ${d.backend}\nmodel      ${d.model?.name} (version ${d.model?.version})\nitems      ${d.count} (${d.dimension}-d, ${d.metric})\nindexed    ${d.indexed} by the approximate index, ${d.unindexed} searched exactly`);
+}
+
+export async function indexDeleteCommand(ids: string[], opts: { server: string }): Promise<void> {
+  const r = await withClient(opts.server, (c) => c.delete(ids));
+  console.log(`deleted ${r.deleted} of ${ids.length} ids`);
+}

@@ -1,0 +1,67 @@
+/** `alexnet index add|info|delete` and `alexnet search` as child processes against a served model with a LanceDB index. */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { cli, MODEL, png, quiet } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+
+const s = {} as { server: RunningServer; dir: string; files: string[] };
+test.before(async () => {
+  s.server = await startServer({ model: MODEL, index: await tempDir('search-cli-index'), port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
+  s.dir = await tempDir('search-cli-images');
+  s.files = [];
+  for (const [cls, ks] of [['shirt', [1, 2, 3]], ['shoe', [4, 5]]] as const) {
+    await fs.mkdir(path.join(s.dir, cls, 'more'), { recursive: true });
+    for (const k of ks) {
+      const f = path.join(s.dir, cls, k === 3 ? 'more' : '', `${k}.png`);
+      await fs.writeFile(f, await png(k));
+      s.files.push(f);
+    }
+  }
+  await fs.writeFile(path.join(s.dir, 'notes.txt'), 'not an image');
+});
+test.after.always(async () => s.server?.shutdown('tests done'));
+
+test.serial('index add walks the folders, then skips what is stored; search prints a table and JSON; info; delete', async (t) => {
+  const server = ['--server', s.server.address];
+  const first = await cli('index', 'add', s.dir, ...server);
+  t.is(first.code, 0, first.err);
+  t.regex(first.out, /^5 added, 0 already in the index, 0 failed \(of 5 files\)/);
+  const again = await cli('index', 'add', s.dir, ...server);
+  t.regex(again.out, /^0 added, 5 already in the index/);
+
+  const query = s.files[0]!;
+  const id = createHash('sha256').update(await fs.readFile(query)).digest('hex').slice(0, 32);
+  const table = await cli('search', query, '-k', '3', ...server);
+  t.is(table.code, 0, table.err);
+  const lines = table.out.trim().split('\n');
+  t.regex(lines[0]!, /^rank\s+distance\s+id\s+uri\s+predicted\s+labels$/);
+  t.is(lines.length, 4);
+  t.regex(lines[1]!, new RegExp(`^1\\s+0\\.0000\\s+${id}\\s+${query}\\s+\\S+\\s+class=shirt$`));
+
+  const json = JSON.parse((await cli('search', query, '-k', '5', '--where', 'class=shoe', '--json', ...server)).out) as { uri: string; labels: { class: string }; distance: number }[];
+  t.deepEqual(json.map((h) => h.labels.class), ['shoe', 'shoe']);
+  t.true(json[0]!.distance <= json[1]!.distance);
+
+  const info = await cli('index', 'info', ...server);
+  t.regex(info.out, /items\s+5 \(512-d, euclidean\)/);
+  const del = await cli('index', 'delete', id, 'no-such-id', ...server);
+  t.regex(del.out, /deleted 1 of 2 ids/);
+  t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 4);
+  t.regex((await cli('index', 'add', query, ...server)).out, /^1 added, 0 already/);
+});
+
+test.serial('refusals: no images, a bad k, an unreachable server', async (t) => {
+  const none = await cli('index', 'add', path.join(s.dir, 'notes.txt'), '--server', s.server.address);
+  t.is(none.code, 1);
+  const empty = await tempDir('search-cli-empty');
+  const nothing = await cli('index', 'add', empty, '--server', s.server.address);
+  t.is(nothing.code, 1);
+  t.regex(nothing.err, /no \.jpg, \.jpeg, \.png or \.webp files/);
+  t.is((await cli('search', s.files[0]!, '-k', '0')).code, 1);
+  const down = await cli('index', 'info', '--server', '127.0.0.1:1');
+  t.is(down.code, 1);
+  t.regex(down.err, /cannot reach a server at 127\.0\.0\.1:1/);
+});
