@@ -1,0 +1,82 @@
+/**
+ * The LanceDB backend alone (no model, no server): the approximate index once past its threshold
+ * against a brute force computed here, the unindexed tail folded in by optimize, filters that a
+ * quote cannot break out of, the refusal of another model's index, orphaned temporary files.
+ */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { FailedPreconditionError } from '../../src/errors.js';
+import { LanceDbIndex } from '../../src/serve/index/lancedb-index.js';
+import type { IndexItem } from '../../src/serve/index/vector-index.js';
+import { tempDir } from '../temp-dir.js';
+
+const DIM = 32;
+const identity = { modelFingerprint: 'aaaaaaaaaaaa', modelName: 'm', dimension: DIM };
+/** Clustered vectors (as fc7 vectors are): 20 centres, seeded noise around them. */
+function item(i: number, labels: Record<string, string> = {}): IndexItem {
+  let x = i * 7919 + 13;
+  const rnd = () => ((x = (x * 16807) % 2147483647) / 2147483647) - 0.5;
+  const c = i % 20;
+  return { id: `v${i}`, vector: Float32Array.from({ length: DIM }, (_, j) => Math.sin(c * 1.3 + j) * 4 + rnd()), uri: '', labels, predictedClass: '' };
+}
+const brute = (q: Float32Array, items: IndexItem[], k: number) =>
+  items
+    .map((it) => ({ id: it.id, d: Math.sqrt(it.vector.reduce((s, v, j) => s + (v - q[j]!) ** 2, 0)) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, k);
+
+test('past the threshold an HNSW index answers with recall against a brute force, and optimize folds new rows in', async (t) => {
+  const ix = await LanceDbIndex.open(await tempDir('lance-ann'), identity, { annThreshold: 1000, optimizeIntervalMs: 0, optimizeEveryRows: 1e9 });
+  const items = Array.from({ length: 1500 }, (_, i) => item(i));
+  await ix.upsert(items);
+  t.like(await ix.describe(), { count: 1500, indexed: 0, unindexed: 1500 });
+  await ix.optimize();
+  t.like(await ix.describe(), { count: 1500, indexed: 1500, unindexed: 0 });
+  const more = Array.from({ length: 100 }, (_, i) => item(1500 + i));
+  await ix.upsert(more);
+  t.like(await ix.describe(), { count: 1600, unindexed: 100 });
+  let found = 0;
+  for (let q = 0; q < 20; q++) {
+    const query = item(5000 + q).vector;
+    const want = new Set(brute(query, [...items, ...more], 10).map((h) => h.id));
+    const got = await ix.search(query, 10);
+    found += got.filter((h) => want.has(h.id)).length;
+    const exact = brute(query, [...items, ...more], 10);
+    // Distances are Euclidean (square-rooted), whatever the order.
+    for (const h of got) t.true(Math.abs(h.distance - brute(query, [[...items, ...more].find((it) => it.id === h.id)!], 1)[0]!.d) < 1e-3 * (1 + exact[0]!.d));
+  }
+  t.true(found / 200 >= 0.9, `recall@10 ${found / 200}`);
+  await ix.optimize();
+  t.like(await ix.describe(), { count: 1600, indexed: 1600, unindexed: 0 });
+  await ix.close();
+});
+
+test('filters quote their values: a quote, a backslash or SQL in a label matches only itself', async (t) => {
+  const ix = await LanceDbIndex.open(await tempDir('lance-quote'), identity, { optimizeIntervalMs: 0 });
+  const nasty = ["it's", "') OR true --", 'back\\slash', '"double"', 'ключ'];
+  await ix.upsert(nasty.map((v, i) => item(i, { [v]: v })));
+  for (const [i, v] of nasty.entries()) {
+    t.deepEqual((await ix.search(item(0).vector, 10, { filter: { equals: { [v]: v } } })).map((h) => h.id), [`v${i}`], v);
+    t.deepEqual((await ix.search(item(0).vector, 10, { filter: { oneOf: { [v]: [v, 'other'] } } })).map((h) => h.id), [`v${i}`], v);
+  }
+  t.deepEqual(await ix.search(item(0).vector, 10, { filter: { equals: { "it's": 'x' } } }), []);
+  t.is(await ix.delete(["') OR true --"]), 0);
+  t.is((await ix.describe()).count, nasty.length);
+  await ix.close();
+});
+
+test("another model's index is refused; orphaned temporary files are removed at open", async (t) => {
+  const dir = await tempDir('lance-identity');
+  const ix = await LanceDbIndex.open(dir, identity, { optimizeIntervalMs: 0 });
+  await ix.upsert([item(1)]);
+  await ix.close();
+  const orphan = path.join(dir, 'items.lance', 'data', '.tmp_killed_writer');
+  await fs.writeFile(orphan, 'half a file');
+  const e = await t.throwsAsync(LanceDbIndex.open(dir, { ...identity, modelFingerprint: 'bbbbbbbbbbbb' }), { instanceOf: FailedPreconditionError });
+  t.regex(e!.message, /another --index directory/);
+  const again = await LanceDbIndex.open(dir, identity, { optimizeIntervalMs: 0 });
+  await t.throwsAsync(fs.stat(orphan));
+  t.is((await again.get(['v1']))[0]!.id, 'v1');
+  await again.close();
+});
