@@ -1,5 +1,6 @@
 /** A small promise-based client of alexnet.v1.AlexNet (the CLI's classify/embed, tests, the load client). */
 import * as grpc from '@grpc/grpc-js';
+import { channelOptions, unaryCall, type CallOptions } from './client-call.js';
 import type { AlexNetClient as GeneratedClient } from './generated/alexnet/v1/AlexNet.js';
 import type { ClassifyRequest } from './generated/alexnet/v1/ClassifyRequest.js';
 import type { ClassifyResponse__Output } from './generated/alexnet/v1/ClassifyResponse.js';
@@ -8,43 +9,26 @@ import type { EmbedResponse__Output } from './generated/alexnet/v1/EmbedResponse
 import type { ModelInfo__Output } from './generated/alexnet/v1/ModelInfo.js';
 import { serviceClientConstructor } from './proto.js';
 
-export interface CallOptions {
-  /** Milliseconds from now. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-}
+export type { CallOptions };
 
 export class AlexNetClient {
   readonly raw: GeneratedClient;
 
   constructor(address: string, options: grpc.ChannelOptions = {}) {
     const Ctor = serviceClientConstructor();
-    this.raw = new Ctor(address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      'grpc.max_send_message_length': 64 * 1024 * 1024,
-      ...options,
-    });
-  }
-
-  /** `start` issues the call with these options and callback; `opts` sets its deadline and cancellation. */
-  private unary<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
-    return new Promise<Res>((resolve, reject) => {
-      const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
-      const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
-      opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
-    });
+    this.raw = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(options));
   }
 
   classify(req: ClassifyRequest & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse__Output> {
-    return this.unary((o, done) => this.raw.Classify(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Classify(req, new grpc.Metadata(), o, done), opts);
   }
 
   embed(req: EmbedRequest & { image: Buffer }, opts?: CallOptions): Promise<EmbedResponse__Output> {
-    return this.unary((o, done) => this.raw.Embed(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Embed(req, new grpc.Metadata(), o, done), opts);
   }
 
   modelInfo(opts?: CallOptions): Promise<ModelInfo__Output> {
-    return this.unary((o, done) => this.raw.GetModelInfo({}, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.GetModelInfo({}, new grpc.Metadata(), o, done), opts);
   }
 
   /** A bidirectional ClassifyStream or EmbedStream call. */

@@ -1,6 +1,6 @@
 /** A small promise-based client of alexnet.v1.ImageSearch (the CLI's index and search commands, tests). */
 import * as grpc from '@grpc/grpc-js';
-import type { CallOptions } from './client.js';
+import { channelOptions, unaryCall, type CallOptions } from './client-call.js';
 import type { DeleteResponse__Output } from './generated/alexnet/v1/DeleteResponse.js';
 import type { GetRequest } from './generated/alexnet/v1/GetRequest.js';
 import type { GetResponse__Output } from './generated/alexnet/v1/GetResponse.js';
@@ -18,39 +18,27 @@ export class SearchClient {
 
   constructor(address: string, options: grpc.ChannelOptions = {}) {
     const Ctor = searchClientConstructor();
-    this.raw = new Ctor(address, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': 64 * 1024 * 1024,
-      'grpc.max_send_message_length': 64 * 1024 * 1024,
-      ...options,
-    });
-  }
-
-  private unary<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
-    return new Promise<Res>((resolve, reject) => {
-      const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
-      const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
-      opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
-    });
+    this.raw = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(options));
   }
 
   search(req: SearchRequest, opts?: CallOptions): Promise<SearchResponse__Output> {
-    return this.unary((o, done) => this.raw.Search(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Search(req, new grpc.Metadata(), o, done), opts);
   }
 
   searchBatch(queries: SearchRequest[], opts?: CallOptions): Promise<SearchBatchResponse__Output> {
-    return this.unary((o, done) => this.raw.SearchBatch({ queries }, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.SearchBatch({ queries }, new grpc.Metadata(), o, done), opts);
   }
 
   get(req: GetRequest, opts?: CallOptions): Promise<GetResponse__Output> {
-    return this.unary((o, done) => this.raw.Get(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Get(req, new grpc.Metadata(), o, done), opts);
   }
 
   delete(ids: string[], opts?: CallOptions): Promise<DeleteResponse__Output> {
-    return this.unary((o, done) => this.raw.Delete({ ids }, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Delete({ ids }, new grpc.Metadata(), o, done), opts);
   }
 
   describe(opts?: CallOptions): Promise<IndexDescription__Output> {
-    return this.unary((o, done) => this.raw.DescribeIndex({}, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.DescribeIndex({}, new grpc.Metadata(), o, done), opts);
   }
 
   /** A bidirectional Upsert call. */

@@ -142,6 +142,8 @@ export class LanceDbIndex implements VectorIndex {
       const where = idClause(ids);
       const stored = await this.table.countRows(where);
       if (stored > 0) await this.table.delete(where);
+      // Deletions leave versions and deletion files behind too: the next optimize compacts them.
+      this.sinceOptimize += stored;
       return stored;
     });
   }

@@ -1,0 +1,22 @@
+/** What the promise-based clients (client.ts, search-client.ts) share: their channel options and one unary call as a promise. */
+import * as grpc from '@grpc/grpc-js';
+
+export interface CallOptions {
+  /** Milliseconds from now. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Large messages both ways (images up, vectors down), over what the caller adds. */
+export function channelOptions(options: grpc.ChannelOptions): grpc.ChannelOptions {
+  return { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024, ...options };
+}
+
+/** `start` issues the call with these options and callback; `opts` sets its deadline and cancellation. */
+export function unaryCall<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
+    const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
+    opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+  });
+}
