@@ -3,7 +3,7 @@
  * server of the shipped model on 127.0.0.1:0 with `--index` = makeIndexLocation(), a real client.
  * The oracles: the vectors Embed returns and a brute-force Euclidean search computed here.
  */
-import test from 'ava';
+import avaTest from 'ava';
 import { status } from '@grpc/grpc-js';
 import { AlexNetClient } from '../src/serve/client.js';
 import { SearchClient } from '../src/serve/search-client.js';
@@ -38,16 +38,18 @@ async function code(p: Promise<unknown>): Promise<{ code: number; details: strin
   throw new Error('the call succeeded');
 }
 
-export function defineSearchContract(name: string, makeIndexLocation: (label: string) => Promise<string>): void {
+/** `serial`: one test at a time (a backend whose test server runs one transaction at a time, as PGlite does). */
+export function defineSearchContract(name: string, makeIndexLocation: (label: string) => Promise<string>, { serial = false } = {}): void {
+  const test = serial ? avaTest.serial : avaTest;
   const s = {} as { server: RunningServer; alexnet: AlexNetClient; search: SearchClient; dim: number };
   const serve = async (index: string, model = MODEL) => startServer({ model, index, port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
-  test.before(async () => {
+  avaTest.before(async () => {
     s.server = await serve(await makeIndexLocation('main'));
     s.alexnet = new AlexNetClient(s.server.address);
     s.search = new SearchClient(s.server.address);
     s.dim = s.server.info.embedding_dimension!;
   });
-  test.after.always(async () => {
+  avaTest.after.always(async () => {
     s.alexnet?.close();
     s.search?.close();
     await s.server?.shutdown('tests done');
