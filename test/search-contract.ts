@@ -154,8 +154,12 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
       { id: 'bad-image', image: Buffer.from('not an image') },
       { id: 'bad-label', vector: v, labels: { '': 'x' } },
       { id: 'bad-keep', vector: { values: [1] } },
+      { id: 'bad\0nul', vector: v },
+      { id: 'bad-nul-label', vector: v, labels: { group: 'a\0b' } },
+      { id: 'bad-nul-uri', vector: v, uri: 'x\0y' },
     ]);
-    t.deepEqual(items.map((r) => [r.ok, r.error?.code]), Array.from({ length: 8 }, () => [false, status.INVALID_ARGUMENT]));
+    t.deepEqual(items.map((r) => [r.ok, r.error?.code]), Array.from({ length: 11 }, () => [false, status.INVALID_ARGUMENT]));
+    t.regex(items[9]!.error!.message, /NUL character/);
     t.regex(items[2]!.error!.message, /2?\d+ values?.*Embed/);
     const invalid = [
       s.search.search({ vector: v, k: 0 }),
@@ -167,13 +171,14 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
       s.search.searchBatch(Array.from({ length: 257 }, () => ({ vector: v, k: 1 }))),
       s.search.get({ ids: [] }),
       s.search.delete(['']),
+      s.search.search({ vector: v, k: 1, filter: { equals: { group: 'a\0' } } }),
     ];
     for (const e of await Promise.all(invalid.map(code))) t.is(e.code, status.INVALID_ARGUMENT, e.details);
     const missing = await code(s.search.search({ id: 'no-such-id', k: 1 }));
     t.is(missing.code, status.NOT_FOUND);
     t.regex(missing.details, /no-such-id/);
     t.deepEqual((await s.search.get({ ids: ['bad-keep'] })).items.map((i) => [i.id, i.found, i.vector!.values.length]), [['bad-keep', true, s.dim]]);
-    t.deepEqual((await s.search.get({ ids: ['bad-dim', 'bad-none', 'bad-label'], allow_missing: true })).items.map((i) => i.found), [false, false, false]);
+    t.deepEqual((await s.search.get({ ids: ['bad-dim', 'bad-none', 'bad-label', 'bad-nul-label', 'bad-nul-uri'], allow_missing: true })).items.map((i) => i.found), [false, false, false, false, false]);
   });
 
   test(`${name}: an empty index answers no hits; the index persists across a restart; another model's index is refused`, async (t) => {

@@ -25,7 +25,7 @@ import { inferImage } from './image-inference.js';
 import { displayLocation, identityOf, openVectorIndex } from './index/open-vector-index.js';
 import type { VectorIndex } from './index/vector-index.js';
 import { loadPackageDefinition, SEARCH_PROTO_FILE, SEARCH_SERVICE_NAME, searchClientConstructor } from './proto.js';
-import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkVector, toIndexFilter } from './search-validation.js';
+import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkUri, checkVector, toIndexFilter } from './search-validation.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
 import { BadRequestError } from './status.js';
 import { streamAdapter } from './stream-adapter.js';
@@ -77,22 +77,24 @@ export function searchHandlers(env: ServingEnv) {
     async upsert(req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> {
       const id = checkId(req.id);
       const labels = checkLabels(req.labels ?? {});
+      const uri = checkUri(req.uri);
       const ix = await index();
       let item: { vector: Float32Array; predictedClass: string };
       if (req.source === 'image') item = await embedImage(req.image, context);
       else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, m.embeddingDimension), predictedClass: '' };
       else throw new BadRequestError(`item ${JSON.stringify(id)} has neither image nor vector: set one of them`);
-      await ix.upsert([{ id, vector: item.vector, uri: req.uri ?? '', labels, predictedClass: item.predictedClass }]);
+      await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }]);
       return { id, ok: true, error: null, predicted_class: item.predictedClass };
     },
     search,
     async searchBatch(req: SearchBatchRequest__Output, context: CallContext): Promise<SearchBatchResponse> {
       checkBatch(req.queries.length);
+      const started = performance.now();
       // Each query answers its own error; the batch fails only as a whole request.
       const results = await Promise.all(
         req.queries.map((q) =>
           search(q, context).catch((e: unknown) => {
-            const s = reportFailure(env.log, 'SearchBatch', e, performance.now(), '');
+            const s = reportFailure(env.log, 'SearchBatch', e, started, context.peer);
             return { hits: [], model, error: { code: s.code, message: s.details } };
           }),
         ),

@@ -17,7 +17,13 @@ export const SEARCH_LIMITS = {
   ids: 1000,
 } as const;
 
+/** A NUL character: PostgreSQL refuses it in text and jsonb, so no backend is given one. */
+function refuseNul(value: string, what: string): void {
+  if (value.includes('\0')) throw new BadRequestError(`${what} holds a NUL character (\\0), which an index cannot store: remove it`);
+}
+
 export function checkId(id: string | undefined, what = 'id'): string {
+  if (id) refuseNul(id, what);
   if (!id) throw new BadRequestError(`${what} is empty: give each item an id of 1 to ${SEARCH_LIMITS.idLength} characters (e.g. a hash of the file)`);
   if (id.length > SEARCH_LIMITS.idLength) throw new BadRequestError(`${what} has ${id.length} characters, more than ${SEARCH_LIMITS.idLength}: use a shorter id (e.g. a hash of the file)`);
   return id;
@@ -49,7 +55,16 @@ export function checkMaxDistance(d: number): number | undefined {
 
 export function checkLabels(labels: Record<string, string>, what = 'labels'): Record<string, string> {
   if (Object.keys(labels).some((key) => key === '')) throw new BadRequestError(`${what} has an empty key: every label needs a name`);
+  for (const [key, value] of Object.entries(labels)) {
+    refuseNul(key, `${what} key ${JSON.stringify(key)}`);
+    refuseNul(value, `${what}[${JSON.stringify(key)}]`);
+  }
   return labels;
+}
+
+export function checkUri(uri: string | undefined): string {
+  refuseNul(uri ?? '', 'uri');
+  return uri ?? '';
 }
 
 export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter | undefined {
@@ -59,6 +74,8 @@ export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter
   for (const [key, list] of Object.entries(f.one_of ?? {})) {
     if (key === '') throw new BadRequestError('filter.one_of has an empty key: every label needs a name');
     if (!list.values?.length) throw new BadRequestError(`filter.one_of["${key}"] is an empty list, which nothing matches: give at least one value or leave the key out`);
+    for (const v of list.values) refuseNul(v, `filter.one_of["${key}"]`);
+    refuseNul(key, 'filter.one_of key');
     oneOf[key] = list.values;
   }
   return { equals, oneOf };
