@@ -33,8 +33,10 @@ export function modelName(singleCropFile: string): string {
 
 export interface ModelFiles {
   name: string;
-  /** The first 12 hex digits of the SHA-256 of the checkpoint both files were exported from. */
+  /** What answers name: the repository's version number, or else the fingerprint. */
   version: string;
+  /** The first 12 hex digits of the SHA-256 of the checkpoint both files were exported from. */
+  fingerprint: string;
   singleCropPath: string;
   tenCropPath: string;
   /** The single-crop file's metadata (the ten-crop file's differs only in `form`). */
@@ -43,14 +45,16 @@ export interface ModelFiles {
 
 /**
  * Open the pair named by either of its files: both must be there, be AlexNet exports, one of
- * each form, and come from the same checkpoint (ModelFileError otherwise).
+ * each form, and come from the same checkpoint (ModelFileError otherwise). `as` names a
+ * repository's version (model-repository.ts); a plain file is named by its path and fingerprint.
  */
-export async function openModel(file: string): Promise<ModelFiles> {
+export async function openModel(file: string, as: { name: string; version: string } | undefined = undefined): Promise<ModelFiles> {
   const single = singleCropPath(file);
   const ten = tenCropPath(single);
   const [meta, tenMeta] = await Promise.all([readModelMetadata(single), readModelMetadata(ten)]);
   if (meta.form !== 'single-crop' || tenMeta.form !== 'ten-crop' || meta.checkpointSha256 !== tenMeta.checkpointSha256) {
     throw new ModelFileError(`${single} and ${ten} are not the single-crop and ten-crop exports of one checkpoint`);
   }
-  return { name: modelName(single), version: meta.checkpointSha256.slice(0, 12), singleCropPath: single, tenCropPath: ten, metadata: meta };
+  const fingerprint = meta.checkpointSha256.slice(0, 12);
+  return { name: as?.name ?? modelName(single), version: as?.version ?? fingerprint, fingerprint, singleCropPath: single, tenCropPath: ten, metadata: meta };
 }

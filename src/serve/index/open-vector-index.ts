@@ -19,7 +19,7 @@ export function defaultIndexLocation(model: ModelFiles): string {
 }
 
 export function identityOf(model: ModelFiles): IndexIdentity {
-  return { modelFingerprint: model.version, modelName: model.name, dimension: model.metadata.embeddingDimension };
+  return { modelFingerprint: model.fingerprint, modelName: model.name, dimension: model.metadata.embeddingDimension };
 }
 
 /** The location as it may be shown to a caller (a URL's password replaced). */

@@ -44,7 +44,7 @@ export interface SearchHit {
 
 /** Which model made an index's vectors: an index answers only for the model that made it. */
 export interface IndexIdentity {
-  /** ModelFiles.version: the first 12 hex digits of the checkpoint's SHA-256. */
+  /** ModelFiles.fingerprint: the first 12 hex digits of the checkpoint's SHA-256. */
   modelFingerprint: string;
   modelName: string;
   dimension: number;

@@ -1,0 +1,39 @@
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { chooseVersion, listVersions, parseVersionPolicy, resolveModelName } from '../../src/model/model-repository.js';
+import { tempDir } from '../temp-dir.js';
+
+async function version(dir: string, name: string, v: string): Promise<void> {
+  await fs.mkdir(path.join(dir, name, v), { recursive: true });
+  await fs.writeFile(path.join(dir, name, v, 'model.onnx'), 'x');
+}
+
+test('versions are the directories named by whole numbers; a half-published one under another name is not seen', async (t) => {
+  const dir = await tempDir('repo');
+  for (const v of ['1', '2', '10', '.3.partial', '3.tmp', 'incoming', '007', '0']) await version(dir, 'cats', v);
+  await fs.writeFile(path.join(dir, 'cats', '11'), 'a file, not a version');
+  t.deepEqual((await listVersions(dir, 'cats')).map((v) => v.version), [1, 2, 10]);
+  const latest = await chooseVersion(dir, 'cats', parseVersionPolicy('latest'));
+  t.is(latest.version, 10);
+  t.is(latest.file, path.join(dir, 'cats', '10', 'model.onnx'));
+  t.is((await chooseVersion(dir, 'cats', parseVersionPolicy('2'))).version, 2);
+  await t.throwsAsync(chooseVersion(dir, 'cats', parseVersionPolicy('4')), { message: /has no version 4 .*it has: 1, 2, 10/ });
+});
+
+test('the model name: the only one there, or the one named; clear refusals otherwise', async (t) => {
+  const dir = await tempDir('repo');
+  await t.throwsAsync(resolveModelName(path.join(dir, 'nope')), { message: /does not exist/ });
+  await t.throwsAsync(resolveModelName(dir), { message: /holds no model/ });
+  await version(dir, 'cats', '1');
+  await fs.mkdir(path.join(dir, '.trash'));
+  t.is(await resolveModelName(dir), 'cats');
+  await version(dir, 'dogs', '1');
+  await t.throwsAsync(resolveModelName(dir), { message: /several models \(cats, dogs\).*--model-name/ });
+  t.is(await resolveModelName(dir, 'dogs'), 'dogs');
+  await t.throwsAsync(resolveModelName(dir, 'birds'), { message: /no model 'birds'/ });
+  await fs.mkdir(path.join(dir, 'empty'));
+  await t.throwsAsync(chooseVersion(dir, 'empty', { kind: 'latest' }), { message: /has no version yet/ });
+  t.throws(() => parseVersionPolicy('1.5'), { message: /neither 'latest' nor/ });
+  t.throws(() => parseVersionPolicy('0'), { message: /neither 'latest' nor/ });
+});
