@@ -156,6 +156,10 @@ program
       'grpc.health.v1; server reflection). Classify averages the softmax over the ten crops of the paper.',
   )
   .option('--model <file>', 'the single-crop .onnx export (its .tencrop.onnx sibling is loaded too) (default: the shipped Fashion-MNIST model)')
+  .option('--model-dir <dir>', 'serve a model repository instead: DIR/<name>/<version>/model.onnx (+ model.tencrop.onnx); publish a version by copying it under another name, then renaming its directory to the version number')
+  .option('--model-name <name>', "the repository's model to serve (default: the only one there)")
+  .option('--model-version <v>', "'latest' (default) or a version number to pin")
+  .option('--watch-models', 'reload by itself when a version is published (otherwise: on SIGHUP). A new version is loaded and warmed beside the old, then swapped in; one that fails to load is logged and the old keeps serving')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <n>', 'port (0: any free port)', nonNegativeInt, 50051)
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
@@ -173,7 +177,7 @@ program
   .action(async (opts) => {
     const { serveCommand } = await import('./cli/serve-command.js');
     const { DEFAULT_MODEL } = await import('./model/model-files.js');
-    await serveCommand({ ...opts, model: opts.model ?? DEFAULT_MODEL });
+    await serveCommand({ ...opts, model: opts.model ?? (opts.modelDir ? undefined : DEFAULT_MODEL) });
   });
 
 program

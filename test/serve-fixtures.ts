@@ -56,10 +56,10 @@ export interface Oracle {
   offline(image: Buffer): Promise<{ p: Float32Array; fc7: Float32Array }>;
 }
 
-/** The shipped model's metadata and both its sessions, run here, not by the server. */
-export async function loadOracle(): Promise<Oracle> {
-  const meta = await readModelMetadata(MODEL);
-  const [ten, single] = await Promise.all([ort.InferenceSession.create(TEN), ort.InferenceSession.create(MODEL)]);
+/** A model's metadata and both its sessions (the shipped model's by default), run here, not by the server. */
+export async function loadOracle(model = MODEL): Promise<Oracle> {
+  const meta = await readModelMetadata(model);
+  const [ten, single] = await Promise.all([ort.InferenceSession.create(model.replace(/\.onnx$/, '.tencrop.onnx')), ort.InferenceSession.create(model)]);
   const offline = async (image: Buffer) => {
     const d = await decodeToSquare(image, { size: meta.baseSize });
     const out = await ten.run({ images: new ort.Tensor('uint8', d.data, [1, meta.baseSize, meta.baseSize, 3]) });

@@ -5,7 +5,11 @@ import type { DeviceChoice } from '../serve/execution-providers.js';
 import type { LogLevel } from '../serve/log.js';
 
 export interface ServeCommandOptions {
-  model: string;
+  model?: string;
+  modelDir?: string;
+  modelName?: string;
+  modelVersion?: string;
+  watchModels?: boolean;
   host: string;
   port: number;
   device: DeviceChoice;
@@ -31,8 +35,13 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   const { format } = await import('node:util');
   const fromGrpc = (at: 'warn' | 'info' | 'debug') => (...args: unknown[]) => log[at]('grpc-js', { line: format(...args) });
   grpc.setLogger({ error: fromGrpc('warn'), info: fromGrpc('info'), debug: fromGrpc('debug') });
+  const { parseVersionPolicy } = await import('../model/model-repository.js');
   const server = await startServer({
-    model: opts.model,
+    ...(opts.model ? { model: opts.model } : {}),
+    ...(opts.modelDir ? { modelDir: opts.modelDir } : {}),
+    ...(opts.modelName ? { modelName: opts.modelName } : {}),
+    ...(opts.modelVersion ? { modelVersion: parseVersionPolicy(opts.modelVersion) } : {}),
+    ...(opts.watchModels ? { watchModels: true } : {}),
     host: opts.host,
     port: opts.port,
     device: opts.device,
@@ -56,6 +65,8 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
       },
     );
   };
+  // SIGHUP: serve the version the model source names now (a failure is logged; the old one keeps serving).
+  process.on('SIGHUP', () => void server.reload('SIGHUP'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

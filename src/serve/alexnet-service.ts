@@ -6,7 +6,7 @@
  */
 import type { ModelFiles } from '../model/model-files.js';
 import type { CallContext } from './call-context.js';
-import type { CropModeName, InferenceResult } from './engine.js';
+import type { CropModeName } from './engine.js';
 import type { AlexNetHandlers } from './generated/alexnet/v1/AlexNet.js';
 import type { ClassifyRequest__Output } from './generated/alexnet/v1/ClassifyRequest.js';
 import type { ClassifyResponse } from './generated/alexnet/v1/ClassifyResponse.js';
@@ -70,44 +70,42 @@ export function failedItem(req: { request_id?: string }, model: ModelRef, status
 }
 
 export function alexnetHandlers(env: ServingEnv) {
-  const m = env.model.metadata;
-  const model = modelRef(env.model);
-  const info = modelInfo(env);
-
-  const infer = (bytes: Buffer, crop: CropMode__Output, context: CallContext): Promise<InferenceResult> => inferImage(env, bytes, cropMode(crop), context);
-
-  const checkTopK = (k: number) => {
-    if (k > m.labels.length) throw new BadRequestError(`top_k ${k} is more than the model's ${m.labels.length} classes`);
-    return k === 0 ? Math.min(5, m.labels.length) : k;
+  const checkTopK = (k: number, labels: string[]) => {
+    if (k > labels.length) throw new BadRequestError(`top_k ${k} is more than the model's ${labels.length} classes`);
+    return k === 0 ? Math.min(5, labels.length) : k;
   };
 
+  // Each call holds one version from its first check to its answer (a reload may swap versions meanwhile).
   return {
-    async classify(req: ClassifyRequest__Output, context: CallContext): Promise<ClassifyResponse> {
-      const k = checkTopK(req.top_k ?? 0);
-      const r = await infer(req.image, req.crop, context);
-      return {
-        classes: topK(r.probabilities, m.labels, k),
-        model,
-        embedding: req.include_embedding ? embedding(r.embedding, req.normalize_embedding) : null,
-        request_id: req.request_id ?? '',
-        error: null,
-      };
-    },
-    async embed(req: EmbedRequest__Output, context: CallContext): Promise<EmbedResponse> {
-      const k = req.top_k ? checkTopK(req.top_k) : 0;
-      const r = await infer(req.image, req.crop, context);
-      return { embedding: embedding(r.embedding, req.normalize), model, classes: k ? topK(r.probabilities, m.labels, k) : [], request_id: req.request_id ?? '', error: null };
-    },
+    classify: (req: ClassifyRequest__Output, context: CallContext): Promise<ClassifyResponse> =>
+      env.withModel(async (served) => {
+        const labels = served.model.metadata.labels;
+        const k = checkTopK(req.top_k ?? 0, labels);
+        const r = await inferImage(env, served, req.image, cropMode(req.crop), context);
+        return {
+          classes: topK(r.probabilities, labels, k),
+          model: modelRef(served.model),
+          embedding: req.include_embedding ? embedding(r.embedding, req.normalize_embedding) : null,
+          request_id: req.request_id ?? '',
+          error: null,
+        };
+      }),
+    embed: (req: EmbedRequest__Output, context: CallContext): Promise<EmbedResponse> =>
+      env.withModel(async (served) => {
+        const labels = served.model.metadata.labels;
+        const k = req.top_k ? checkTopK(req.top_k, labels) : 0;
+        const r = await inferImage(env, served, req.image, cropMode(req.crop), context);
+        return { embedding: embedding(r.embedding, req.normalize), model: modelRef(served.model), classes: k ? topK(r.probabilities, labels, k) : [], request_id: req.request_id ?? '', error: null };
+      }),
     async getModelInfo(): Promise<ModelInfo> {
-      return info;
+      return modelInfo(env);
     },
   };
 }
 
 export function alexnetService(env: ServingEnv): ServiceDescriptor {
   const h = alexnetHandlers(env);
-  const model = modelRef(env.model);
-  const failed = (req: { request_id?: string }, s: MappedStatus) => failedItem(req, model, s);
+  const failed = (req: { request_id?: string }, s: MappedStatus) => failedItem(req, modelRef(env.model), s);
   const implementation: AlexNetHandlers = {
     Classify: unaryAdapter(env, 'Classify', h.classify),
     Embed: unaryAdapter(env, 'Embed', h.embed),

@@ -6,12 +6,14 @@ import { CancelledError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
 import type { CallContext } from './call-context.js';
 import type { CropModeName, InferenceResult } from './engine.js';
+import type { Served } from './model-host.js';
 import type { ServingEnv } from './service-descriptor.js';
 import { BadRequestError } from './status.js';
 
-export async function inferImage(env: Pick<ServingEnv, 'model' | 'maxPixels' | 'engine'>, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
+/** One image through `served` (the version the call holds: ServingEnv.withModel). */
+export async function inferImage(env: Pick<ServingEnv, 'maxPixels'>, served: Served, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
   if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
-  const decoded = await decodeToSquare(bytes, { size: env.model.metadata.baseSize, maxPixels: env.maxPixels });
+  const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels });
   if (context.signal.aborted) throw new CancelledError('the call was cancelled');
-  return env.engine().submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline });
+  return served.engine.submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline });
 }

@@ -6,6 +6,7 @@
  * FAILED_PRECONDITION to every call, the AlexNet service serving on regardless.
  */
 import { NotFoundError } from '../errors.js';
+import type { ModelFiles } from '../model/model-files.js';
 import { modelRef } from './alexnet-service.js';
 import type { CallContext } from './call-context.js';
 import { reportFailure } from './call-log.js';
@@ -22,8 +23,10 @@ import type { SearchResponse } from './generated/alexnet/v1/SearchResponse.js';
 import type { UpsertRequest__Output } from './generated/alexnet/v1/UpsertRequest.js';
 import type { UpsertResponse } from './generated/alexnet/v1/UpsertResponse.js';
 import { inferImage } from './image-inference.js';
+import { checkIdentity } from './index/index-identity.js';
 import { displayLocation, identityOf, openVectorIndex } from './index/open-vector-index.js';
-import type { VectorIndex } from './index/vector-index.js';
+import type { IndexIdentity, VectorIndex } from './index/vector-index.js';
+import type { Served } from './model-host.js';
 import { loadPackageDefinition, SEARCH_PROTO_FILE, SEARCH_SERVICE_NAME, searchClientConstructor } from './proto.js';
 import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkUri, checkVector, toIndexFilter } from './search-validation.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
@@ -32,36 +35,47 @@ import { streamAdapter } from './stream-adapter.js';
 import { unaryAdapter } from './unary-adapter.js';
 
 export function searchHandlers(env: ServingEnv) {
-  const m = env.model.metadata;
-  const model = modelRef(env.model);
   const location = env.index;
-  let opening: Promise<VectorIndex> | undefined;
-  /** The index, opened once; a failed open is tried again by the next call. */
-  const index = (): Promise<VectorIndex> => {
-    opening ??= openVectorIndex(location, identityOf(env.model)).catch((e: unknown) => {
-      opening = undefined;
-      throw e;
-    });
+  let opening: Promise<{ ix: VectorIndex; identity: IndexIdentity }> | undefined;
+  /** The index, opened once (by the model serving then); a failed open is tried again by the next call. */
+  const opened = () => {
+    const identity = identityOf(env.model);
+    opening ??= openVectorIndex(location, identity).then(
+      (ix) => ({ ix, identity }),
+      (e: unknown) => {
+        opening = undefined;
+        throw e;
+      },
+    );
     return opening;
+  };
+  /** Any index, for calls that do not compare vectors (get, delete, describe). */
+  const index = async (): Promise<VectorIndex> => (await opened()).ix;
+  /** The index, if the version the call holds made its vectors (a reload to another model's version makes it refuse). */
+  const indexFor = async (model: ModelFiles): Promise<VectorIndex> => {
+    const { ix, identity } = await opened();
+    checkIdentity(identity, identityOf(model), displayLocation(location));
+    return ix;
   };
 
   /** The vector and top-1 class of an image, as Embed computes them. */
-  const embedImage = async (bytes: Buffer | undefined, context: CallContext) => {
-    const r = await inferImage(env, bytes, 'ten', context);
+  const embedImage = async (served: Served, bytes: Buffer | undefined, context: CallContext) => {
+    const r = await inferImage(env, served, bytes, 'ten', context);
     let top = 0;
     for (let i = 1; i < r.probabilities.length; i++) if (r.probabilities[i]! > r.probabilities[top]!) top = i;
-    return { vector: r.embedding, predictedClass: m.labels[top] ?? String(top) };
+    return { vector: r.embedding, predictedClass: served.model.metadata.labels[top] ?? String(top) };
   };
 
-  const search = async (req: SearchRequest__Output, context: CallContext): Promise<SearchResponse> => {
+  const search = (req: SearchRequest__Output, context: CallContext): Promise<SearchResponse> => env.withModel((served) => searchWith(served, req, context));
+  const searchWith = async (served: Served, req: SearchRequest__Output, context: CallContext): Promise<SearchResponse> => {
     const k = checkK(req.k);
     const filter = toIndexFilter(req.filter);
     const maxDistance = checkMaxDistance(req.max_distance);
-    const ix = await index();
+    const ix = await indexFor(served.model);
     let query: Float32Array;
     const excludeIds: string[] = [];
-    if (req.query === 'image') query = (await embedImage(req.image, context)).vector;
-    else if (req.query === 'vector') query = checkVector(req.vector?.values, m.embeddingDimension);
+    if (req.query === 'image') query = (await embedImage(served, req.image, context)).vector;
+    else if (req.query === 'vector') query = checkVector(req.vector?.values, served.model.metadata.embeddingDimension);
     else if (req.query === 'id') {
       const id = checkId(req.id, 'the query id');
       const [stored] = await ix.get([id]);
@@ -70,22 +84,23 @@ export function searchHandlers(env: ServingEnv) {
       if (req.exclude_self) excludeIds.push(id);
     } else throw new BadRequestError('the query is empty: set one of image, vector or id');
     const hits = await ix.search(query, k, { ...(filter ? { filter } : {}), ...(maxDistance !== undefined ? { maxDistance } : {}), excludeIds });
-    return { hits: hits.map((h) => ({ id: h.id, distance: h.distance, uri: h.uri, labels: h.labels, predicted_class: h.predictedClass })), model, error: null };
+    return { hits: hits.map((h) => ({ id: h.id, distance: h.distance, uri: h.uri, labels: h.labels, predicted_class: h.predictedClass })), model: modelRef(served.model), error: null };
   };
 
   return {
-    async upsert(req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> {
-      const id = checkId(req.id);
-      const labels = checkLabels(req.labels ?? {});
-      const uri = checkUri(req.uri);
-      const ix = await index();
-      let item: { vector: Float32Array; predictedClass: string };
-      if (req.source === 'image') item = await embedImage(req.image, context);
-      else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, m.embeddingDimension), predictedClass: '' };
-      else throw new BadRequestError(`item ${JSON.stringify(id)} has neither image nor vector: set one of them`);
-      await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }]);
-      return { id, ok: true, error: null, predicted_class: item.predictedClass };
-    },
+    upsert: (req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> =>
+      env.withModel(async (served) => {
+        const id = checkId(req.id);
+        const labels = checkLabels(req.labels ?? {});
+        const uri = checkUri(req.uri);
+        const ix = await indexFor(served.model);
+        let item: { vector: Float32Array; predictedClass: string };
+        if (req.source === 'image') item = await embedImage(served, req.image, context);
+        else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, served.model.metadata.embeddingDimension), predictedClass: '' };
+        else throw new BadRequestError(`item ${JSON.stringify(id)} has neither image nor vector: set one of them`);
+        await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }]);
+        return { id, ok: true, error: null, predicted_class: item.predictedClass };
+      }),
     search,
     async searchBatch(req: SearchBatchRequest__Output, context: CallContext): Promise<SearchBatchResponse> {
       checkBatch(req.queries.length);
@@ -95,7 +110,7 @@ export function searchHandlers(env: ServingEnv) {
         req.queries.map((q) =>
           search(q, context).catch((e: unknown) => {
             const s = reportFailure(env.log, 'SearchBatch', e, started, context.peer);
-            return { hits: [], model, error: { code: s.code, message: s.details } };
+            return { hits: [], model: modelRef(env.model), error: { code: s.code, message: s.details } };
           }),
         ),
       );
@@ -121,8 +136,8 @@ export function searchHandlers(env: ServingEnv) {
       return { count: d.count, dimension: d.dimension, metric: d.metric, model: { name: d.modelName, version: d.modelFingerprint }, indexed: d.indexed, unindexed: d.unindexed, backend: d.backend, location: displayLocation(location) };
     },
     async close(): Promise<void> {
-      const ix = await opening?.catch(() => undefined);
-      await ix?.close();
+      const o = await opening?.catch(() => undefined);
+      await o?.ix.close();
     },
   };
 }

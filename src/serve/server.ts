@@ -14,15 +14,17 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import * as protoLoader from '@grpc/proto-loader';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
-import { openModel } from '../model/model-files.js';
+import type { ModelFiles } from '../model/model-files.js';
+import type { VersionPolicy } from '../model/model-repository.js';
 import { Admission } from './admission.js';
 import { alexnetService, modelInfo } from './alexnet-service.js';
 import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
 import { InferenceEngine } from './engine.js';
-import { defaultIndexLocation } from './index/open-vector-index.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
+import { ModelHost, type ReloadOutcome } from './model-host.js';
+import { modelSourceOf, watchSource } from './model-source.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
 import { searchService } from './search-service.js';
 import { startStatsLog } from './stats-log.js';
@@ -32,7 +34,15 @@ const SERVICES: ServiceFactory[] = [alexnetService, searchService];
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
-  model: string;
+  model?: string;
+  /** Or a model repository, DIR/<name>/<version>/model.onnx (model-repository.ts). */
+  modelDir?: string;
+  /** The repository's model to serve (default: the only one there). */
+  modelName?: string;
+  /** The repository's version to serve (default: the latest). */
+  modelVersion?: VersionPolicy;
+  /** Reload by itself when the model's directory changes (reload() and SIGHUP work either way). */
+  watchModels?: boolean;
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -74,8 +84,12 @@ export const SERVE_DEFAULTS = {
 export interface RunningServer {
   address: string;
   port: number;
-  info: ModelInfo;
-  engine: InferenceEngine;
+  /** GetModelInfo's answer for the version serving now. */
+  readonly info: ModelInfo;
+  /** The engine of the version serving now. */
+  readonly engine: InferenceEngine;
+  /** Open the model's source again and serve what it names once loaded and warm (model-host.ts). */
+  reload(reason?: string): Promise<ReloadOutcome>;
   /** Calls accepted and not yet answered. */
   readonly inFlight: number;
   /** Health NOT_SERVING, refuse new calls, let calls in flight finish (up to graceMs), close. */
@@ -85,14 +99,26 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const o = { ...SERVE_DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof SERVE_DEFAULTS & ServeOptions;
   const log = o.logger ?? createLogger('info');
-  const opened = await openModel(o.model);
-  const m = opened.metadata;
+  const source = await modelSourceOf(o);
+  const opened = await source.open();
   const provider = await chooseProvider(o.device ?? 'auto', log);
   const maxBatch = o.maxBatch ?? defaultMaxBatch(provider);
   const maxDelayMs = o.maxDelayMs ?? defaultMaxDelayMs(provider);
   const admission = new Admission();
-  let engine: InferenceEngine | undefined;
-  const env: ServingEnv = { admission, log, model: opened, provider, maxBatch, maxDelayMs, maxPixels: o.maxPixels, index: o.index ?? defaultIndexLocation(opened), engine: () => engine! };
+  let models: ModelHost | undefined;
+  const env: ServingEnv = {
+    admission,
+    log,
+    get model() {
+      return models?.current.model ?? opened;
+    },
+    provider,
+    maxBatch,
+    maxDelayMs,
+    maxPixels: o.maxPixels,
+    index: o.index ?? source.defaultIndex,
+    withModel: (f) => models!.with(f),
+  };
   const services = SERVICES.map((service) => service(env));
 
   const names = ['', ...services.map((s) => s.name)];
@@ -111,7 +137,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
   new ReflectionService(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage)).addToServer(server);
   for (const s of services) server.addService(s.definition, s.implementation);
-  const info = modelInfo(env);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
   const port = await new Promise<number>((resolve, reject) =>
@@ -120,9 +145,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const address = `${host}:${port}`;
   o.onListening?.(port);
   // Health answers NOT_SERVING while the model loads and warms up.
-  try {
-    engine = await InferenceEngine.start({
-      model: opened,
+  // Every version, the first and each reload's, starts its own workers and is warm before it serves.
+  const startEngine = async (model: ModelFiles): Promise<InferenceEngine> => {
+    const started = await InferenceEngine.start({
+      model,
       provider,
       ...(o.workers ? { workers: o.workers } : {}),
       ...(o.threads ? { threads: o.threads } : {}),
@@ -131,21 +157,35 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       maxQueue: o.maxQueue,
       splitLoneImages: o.splitLoneImages ?? true,
     });
-    await engine.warmUp(new Uint8Array(m.baseSize * m.baseSize * 3).fill(128));
+    try {
+      await started.warmUp(new Uint8Array(model.metadata.baseSize * model.metadata.baseSize * 3).fill(128));
+    } catch (e) {
+      await started.close();
+      throw e;
+    }
+    return started;
+  };
+  let engine: InferenceEngine;
+  try {
+    engine = await startEngine(opened);
   } catch (e) {
     server.forceShutdown();
-    await engine?.close();
     throw e;
   }
+  const modelHost = new ModelHost({ model: opened, engine }, startEngine, log);
+  models = modelHost;
+  const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason);
+  const stopWatching = o.watchModels ? watchSource(source, () => void reload('model files changed')) : undefined;
   admission.open();
   setHealth('SERVING');
   log.info('serving', {
     address,
+    source: source.describe(),
     model: opened.singleCropPath,
     tenCropModel: opened.tenCropPath,
     version: opened.version,
-    preset: m.preset,
-    classes: m.labels.length,
+    preset: opened.metadata.preset,
+    classes: opened.metadata.labels.length,
     provider,
     workers: engine.workers,
     threadsPerWorker: engine.threads,
@@ -153,11 +193,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxDelayMs,
     maxQueue: o.maxQueue,
     splitLoneImages: o.splitLoneImages ?? true,
+    watchModels: o.watchModels ?? false,
   });
-  const running = engine;
-  // Totals since start (images that reached the model, batches); queued and inFlight: now.
+  const running = () => modelHost.current.engine;
+  // Totals of the version serving (since start, or since its reload); queued and inFlight: now.
   const stopStats = o.statsIntervalMs
-    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running.stats.inferred, batches: running.stats.batches, split: running.stats.split, workerMs: Math.round(running.stats.workerMs), queued: running.queued, inFlight: admission.inFlight }))
+    ? startStatsLog(o.statsIntervalMs, log, () => ({ inferred: running().stats.inferred, batches: running().stats.batches, split: running().stats.split, workerMs: Math.round(running().stats.workerMs), queued: running().queued, inFlight: admission.inFlight }))
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
@@ -165,6 +206,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     shuttingDown ??= (async () => {
       log.info('shutting down', { reason, inFlight: admission.inFlight });
       stopStats?.();
+      stopWatching?.();
       setHealth('NOT_SERVING');
       await admission.drain(o.graceMs);
       if (admission.inFlight > 0) log.warn('grace period over: closing with calls in flight', { inFlight: admission.inFlight });
@@ -178,9 +220,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           resolve();
         });
       });
-      await running.close();
+      const inferred = running().stats.inferred;
+      await modelHost.close();
       await Promise.all(services.map((s) => s.close?.()));
-      log.info('stopped', { inferred: running.stats.inferred });
+      log.info('stopped', { inferred });
     })();
     return shuttingDown;
   };
@@ -188,8 +231,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     address,
     port,
-    info,
-    engine,
+    get info() {
+      return modelInfo(env);
+    },
+    get engine() {
+      return running();
+    },
+    reload,
     get inFlight() {
       return admission.inFlight;
     },

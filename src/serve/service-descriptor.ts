@@ -7,8 +7,8 @@ import type * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import type { ModelFiles } from '../model/model-files.js';
 import type { Admission } from './admission.js';
-import type { InferenceEngine } from './engine.js';
 import type { Logger } from './log.js';
+import type { Served } from './model-host.js';
 
 /** What the adapters need: who is admitted, where the call lines go. */
 export interface AdapterEnv {
@@ -16,17 +16,22 @@ export interface AdapterEnv {
   log: Logger;
 }
 
-/** What a service is built from: the adapters' needs, the opened model and how it is served. */
+/** What a service is built from: the adapters' needs, the served model and how it is served. */
 export interface ServingEnv extends AdapterEnv {
-  model: ModelFiles;
+  /** The version serving now (a reload replaces it: read it per call, never keep it). */
+  readonly model: ModelFiles;
   provider: string;
   maxBatch: number;
   maxDelayMs: number;
   maxPixels: number;
   /** Where the similarity index lives: a directory (LanceDB) or a postgres:// URL. */
   index: string;
-  /** The engine, once started (handlers run only after admission opens, so it is there by then). */
-  engine(): InferenceEngine;
+  /**
+   * Run one call's work on the version serving now, held until `f` ends: what the call answers
+   * comes from one version, even if a reload swaps versions meanwhile. Handlers run only after
+   * admission opens, so a version is there by then.
+   */
+  withModel<T>(f: (served: Served) => Promise<T>): Promise<T>;
 }
 
 export interface ServiceDescriptor {

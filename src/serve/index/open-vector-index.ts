@@ -1,7 +1,7 @@
 /**
  * The one place that turns `--index <location>` into a backend: a postgres:// URL is a shared
  * PostgreSQL + pgvector table, anything else a LanceDB directory on this machine (by default one
- * beside the served model).
+ * beside the served model: model-source.ts).
  */
 import path from 'node:path';
 import type { ModelFiles } from '../../model/model-files.js';
@@ -11,11 +11,6 @@ import type { IndexIdentity, VectorIndex } from './vector-index.js';
 
 export function isPostgresLocation(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
-}
-
-/** `<model dir>/<model name>.index/`. */
-export function defaultIndexLocation(model: ModelFiles): string {
-  return path.join(path.dirname(model.singleCropPath), `${model.name}.index`);
 }
 
 export function identityOf(model: ModelFiles): IndexIdentity {

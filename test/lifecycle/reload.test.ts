@@ -1,0 +1,178 @@
+/**
+ * Lifecycle tier: model versions replaced while the server answers. `alexnet serve --model-dir`
+ * as a child process, versions published by copy-then-rename and picked up on SIGHUP (or by the
+ * watcher), a closed loop of calls running throughout.
+ */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { AlexNetClient } from '../../src/serve/client.js';
+import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
+import { startServer } from '../../src/serve/server.js';
+import { startAlexnet } from '../data-fixtures.js';
+import { makeExports, publish, type Exports } from '../reload-fixtures.js';
+import { byIndex, loadOracle, maxDiff, png, quiet } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+
+let exportsDir: Exports;
+test.before(async () => {
+  exportsDir = await makeExports(await tempDir('reload-exports'));
+});
+
+/** The server's log lines, parsed, as they arrive; `waitFor` resolves at the first (new) line that matches. */
+function logWatcher(stream: NodeJS.ReadableStream) {
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; from: number; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        continue;
+      }
+      for (const w of [...waiters]) {
+        if (w.match(lines.at(-1)!)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(lines.at(-1)!);
+        }
+      }
+    }
+  });
+  return {
+    lines,
+    waitFor: (match: (l: Record<string, unknown>) => boolean) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        waiters.push({ match, from: lines.length, resolve });
+      }),
+  };
+}
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+test('20 swaps under a closed loop of calls: no call fails, every answer is what the version it names computes, broken versions never serve, memory flat', async (t) => {
+  const repo = await tempDir('reload-repo');
+  const image = await png(7);
+  // What each good export answers for the image, computed here by onnxruntime.
+  const expected = new Map<string, { labels: string[]; p: Float32Array }>();
+  for (const dir of [exportsDir.a, exportsDir.b]) {
+    const o = await loadOracle(path.join(dir, 'model.onnx'));
+    expected.set(dir, { labels: o.meta.labels, p: (await o.offline(image)).p });
+  }
+  t.true(maxDiff(expected.get(exportsDir.a)!.p, expected.get(exportsDir.b)!.p) > 1e-4, 'the two versions answer differently');
+
+  const sourceOf = new Map<string, string>([['1', exportsDir.a]]);
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const server = startAlexnet(['serve', '--model-dir', repo, '--port', '0', '--device', 'cpu', '--workers', '1', '--threads', '1']);
+  const log = logWatcher(server.child.stderr!);
+  const serving = await log.waitFor((l) => l.msg === 'serving');
+  const client = new AlexNetClient(serving.address as string);
+  const answers: ClassifyResponse__Output[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loop = async () => {
+    while (running) {
+      await client.classify({ image, top_k: 3 }).then(
+        (r) => answers.push(r),
+        (e: { code?: number; details?: string }) => failures.push(`${e.code}: ${e.details}`),
+      );
+    }
+  };
+  const loops = [loop(), loop(), loop()];
+  const answeredBy = (v: string) => answers.filter((a) => a.model!.version === v).length;
+  const until = async (f: () => boolean) => {
+    while (!f()) await new Promise((r) => setTimeout(r, 20));
+  };
+
+  let rssAfterWarm = 0;
+  let version = 1;
+  let swaps = 0;
+  let refused = 0;
+  while (swaps < 20) {
+    version++;
+    if (swaps % 5 === 4 && refused < 4) {
+      // A broken version, published and asked for: it is refused and the one serving stays.
+      await publish(repo, 'tiny', version, refused % 2 === 0 ? exportsDir.corrupt : exportsDir.wrongShape);
+      const failed = log.waitFor((l) => l.msg === 'reload failed: the previous version keeps serving');
+      server.child.kill('SIGHUP');
+      await failed;
+      refused++;
+      continue;
+    }
+    const from = swaps % 2 === 0 ? exportsDir.b : exportsDir.a;
+    await publish(repo, 'tiny', version, from);
+    sourceOf.set(String(version), from);
+    const loaded = log.waitFor((l) => l.msg === 'reload: serving' && l.version === String(version));
+    server.child.kill('SIGHUP');
+    await loaded;
+    swaps++;
+    // Calls reach the new version before the next swap.
+    await until(() => answeredBy(String(version)) >= 3);
+    if (swaps === 10) rssAfterWarm = rssKiB(server.child.pid!);
+  }
+  const rssAfterAll = rssKiB(server.child.pid!);
+  running = false;
+  await Promise.all(loops);
+  client.close();
+  server.child.kill('SIGTERM');
+  const exit = await server.done;
+
+  t.deepEqual(failures, [], 'no call failed');
+  t.is(refused, 4);
+  const versions = new Set(answers.map((a) => a.model!.version));
+  t.is(versions.size, 21, 'the first version and each of the 20 swapped in answered');
+  for (const a of answers) {
+    const from = sourceOf.get(a.model!.version);
+    if (!from) return t.fail(`version ${a.model!.version} answered but is not a good one`);
+    const want = expected.get(from)!;
+    t.deepEqual(a.classes.map((c) => c.label).sort(), [...want.labels].sort());
+    const got = byIndex(a.classes, 3);
+    if (maxDiff(got, want.p) > 1e-5) return t.fail(`version ${a.model!.version}'s answer is not what its files compute`);
+  }
+  // Each swap closes the previous version's workers: no growth with the number of swaps.
+  t.log(`RSS after 10 swaps ${(rssAfterWarm / 1024).toFixed(1)} MiB, after 20 ${(rssAfterAll / 1024).toFixed(1)} MiB; ${answers.length} calls`);
+  t.true(rssAfterAll - rssAfterWarm < 64 * 1024, `RSS grew ${((rssAfterAll - rssAfterWarm) / 1024).toFixed(1)} MiB over the last 10 swaps`);
+  t.is(exit.code, 0, exit.stderr.slice(-2000));
+});
+
+test('--watch-models: a version published by rename is served without a signal; a pinned version stays; a refused reload leaves later reloads working', async (t) => {
+  const repo = await tempDir('reload-watch');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const watched = await startServer({ modelDir: repo, watchModels: true, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const pinned = await startServer({ modelDir: repo, modelVersion: { kind: 'pinned', version: 1 }, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const client = new AlexNetClient(watched.address);
+  try {
+    t.is((await client.modelInfo()).model!.version, '1');
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    for (let i = 0; i < 200 && (await client.modelInfo()).model!.version !== '2'; i++) await new Promise((r) => setTimeout(r, 50));
+    const info = await client.modelInfo();
+    t.is(info.model!.version, '2');
+    t.deepEqual(info.labels, ['b0', 'b1', 'b2']);
+    t.is((await pinned.reload('test')).status, 'unchanged');
+    t.is(pinned.info.model!.version, '1');
+    // A broken latest version: refused, the good one stays; then a good one is taken.
+    await publish(repo, 'tiny', 3, exportsDir.wrongShape);
+    const refused = await watched.reload('test');
+    t.is(refused.status, 'failed');
+    t.is(watched.info.model!.version, '2');
+    await publish(repo, 'tiny', 4, exportsDir.a);
+    t.like(await watched.reload('test'), { status: 'loaded', to: '4' });
+    const r = await client.classify({ image: await png(3), top_k: 3 });
+    t.is(r.model!.version, '4');
+    t.deepEqual(r.classes.map((c) => c.label).sort(), ['a0', 'a1', 'a2']);
+  } finally {
+    client.close();
+    await Promise.all([watched.shutdown(), pinned.shutdown()]);
+  }
+});
+
+test('clear refusals: no model, both --model and --model-dir, a repository with no version', async (t) => {
+  const repo = await tempDir('reload-empty');
+  await t.throwsAsync(startServer({ port: 0, logger: quiet }), { message: /no model to serve/ });
+  await t.throwsAsync(startServer({ model: 'x.onnx', modelDir: repo, port: 0, logger: quiet }), { message: /not both/ });
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  await t.throwsAsync(startServer({ modelDir: repo, modelVersion: { kind: 'pinned', version: 9 }, port: 0, logger: quiet }), { message: /has no version 9 .*it has: 1/ });
+});
