@@ -7,6 +7,7 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AlexNetClient } from '../../src/serve/client.js';
+import { SearchClient } from '../../src/serve/search-client.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
 import { startServer } from '../../src/serve/server.js';
 import { startAlexnet } from '../data-fixtures.js';
@@ -175,4 +176,31 @@ test('clear refusals: no model, both --model and --model-dir, a repository with 
   await t.throwsAsync(startServer({ model: 'x.onnx', modelDir: repo, port: 0, logger: quiet }), { message: /not both/ });
   await publish(repo, 'tiny', 1, exportsDir.a);
   await t.throwsAsync(startServer({ modelDir: repo, modelVersion: { kind: 'pinned', version: 9 }, port: 0, logger: quiet }), { message: /has no version 9 .*it has: 1/ });
+});
+
+test('the index stays the index of the model that made it: after a reload to another checkpoint, search refuses (FAILED_PRECONDITION) and classify goes on', async (t) => {
+  const repo = await tempDir('reload-index');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const search = new SearchClient(server.address);
+  const client = new AlexNetClient(server.address);
+  try {
+    const image = await png(5);
+    t.like((await search.upsert([{ id: 'x', image }]))[0], { ok: true });
+    t.is((await search.search({ image, k: 1 })).hits[0]!.id, 'x');
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    const refused = await search.search({ image, k: 1 }).then(
+      () => undefined,
+      (e: { code: number; details: string }) => e,
+    );
+    t.is(refused?.code, 9, 'FAILED_PRECONDITION');
+    t.regex(refused?.details ?? '', /not comparable.*index the images again/);
+    t.is((await client.classify({ image, top_k: 1 })).model!.version, '2');
+    t.is((await search.describe()).count, 1, 'nothing stored was lost');
+  } finally {
+    search.close();
+    client.close();
+    await server.shutdown();
+  }
 });
