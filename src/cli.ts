@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
@@ -207,52 +208,7 @@ program
     await embedCommand(images, opts);
   });
 
-const index = program.command('index').description("the similarity index of a running server (alexnet.v1.ImageSearch; fc7 vectors, Euclidean distance, paper §6.1)");
-
-index
-  .command('add')
-  .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes; labels class=<parent folder>, uri = the file path')
-  .argument('<paths...>', 'image files or folders')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
-  .action(async (paths: string[], opts) => {
-    const { indexAddCommand } = await import('./cli/search-command.js');
-    await indexAddCommand(paths, opts);
-  });
-
-index
-  .command('info')
-  .description('what the index holds: items, dimension, the model that made it, indexed and not-yet-indexed items, backend')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
-  .option('--json', 'print JSON')
-  .action(async (opts) => {
-    const { indexInfoCommand } = await import('./cli/search-command.js');
-    await indexInfoCommand(opts);
-  });
-
-index
-  .command('delete')
-  .description('remove items by id')
-  .argument('<ids...>', 'item ids (as index add and search show them)')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
-  .action(async (ids: string[], opts) => {
-    const { indexDeleteCommand } = await import('./cli/search-command.js');
-    await indexDeleteCommand(ids, opts);
-  });
-
-program
-  .command('search')
-  .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
-  .argument('<image>', 'JPEG, PNG or WebP file')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
-  .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
-  .option('--where <key=value>', 'only items with this label (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-  .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
-  .option('--json', 'print JSON instead of a table')
-  .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')
-  .action(async (image: string, opts) => {
-    const { searchCommand } = await import('./cli/search-command.js');
-    await searchCommand(image, opts);
-  });
+registerSearchCommands(program);
 
 program
   .command('doctor')

@@ -11,7 +11,7 @@ const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 /** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
 const CHUNK = 256;
 
-async function withClient<T>(server: string, work: (c: SearchClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(server: string, work: (c: SearchClient) => Promise<T>): Promise<T> {
   const { SearchClient } = await import('../serve/search-client.js');
   const c = new SearchClient(server);
   try {
@@ -23,7 +23,7 @@ async function withClient<T>(server: string, work: (c: SearchClient) => Promise<
   }
 }
 
-/** Every image file under the arguments (folders recursively), sorted, each once. */
+/** Every image file under the arguments (folders recursively), sorted, each once; none is an error. */
 export async function imageFiles(args: string[]): Promise<string[]> {
   const found = new Set<string>();
   for (const a of args) {
@@ -33,36 +33,51 @@ export async function imageFiles(args: string[]): Promise<string[]> {
     if (st.isFile()) found.add(path.resolve(a));
     else for (const e of await fs.readdir(a, { recursive: true, withFileTypes: true })) if (e.isFile() && IMAGE_EXT.test(e.name)) found.add(path.resolve(e.parentPath, e.name));
   }
+  if (found.size === 0) throw new ConfigError(`no .jpg, .jpeg, .png or .webp files in ${args.join(', ')}`);
   return [...found].sort();
 }
 
 /** An image's id: the first 32 hex digits of its content's SHA-256 (the same file twice is one item). */
 export const contentId = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex').slice(0, 32);
 
-export async function indexAddCommand(args: string[], opts: { server: string }): Promise<void> {
-  const files = await imageFiles(args);
-  if (files.length === 0) throw new ConfigError(`no .jpg, .jpeg, .png or .webp files in ${args.join(', ')}`);
-  const failures: string[] = [];
-  let added = 0;
-  let skipped = 0;
-  const bar = progressBar('indexing images');
-  await withClient(opts.server, async (c) => {
+/** What `addFiles` did: each file's id (in the order given) and the counts. */
+export interface Added {
+  ids: string[];
+  added: number;
+  skipped: number;
+  failures: string[];
+}
+
+/** Store these files in the index (those already stored, by content hash, are skipped), with a progress bar. */
+export async function addFiles(c: SearchClient, files: string[], title = 'indexing images'): Promise<Added> {
+  const r: Added = { ids: [], added: 0, skipped: 0, failures: [] };
+  const bar = progressBar(title);
+  try {
     for (let at = 0; at < files.length; at += CHUNK) {
       const chunk = files.slice(at, at + CHUNK);
       const bytes = await Promise.all(chunk.map((f) => fs.readFile(f)));
       const ids = bytes.map(contentId);
+      r.ids.push(...ids);
       // Resumable: what the index already holds is not sent again.
       const stored = (await c.get({ ids, allow_missing: true })).items.map((i) => i.found);
       const todo = chunk.flatMap((file, i) => (stored[i] ? [] : [{ id: ids[i]!, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } }]));
-      skipped += chunk.length - todo.length;
+      r.skipped += chunk.length - todo.length;
       const results = todo.length > 0 ? await c.upsert(todo) : [];
-      results.forEach((r, i) => (r.ok ? added++ : failures.push(`${todo[i]!.uri}: ${r.error?.message ?? 'not stored'}`)));
-      bar.update(at + chunk.length, files.length, `${added} added, ${skipped} already there, ${failures.length} failed`);
+      results.forEach((res, i) => (res.ok ? r.added++ : r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`)));
+      bar.update(at + chunk.length, files.length, `${r.added} added, ${r.skipped} already there, ${r.failures.length} failed`);
     }
-  }).finally(() => bar.stop());
-  console.log(`${added} added, ${skipped} already in the index, ${failures.length} failed (of ${files.length} files)`);
-  for (const f of failures) console.error(`alexnet: ${f}`);
-  if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
+  } finally {
+    bar.stop();
+  }
+  return r;
+}
+
+export async function indexAddCommand(args: string[], opts: { server: string }): Promise<void> {
+  const files = await imageFiles(args);
+  const r = await withClient(opts.server, (c) => addFiles(c, files));
+  console.log(`${r.added} added, ${r.skipped} already in the index, ${r.failures.length} failed (of ${files.length} files)`);
+  for (const f of r.failures) console.error(`alexnet: ${f}`);
+  if (r.failures.length > 0) throw new ConfigError(`${r.failures.length} of ${files.length} images failed`);
 }
 
 /** `key=value` -> a filter pair. */

@@ -1,0 +1,85 @@
+/**
+ * `alexnet dedup` as a child process against a served model with a LanceDB index. The oracle: every
+ * file embedded with Embed, all pairwise distances computed here, groups joined by brute force.
+ */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { startServer, type RunningServer } from '../../src/serve/server.js';
+import { cli, MODEL, png, quiet } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+import sharp from 'sharp';
+
+const s = {} as { server: RunningServer; dir: string };
+test.before(async () => {
+  s.server = await startServer({ model: MODEL, index: await tempDir('dedup-cli-index'), port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
+  s.dir = await tempDir('dedup-cli-images');
+});
+test.after.always(async () => s.server?.shutdown('tests done'));
+
+const euclid = (a: number[], b: number[]) => Math.sqrt(a.reduce((sum, x, i) => sum + (x - b[i]!) ** 2, 0));
+
+/** Groups of two or more by single linkage over every pair within d, each sorted; the groups sorted. */
+function bruteGroups(files: string[], vectors: number[][], d: number): string[][] {
+  const group = files.map((_, i) => i);
+  for (let i = 0; i < files.length; i++) {
+    for (let j = i + 1; j < files.length; j++) {
+      if (euclid(vectors[i]!, vectors[j]!) > d) continue;
+      const [from, to] = [group[j]!, group[i]!];
+      for (let x = 0; x < group.length; x++) if (group[x] === from) group[x] = to;
+    }
+  }
+  const by = new Map<number, string[]>();
+  files.forEach((f, i) => by.set(group[i]!, [...(by.get(group[i]!) ?? []), f]));
+  return [...by.values()].filter((g) => g.length > 1).map((g) => g.sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+}
+
+test.serial('dedup groups re-encoded, slightly changed and byte-identical copies, as brute force over Embed vectors does', async (t) => {
+  const write = async (name: string, bytes: Buffer) => {
+    const f = path.join(s.dir, name);
+    await fs.mkdir(path.dirname(f), { recursive: true });
+    await fs.writeFile(f, bytes);
+    return f;
+  };
+  const files: string[] = [];
+  for (const k of [3, 4, 10, 9]) {
+    const original = await png(k);
+    files.push(await write(`a/${k}.png`, original));
+    if (k === 9) continue; // a picture with no copy
+    files.push(await write(`b/${k}.jpg`, await sharp(original).jpeg({ quality: 90 }).toBuffer()));
+    if (k !== 10) files.push(await write(`c/${k}-brighter.png`, await sharp(original).modulate({ brightness: 1.03 }).png().toBuffer()));
+    if (k === 3) files.push(await write(`d/${k}-copy.png`, original));
+  }
+  files.sort();
+  const client = new AlexNetClient(s.server.address);
+  const vectors = await Promise.all(files.map(async (f) => (await client.embed({ image: await fs.readFile(f) })).embedding!.vector));
+  client.close();
+  // A threshold between the farthest copy and the nearest different picture.
+  const picture = (f: string) => path.basename(f).split(/[-.]/)[0];
+  const pairs = files.flatMap((f, i) => files.slice(i + 1).map((g, j) => ({ same: picture(f) === picture(g), d: euclid(vectors[i]!, vectors[i + 1 + j]!) })));
+  const farthestCopy = Math.max(...pairs.filter((p) => p.same).map((p) => p.d));
+  const nearestOther = Math.min(...pairs.filter((p) => !p.same).map((p) => p.d));
+  t.true(farthestCopy < nearestOther, `copies ${farthestCopy} apart, different pictures ${nearestOther}: the model cannot tell them apart`);
+  const d = (farthestCopy + nearestOther) / 2;
+
+  const r = await cli('dedup', s.dir, '--max-distance', String(d), '--json', '--server', s.server.address);
+  t.is(r.code, 0, r.err);
+  const got = (JSON.parse(r.out) as { files: string[]; distances: number[] }[]).map((g) => [...g.files].sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+  const want = bruteGroups(files, vectors, d);
+  t.deepEqual(got, want);
+  t.is(want.length, 3);
+
+  // The same folder with a threshold below every copy's distance: only the byte-identical pair.
+  const exact = await cli('dedup', s.dir, '--max-distance', String(Math.min(...pairs.filter((p) => p.d > 0).map((p) => p.d)) / 2), '--server', s.server.address);
+  t.is(exact.code, 0, exact.err);
+  t.regex(exact.out, /group 1 \(2 images\)\n\s+\S+\/a\/3\.png\n\s+0\.0000\s+\S+\/d\/3-copy\.png/);
+  t.regex(exact.out, /1 groups of near duplicates .* among 10 images; 1 could go/);
+});
+
+test.serial('dedup refuses a missing --max-distance, a folder without images, an unreachable server', async (t) => {
+  t.regex((await cli('dedup', s.dir)).err, /required option '--max-distance <d>'/);
+  const empty = await tempDir('dedup-cli-empty');
+  t.regex((await cli('dedup', empty, '--max-distance', '1', '--server', s.server.address)).err, /no \.jpg, \.jpeg, \.png or \.webp files/);
+  t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--server', '127.0.0.1:1')).err, /cannot reach a server at 127\.0\.0\.1:1/);
+});
