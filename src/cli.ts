@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { addClientOptions } from './cli/client-options.js';
 import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
@@ -148,6 +149,9 @@ program
     await evalCommand(model, opts);
   });
 
+/** The commands that call a running server. */
+const CLIENT_COMMANDS = ['classify', 'embed', 'search', 'dedup'];
+
 const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 program
@@ -173,6 +177,12 @@ program
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
   .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', positiveInt)
   .option('--index <dir|url>', 'the similarity index of alexnet.v1.ImageSearch: a directory (LanceDB, created on the first upsert) (default: <model dir>/<model name>.index/)')
+  .option('--tls-cert <file>', 'serve TLS with this PEM certificate (chain); re-read when the file changes, so a rotated certificate needs no restart')
+  .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+  .option('--tls-client-ca <file>', 'mutual TLS: refuse clients without a certificate signed by this PEM CA')
+  .option('--auth-tokens <file>', 'refuse calls (UNAUTHENTICATED) without "authorization: Bearer <token>" naming a token of this file: one per line, optionally "<name> <token>" (the name goes in logs, the token never); re-read when it changes; grpc.health.v1 stays open for probes')
+  .option('--metrics-port <n>', 'serve Prometheus /metrics, and /healthz and /readyz, over plaintext HTTP on this port (0: any free port)', nonNegativeInt)
+  .option('--metrics-host <host>', 'address of the metrics port (default: --host)')
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
   .action(async (opts) => {
@@ -185,7 +195,6 @@ program
   .command('classify')
   .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
   .argument('<images...>', 'JPEG, PNG or WebP files')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
   .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
@@ -199,7 +208,6 @@ program
   .command('embed')
   .description('fc7 feature vectors of images from a running server, one JSON object per line (for similarity search)')
   .argument('<images...>', 'JPEG, PNG or WebP files')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
   .option('--normalize', 'scale each vector to unit length')
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
@@ -209,6 +217,9 @@ program
   });
 
 registerSearchCommands(program);
+// Every client command reaches its server the same way (TLS, mTLS, token).
+for (const c of program.commands) if (CLIENT_COMMANDS.includes(c.name())) addClientOptions(c);
+for (const c of program.commands.find((c) => c.name() === 'index')!.commands) addClientOptions(c);
 
 program
   .command('doctor')

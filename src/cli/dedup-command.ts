@@ -9,14 +9,14 @@
  */
 import { ConfigError } from '../errors.js';
 import type { SearchClient } from '../serve/search-client.js';
+import type { ClientOptionValues } from './client-options.js';
 import { progressBar } from './progress.js';
 import { addFiles, imageFiles, withClient } from './search-command.js';
 
 /** Queries per SearchBatch (the server's limit). */
 const BATCH = 256;
 
-export interface DedupOptions {
-  server: string;
+export interface DedupOptions extends ClientOptionValues {
   maxDistance: number;
   /** Most neighbours looked at per image. */
   maxGroup: number;
@@ -97,7 +97,7 @@ export function groupPairs(files: string[], pairs: Map<string, number>): Duplica
 
 export async function dedupCommand(args: string[], opts: DedupOptions): Promise<void> {
   const files = await imageFiles(args);
-  const groups = await withClient(opts.server, async (c) => {
+  const groups = await withClient(opts, async (c) => {
     const added = await addFiles(c, files, 'embedding images');
     if (added.failures.length > 0) {
       for (const f of added.failures) console.error(`alexnet: ${f}`);

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { SearchClient } from '../serve/search-client.js';
+import { clientSecurity, type ClientOptionValues } from './client-options.js';
 import { progressBar } from './progress.js';
 import { callError } from './serve-command.js';
 
@@ -11,9 +12,10 @@ const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 /** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
 const CHUNK = 256;
 
-export async function withClient<T>(server: string, work: (c: SearchClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(opts: ClientOptionValues, work: (c: SearchClient) => Promise<T>): Promise<T> {
   const { SearchClient } = await import('../serve/search-client.js');
-  const c = new SearchClient(server);
+  const server = opts.server;
+  const c = new SearchClient(server, {}, clientSecurity(opts));
   try {
     return await work(c).catch((e: unknown) => {
       throw new ConfigError(callError(e, 'the server refused', server));
@@ -72,9 +74,9 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
   return r;
 }
 
-export async function indexAddCommand(args: string[], opts: { server: string }): Promise<void> {
+export async function indexAddCommand(args: string[], opts: ClientOptionValues): Promise<void> {
   const files = await imageFiles(args);
-  const r = await withClient(opts.server, (c) => addFiles(c, files));
+  const r = await withClient(opts, (c) => addFiles(c, files));
   console.log(`${r.added} added, ${r.skipped} already in the index, ${r.failures.length} failed (of ${files.length} files)`);
   for (const f of r.failures) console.error(`alexnet: ${f}`);
   if (r.failures.length > 0) throw new ConfigError(`${r.failures.length} of ${files.length} images failed`);
@@ -87,12 +89,12 @@ export function labelPair(s: string): [string, string] {
   return [s.slice(0, at), s.slice(at + 1)];
 }
 
-export async function searchCommand(image: string, opts: { server: string; k: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
+export async function searchCommand(image: string, opts: ClientOptionValues & { k: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
   const bytes = await fs.readFile(image).catch((e: Error) => {
     throw new ConfigError(`cannot read ${image}: ${e.message}`);
   });
   const equals = Object.fromEntries((opts.where ?? []).map(labelPair));
-  const r = await withClient(opts.server, (c) => c.search({ image: bytes, k: opts.k, filter: { equals }, max_distance: opts.maxDistance ?? 0 }));
+  const r = await withClient(opts, (c) => c.search({ image: bytes, k: opts.k, filter: { equals }, max_distance: opts.maxDistance ?? 0 }));
   if (opts.json) {
     console.log(JSON.stringify(r.hits));
     return;
@@ -107,13 +109,13 @@ function printTable(head: string[], rows: string[][]): void {
   for (const r of [head, ...rows]) console.log(r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));
 }
 
-export async function indexInfoCommand(opts: { server: string; json?: boolean }): Promise<void> {
-  const d = await withClient(opts.server, (c) => c.describe());
+export async function indexInfoCommand(opts: ClientOptionValues & { json?: boolean }): Promise<void> {
+  const d = await withClient(opts, (c) => c.describe());
   if (opts.json) return console.log(JSON.stringify(d));
   console.log(`location   ${d.location}\nbackend    ${d.backend}\nmodel      ${d.model?.name} (version ${d.model?.version})\nitems      ${d.count} (${d.dimension}-d, ${d.metric})\nindexed    ${d.indexed} by the approximate index, ${d.unindexed} searched exactly`);
 }
 
-export async function indexDeleteCommand(ids: string[], opts: { server: string }): Promise<void> {
-  const r = await withClient(opts.server, (c) => c.delete(ids));
+export async function indexDeleteCommand(ids: string[], opts: ClientOptionValues): Promise<void> {
+  const r = await withClient(opts, (c) => c.delete(ids));
   console.log(`deleted ${r.deleted} of ${ids.length} ids`);
 }

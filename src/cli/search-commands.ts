@@ -9,7 +9,6 @@ export function registerSearchCommands(program: Command): void {
     .command('add')
     .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes; labels class=<parent folder>, uri = the file path')
     .argument('<paths...>', 'image files or folders')
-    .option('--server <host:port>', 'server address', 'localhost:50051')
     .action(async (paths: string[], opts) => {
       const { indexAddCommand } = await import('./search-command.js');
       await indexAddCommand(paths, opts);
@@ -18,7 +17,6 @@ export function registerSearchCommands(program: Command): void {
   index
     .command('info')
     .description('what the index holds: items, dimension, the model that made it, indexed and not-yet-indexed items, backend')
-    .option('--server <host:port>', 'server address', 'localhost:50051')
     .option('--json', 'print JSON')
     .action(async (opts) => {
       const { indexInfoCommand } = await import('./search-command.js');
@@ -29,7 +27,6 @@ export function registerSearchCommands(program: Command): void {
     .command('delete')
     .description('remove items by id')
     .argument('<ids...>', 'item ids (as index add and search show them)')
-    .option('--server <host:port>', 'server address', 'localhost:50051')
     .action(async (ids: string[], opts) => {
       const { indexDeleteCommand } = await import('./search-command.js');
       await indexDeleteCommand(ids, opts);
@@ -39,7 +36,6 @@ export function registerSearchCommands(program: Command): void {
     .command('search')
     .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
     .argument('<image>', 'JPEG, PNG or WebP file')
-    .option('--server <host:port>', 'server address', 'localhost:50051')
     .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
     .option('--where <key=value>', 'only items with this label (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
@@ -55,7 +51,6 @@ export function registerSearchCommands(program: Command): void {
     .description('groups of near-duplicate images: the files are added to the server\'s index (as index add does), then each is searched for others within --max-distance (Euclidean fc7 distance); chains of such pairs form one group')
     .argument('<paths...>', 'image files or folders (recursively)')
     .requiredOption('--max-distance <d>', 'fc7 distance at or below which two images are duplicates (byte-identical: 0; run `alexnet search` on a pair you consider duplicates to see their distance)', positiveNumber)
-    .option('--server <host:port>', 'server address', 'localhost:50051')
     .option('--max-group <n>', 'most neighbours looked at per image (1-1000)', positiveInt, 100)
     .option('--json', 'print the groups as JSON: [{files, distances}]')
     .addHelpText('after', '\nExample:\n  alexnet dedup photos/ --max-distance 2')

@@ -1,6 +1,7 @@
 /** `alexnet serve`, `alexnet classify`, `alexnet embed` (and the message for a call that failed, which the search commands share). */
 import { promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { clientSecurity, type ClientOptionValues } from './client-options.js';
 import type { DeviceChoice } from '../serve/execution-providers.js';
 import type { LogLevel } from '../serve/log.js';
 
@@ -23,10 +24,18 @@ export interface ServeCommandOptions {
   grace: number;
   statsIntervalMs?: number;
   index?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
+  authTokens?: string;
+  metricsPort?: number;
+  metricsHost?: string;
   logLevel: LogLevel;
 }
 
 export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
+  if (!!opts.tlsCert !== !!opts.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together: give both to serve TLS');
+  if (opts.tlsClientCa && !opts.tlsCert) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first');
   const { startServer } = await import('../serve/server.js');
   const { createLogger } = await import('../serve/log.js');
   const log = createLogger(opts.logLevel);
@@ -54,6 +63,10 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     graceMs: opts.grace * 1000,
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.index ? { index: opts.index } : {}),
+    ...(opts.tlsCert ? { tls: { cert: opts.tlsCert, key: opts.tlsKey!, ...(opts.tlsClientCa ? { clientCa: opts.tlsClientCa } : {}) } } : {}),
+    ...(opts.authTokens ? { authTokens: opts.authTokens } : {}),
+    ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+    ...(opts.metricsHost ? { metricsHost: opts.metricsHost } : {}),
     logger: log,
   });
   const stop = (signal: string) => {
@@ -84,7 +97,8 @@ async function readImages(files: string[]): Promise<Buffer[]> {
 /** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
 export function callError(e: unknown, file: string, server: string): string {
   const err = e as { code?: number; details?: string; message?: string };
-  if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve'`);
+  if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
+  if (err.code === 16) throw new ConfigError(`the server at ${server} wants a token: ${err.details ?? err.message}`);
   return `${file}: ${err.details ?? err.message}`;
 }
 
@@ -94,10 +108,10 @@ function finish(failures: string[], files: string[]): void {
   if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
 }
 
-export async function classifyCommand(files: string[], opts: { server: string; topK?: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
+export async function classifyCommand(files: string[], opts: ClientOptionValues & { topK?: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
   const images = await readImages(files);
-  const client = new AlexNetClient(opts.server);
+  const client = new AlexNetClient(opts.server, {}, clientSecurity(opts));
   const failures: string[] = [];
   try {
     const results = await Promise.all(
@@ -127,10 +141,10 @@ export async function classifyCommand(files: string[], opts: { server: string; t
   finish(failures, files);
 }
 
-export async function embedCommand(files: string[], opts: { server: string; normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
+export async function embedCommand(files: string[], opts: ClientOptionValues & { normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
   const images = await readImages(files);
-  const client = new AlexNetClient(opts.server);
+  const client = new AlexNetClient(opts.server, {}, clientSecurity(opts));
   const failures: string[] = [];
   try {
     for (let i = 0; i < images.length; i++) {

@@ -3,7 +3,7 @@
  * and a count of those in flight, so shutdown can wait for them.
  */
 import { UnavailableError } from '../errors.js';
-import { reportFailure } from './call-log.js';
+import { reportFailure, type Caller } from './call-log.js';
 import type { Logger } from './log.js';
 import type { MappedStatus } from './status.js';
 
@@ -16,6 +16,11 @@ export class Admission {
   /** Calls accepted and not yet answered. */
   get inFlight(): number {
     return this.count;
+  }
+
+  /** Calls are taken now: the model is loaded and warm, and shutdown has not begun. */
+  get accepting(): boolean {
+    return this.ready && !this.draining;
   }
 
   /** The model is loaded and warm: take calls. */
@@ -49,12 +54,12 @@ export class Admission {
   }
 
   /** Count the call in, or log its refusal and return the status to answer it with. */
-  admit(log: Logger, method: string, started: number, peer: string): MappedStatus | undefined {
+  admit(log: Logger, method: string, started: number, caller: Caller): MappedStatus | undefined {
     try {
       this.enter();
       return undefined;
     } catch (e) {
-      return reportFailure(log, method, e, started, peer);
+      return reportFailure(log, method, e, started, caller);
     }
   }
 }

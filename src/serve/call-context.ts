@@ -5,21 +5,23 @@
 import { setMaxListeners } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { CancelledError } from '../errors.js';
+import type { Caller } from './call-log.js';
+import { requestIdOf, TOKEN_NAME } from './request-id.js';
 
 /** What every grpc-js server call kind offers: peer, deadline, cancellation. */
 export interface SurfaceCall {
   cancelled: boolean;
   getDeadline(): grpc.Deadline;
   getPeer(): string;
+  metadata: grpc.Metadata;
   on(event: 'cancelled', listener: () => void): unknown;
 }
 
-export interface CallContext {
+export interface CallContext extends Caller {
   /** Aborted (reason: CancelledError) once grpc-js says the call is cancelled: by the client, its deadline or the connection. */
   readonly signal: AbortSignal;
   /** Date.now() after which the answer is no use; Infinity without a deadline. */
   readonly deadline: number;
-  readonly peer: string;
 }
 
 /** A grpc-js deadline as Date.now() milliseconds. */
@@ -45,5 +47,7 @@ export function callContext(call: SurfaceCall): CallContext {
     },
     deadline,
     peer,
+    requestId: requestIdOf(call.metadata),
+    ...(typeof call.metadata.get(TOKEN_NAME)[0] === 'string' ? { token: call.metadata.get(TOKEN_NAME)[0] as string } : {}),
   };
 }

@@ -7,6 +7,23 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** How a client proves who it is and whom it talks to: TLS (with a CA, else the system's roots; a certificate and key for mTLS) and a bearer token. */
+export interface ClientSecurity {
+  tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  token?: string;
+}
+
+export function channelCredentials(s: ClientSecurity = {}): grpc.ChannelCredentials {
+  return s.tls ? grpc.credentials.createSsl(s.tls.ca ?? null, s.tls.key ?? null, s.tls.cert ?? null) : grpc.credentials.createInsecure();
+}
+
+/** Each call's metadata: the token, if any, as `authorization: Bearer`. */
+export function callMetadata(s: ClientSecurity = {}): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (s.token) md.set('authorization', `Bearer ${s.token}`);
+  return md;
+}
+
 /** Large messages both ways (images up, vectors down), over what the caller adds. */
 export function channelOptions(options: grpc.ChannelOptions): grpc.ChannelOptions {
   return { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024, ...options };

@@ -1,6 +1,6 @@
 /** A small promise-based client of alexnet.v1.AlexNet (the CLI's classify/embed, tests, the load client). */
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, unaryCall, type CallOptions } from './client-call.js';
+import { callMetadata, channelCredentials, channelOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
 import type { AlexNetClient as GeneratedClient } from './generated/alexnet/v1/AlexNet.js';
 import type { ClassifyRequest } from './generated/alexnet/v1/ClassifyRequest.js';
 import type { ClassifyResponse__Output } from './generated/alexnet/v1/ClassifyResponse.js';
@@ -14,26 +14,26 @@ export type { CallOptions };
 export class AlexNetClient {
   readonly raw: GeneratedClient;
 
-  constructor(address: string, options: grpc.ChannelOptions = {}) {
+  constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}) {
     const Ctor = serviceClientConstructor();
-    this.raw = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(options));
+    this.raw = new Ctor(address, channelCredentials(security), channelOptions(options));
   }
 
   classify(req: ClassifyRequest & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse__Output> {
-    return unaryCall((o, done) => this.raw.Classify(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Classify(req, callMetadata(this.security), o, done), opts);
   }
 
   embed(req: EmbedRequest & { image: Buffer }, opts?: CallOptions): Promise<EmbedResponse__Output> {
-    return unaryCall((o, done) => this.raw.Embed(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Embed(req, callMetadata(this.security), o, done), opts);
   }
 
   modelInfo(opts?: CallOptions): Promise<ModelInfo__Output> {
-    return unaryCall((o, done) => this.raw.GetModelInfo({}, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.GetModelInfo({}, callMetadata(this.security), o, done), opts);
   }
 
   /** A bidirectional ClassifyStream or EmbedStream call. */
   stream(method: 'ClassifyStream' | 'EmbedStream'): grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output> {
-    return (this.raw[method] as unknown as () => grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output>).call(this.raw);
+    return (this.raw[method] as unknown as (md: grpc.Metadata) => grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output>).call(this.raw, callMetadata(this.security));
   }
 
   close(): void {

@@ -14,41 +14,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
-import type { ModelFiles } from '../model/model-files.js';
 import { resolveParallelism } from './batching-defaults.js';
+import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
 import { splitTenCrop, TEN } from './ten-crop-split.js';
 
-export type { CropModeName, InferenceResult };
-
-export interface EngineOptions {
-  /** The pair of ONNX files and their metadata, passed on to each worker as they are. */
-  model: ModelFiles;
-  provider: string;
-  /** Worker threads, each with its own sessions (default: from the cores and the provider). */
-  workers?: number;
-  /** onnxruntime intra-op threads per worker (default: cores / workers). */
-  threads?: number;
-  maxBatch: number;
-  maxDelayMs: number;
-  /** Most images waiting for a worker; more are refused with OverloadedError. */
-  maxQueue: number;
-  /** Split a lone ten-crop image's crops across the free workers (default true). */
-  splitLoneImages?: boolean;
-}
-
-export interface EngineStats {
-  /** Images that reached the model. */
-  inferred: number;
-  batches: number;
-  /** Of the images inferred, those whose ten crops were split across workers. */
-  split: number;
-  /** Milliseconds the workers spent inside their batches (summed over workers). */
-  workerMs: number;
-  /** Jobs taken out before reaching the model, by reason. */
-  dropped: { cancelled: number; expired: number };
-  refused: number;
-}
+export type { BatchReport, CropModeName, EngineOptions, EngineStats, InferenceResult, QueueSlot, SubmitOptions };
 
 interface Job {
   image: Uint8Array;
@@ -58,13 +29,6 @@ interface Job {
   enqueued: number;
   resolve: (r: InferenceResult) => void;
   reject: (e: Error) => void;
-}
-
-export interface SubmitOptions {
-  /** Aborted when the call is cancelled: a job still queued is taken out (CancelledError). */
-  signal?: AbortSignal;
-  /** Date.now() after which the answer is no use: a job still queued then is dropped when its batch forms (DeadlineError). */
-  deadline?: number;
 }
 
 interface Slot {
@@ -83,6 +47,8 @@ export class InferenceEngine {
   private timer: NodeJS.Timeout | undefined;
   private nextId = 1;
   private closed = false;
+  /** Queue places reserved by calls still decoding their image. */
+  private reserved = 0;
 
   private constructor(private readonly opts: EngineOptions) {
     const layout = resolveParallelism(opts.provider, opts.workers, opts.threads);
@@ -107,17 +73,43 @@ export class InferenceEngine {
     return this.queues.ten.length + this.queues.center.length;
   }
 
+  /** Images waiting for a worker and places reserved for images still being decoded. */
+  private get taken(): number {
+    return this.queued + this.reserved;
+  }
+
+  /** The refusal of a full queue, counted. */
+  private overloaded(): OverloadedError {
+    this.stats.refused++;
+    return new OverloadedError(`the server is busy: ${this.queued} images are waiting and ${this.reserved} being decoded (limit ${this.opts.maxQueue}); retry later`);
+  }
+
+  /** Hold a place in the queue before spending anything on the image (decoding), or refuse at once (OverloadedError). */
+  reserve(): QueueSlot {
+    if (this.closed) throw new UnavailableError('the server is shutting down');
+    if (this.taken >= this.opts.maxQueue) throw this.overloaded();
+    this.reserved++;
+    let held = true;
+    return {
+      release: () => {
+        if (held) this.reserved--;
+        held = false;
+      },
+    };
+  }
+
   /** Queue one decoded image (baseSize x baseSize x 3); its answer, or why it has none. */
-  submit(image: Uint8Array, mode: CropModeName, { signal, deadline = Infinity }: SubmitOptions = {}): Promise<InferenceResult> {
+  submit(image: Uint8Array, mode: CropModeName, { signal, deadline = Infinity, slot }: SubmitOptions = {}): Promise<InferenceResult> {
     let job!: Job;
     const result = new Promise<InferenceResult>((resolve, reject) => {
       job = { image, mode, deadline, enqueued: performance.now(), resolve, reject };
     });
+    // A reserved place becomes the queued image's: the limit was checked when it was reserved.
+    const full = slot ? (slot.release(), false) : this.taken >= this.opts.maxQueue;
     if (this.closed) {
       job.reject(new UnavailableError('the server is shutting down'));
-    } else if (this.queued >= this.opts.maxQueue) {
-      this.stats.refused++;
-      job.reject(new OverloadedError(`the server is busy: ${this.queued} images are waiting (limit ${this.opts.maxQueue}); retry later`));
+    } else if (full) {
+      job.reject(this.overloaded());
     } else {
       this.queues[mode].push(job);
       if (signal) {
@@ -273,15 +265,17 @@ export class InferenceEngine {
       this.stats.inferred += jobs.length;
       this.stats.batches++;
     }
-    this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail);
+    const now = performance.now();
+    this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail, count ? jobs.map((j) => now - j.enqueued) : undefined);
   }
 
-  /** A lone ten-crop image over the free workers (ten-crop-split.ts). */
+  /** A lone ten-crop image over the free workers (ten-crop-split.ts); the first part reports the image's wait. */
   private dispatchSplit(free: Slot[], job: Job): void {
     this.stats.inferred++;
     this.stats.batches++;
     this.stats.split++;
-    splitTenCrop(Math.min(free.length, TEN), this.outputSizes(), job, (crops, p, done, fail) => this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail));
+    const waited = [performance.now() - job.enqueued];
+    splitTenCrop(Math.min(free.length, TEN), this.outputSizes(), job, (crops, p, done, fail) => this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail, p === 0 ? waited : []));
   }
 
   /** Per image: the number of classes (softmax) and the embedding dimension (fc7). */
@@ -289,10 +283,17 @@ export class InferenceEngine {
     return [this.opts.model.metadata.labels.length, this.opts.model.metadata.embeddingDimension];
   }
 
-  private send(slot: Slot, req: Omit<InferenceRequest, 'id'>, done: (reply: InferenceReply & { ok: true }) => void, fail: (e: Error) => void): void {
+  /** `queuedMs` (one wait per image): the batch is reported to the observer once answered; absent: not reported (warm-up). */
+  private send(slot: Slot, req: Omit<InferenceRequest, 'id'>, done: (reply: InferenceReply & { ok: true }) => void, fail: (e: Error) => void, queuedMs?: number[]): void {
     const id = this.nextId++;
     slot.busy = true;
-    slot.pending = { id, done, fail };
+    const observer = this.opts.observer;
+    const report: BatchReport | undefined = observer && queuedMs ? { mode: req.mode, images: queuedMs.length, crops: req.crops?.length ?? (req.mode === 'ten' ? TEN : 1) * req.n, workerMs: 0, queuedMs } : undefined;
+    const answered = (reply: InferenceReply & { ok: true }) => {
+      if (report) observer!.batch({ ...report, workerMs: reply.ms });
+      done(reply);
+    };
+    slot.pending = { id, done: answered, fail };
     slot.worker.postMessage({ ...req, id } satisfies InferenceRequest, [req.images.buffer as ArrayBuffer]);
   }
 }

@@ -10,10 +10,21 @@ import type { Served } from './model-host.js';
 import type { ServingEnv } from './service-descriptor.js';
 import { BadRequestError } from './status.js';
 
-/** One image through `served` (the version the call holds: ServingEnv.withModel). */
-export async function inferImage(env: Pick<ServingEnv, 'maxPixels'>, served: Served, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
+/**
+ * One image through `served` (the version the call holds: ServingEnv.withModel). A place in the
+ * engine's queue is reserved before the image is decoded, so an overloaded server refuses
+ * (RESOURCE_EXHAUSTED) without spending a decode on an image it would throw away; the place is
+ * given back on every path that does not queue the image.
+ */
+export async function inferImage(env: Pick<ServingEnv, 'maxPixels' | 'metrics'>, served: Served, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
   if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
-  const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels });
-  if (context.signal.aborted) throw new CancelledError('the call was cancelled');
-  return served.engine.submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline });
+  const slot = served.engine.reserve();
+  try {
+    const started = performance.now();
+    const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).finally(() => env.metrics?.decoded(served.model, performance.now() - started));
+    if (context.signal.aborted) throw new CancelledError('the call was cancelled');
+    return await served.engine.submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline, slot });
+  } finally {
+    slot.release();
+  }
 }

@@ -1,6 +1,6 @@
 /** A small promise-based client of alexnet.v1.ImageSearch (the CLI's index and search commands, tests). */
 import * as grpc from '@grpc/grpc-js';
-import { channelOptions, unaryCall, type CallOptions } from './client-call.js';
+import { callMetadata, channelCredentials, channelOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
 import type { DeleteResponse__Output } from './generated/alexnet/v1/DeleteResponse.js';
 import type { GetRequest } from './generated/alexnet/v1/GetRequest.js';
 import type { GetResponse__Output } from './generated/alexnet/v1/GetResponse.js';
@@ -16,34 +16,34 @@ import { searchClientConstructor } from './proto.js';
 export class SearchClient {
   readonly raw: GeneratedClient;
 
-  constructor(address: string, options: grpc.ChannelOptions = {}) {
+  constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}) {
     const Ctor = searchClientConstructor();
-    this.raw = new Ctor(address, grpc.credentials.createInsecure(), channelOptions(options));
+    this.raw = new Ctor(address, channelCredentials(security), channelOptions(options));
   }
 
   search(req: SearchRequest, opts?: CallOptions): Promise<SearchResponse__Output> {
-    return unaryCall((o, done) => this.raw.Search(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Search(req, callMetadata(this.security), o, done), opts);
   }
 
   searchBatch(queries: SearchRequest[], opts?: CallOptions): Promise<SearchBatchResponse__Output> {
-    return unaryCall((o, done) => this.raw.SearchBatch({ queries }, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.SearchBatch({ queries }, callMetadata(this.security), o, done), opts);
   }
 
   get(req: GetRequest, opts?: CallOptions): Promise<GetResponse__Output> {
-    return unaryCall((o, done) => this.raw.Get(req, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Get(req, callMetadata(this.security), o, done), opts);
   }
 
   delete(ids: string[], opts?: CallOptions): Promise<DeleteResponse__Output> {
-    return unaryCall((o, done) => this.raw.Delete({ ids }, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.Delete({ ids }, callMetadata(this.security), o, done), opts);
   }
 
   describe(opts?: CallOptions): Promise<IndexDescription__Output> {
-    return unaryCall((o, done) => this.raw.DescribeIndex({}, new grpc.Metadata(), o, done), opts);
+    return unaryCall((o, done) => this.raw.DescribeIndex({}, callMetadata(this.security), o, done), opts);
   }
 
   /** A bidirectional Upsert call. */
   upsertStream(): grpc.ClientDuplexStream<UpsertRequest, UpsertResponse__Output> {
-    return this.raw.Upsert();
+    return this.raw.Upsert(callMetadata(this.security));
   }
 
   /** Upsert these items on one stream; the responses in order (each ok or its error). */

@@ -109,7 +109,7 @@ export function searchHandlers(env: ServingEnv) {
       const results = await Promise.all(
         req.queries.map((q) =>
           search(q, context).catch((e: unknown) => {
-            const s = reportFailure(env.log, 'SearchBatch', e, started, context.peer);
+            const s = reportFailure(env.log, 'SearchBatch', e, started, context);
             return { hits: [], model: modelRef(env.model), error: { code: s.code, message: s.details } };
           }),
         ),

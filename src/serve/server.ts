@@ -19,15 +19,21 @@ import type { VersionPolicy } from '../model/model-repository.js';
 import { Admission } from './admission.js';
 import { alexnetService, modelInfo } from './alexnet-service.js';
 import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
-import { InferenceEngine } from './engine.js';
+import { AuthTokens } from './auth-tokens.js';
+import { callInterceptor, tolerantDeserializers } from './call-interceptor.js';
+import type { InferenceEngine } from './engine.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
+import { startHttpEndpoints, type HttpEndpoints } from './http-endpoints.js';
+import { ServerMetrics } from './metrics.js';
 import { ModelHost, type ReloadOutcome } from './model-host.js';
 import { modelSourceOf, watchSource } from './model-source.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
 import { searchService } from './search-service.js';
+import { isLoopback, serverCredentials, type TlsFiles } from './server-tls.js';
 import { startStatsLog } from './stats-log.js';
+import { startWarmEngine } from './warm-engine.js';
 
 /** The services served: one line per service module. */
 const SERVICES: ServiceFactory[] = [alexnetService, searchService];
@@ -63,6 +69,14 @@ export interface ServeOptions {
   maxConnectionAgeMs?: number;
   /** How long shutdown waits for calls in flight before closing connections. */
   graceMs?: number;
+  /** TLS (mTLS with a client CA) from these files, followed as they change; absent: plaintext. */
+  tls?: TlsFiles;
+  /** A file of bearer tokens (auth-tokens.ts): calls without one of them are refused UNAUTHENTICATED. */
+  authTokens?: string;
+  /** Serve /metrics, /healthz and /readyz over plaintext HTTP on this port (0 picks one); absent: no metrics recorded. */
+  metricsPort?: number;
+  /** The HTTP port's address (default: the gRPC host). */
+  metricsHost?: string;
   /** Log a 'stats' line this often (event-loop lag, engine counters); absent or 0: off. */
   statsIntervalMs?: number;
   logger?: Logger;
@@ -92,6 +106,8 @@ export interface RunningServer {
   reload(reason?: string): Promise<ReloadOutcome>;
   /** Calls accepted and not yet answered. */
   readonly inFlight: number;
+  /** The HTTP port of /metrics, /healthz, /readyz (when --metrics-port was given). */
+  metricsPort?: number;
   /** Health NOT_SERVING, refuse new calls, let calls in flight finish (up to graceMs), close. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -106,12 +122,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const maxDelayMs = o.maxDelayMs ?? defaultMaxDelayMs(provider);
   const admission = new Admission();
   let models: ModelHost | undefined;
+  const currentModel = () => models?.current.model ?? opened;
+  const metrics = o.metricsPort !== undefined ? new ServerMetrics({ model: currentModel, queued: () => models?.current.engine.queued ?? 0, inFlight: () => admission.inFlight }) : undefined;
+  const tokens = o.authTokens ? AuthTokens.open(o.authTokens, log) : undefined;
+  const credentials = serverCredentials(o.tls);
   const env: ServingEnv = {
     admission,
     log,
     get model() {
-      return models?.current.model ?? opened;
+      return currentModel();
     },
+    metrics,
     provider,
     maxBatch,
     maxDelayMs,
@@ -131,45 +152,40 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'grpc.max_connection_age_ms': o.maxConnectionAgeMs,
     'grpc.max_connection_age_grace_ms': o.graceMs,
     'grpc-node.max_session_memory': 64,
+    // The call interceptor first (request ids, malformed messages, metrics of every status), then auth.
+    interceptors: [callInterceptor({ metrics, model: currentModel }), ...(tokens ? [tokens.interceptor()] : [])],
   });
   health.addToServer(server);
   // Reflection describes every service, health included, so standard tools can call health checks too.
   const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
   new ReflectionService(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage)).addToServer(server);
-  for (const s of services) server.addService(s.definition, s.implementation);
+  for (const s of services) server.addService(tolerantDeserializers(s.definition), s.implementation);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${listenProblem(e)}`)) : resolve(p))),
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, credentials, (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${listenProblem(e)}`)) : resolve(p))),
   );
   const address = `${host}:${port}`;
+  if (!isLoopback(host) && !o.tls && !tokens) log.warn('listening beyond this machine without TLS or tokens: anyone who reaches the port can call it (see --tls-cert, --auth-tokens)', { address });
+  let http: HttpEndpoints | undefined;
+  try {
+    http = metrics ? await startHttpEndpoints({ host: o.metricsHost ?? host, port: o.metricsPort!, metrics, ready: () => admission.accepting }) : undefined;
+  } catch (e) {
+    server.forceShutdown();
+    throw e;
+  }
   o.onListening?.(port);
   // Health answers NOT_SERVING while the model loads and warms up.
   // Every version, the first and each reload's, starts its own workers and is warm before it serves.
-  const startEngine = async (model: ModelFiles): Promise<InferenceEngine> => {
-    const started = await InferenceEngine.start({
-      model,
-      provider,
-      ...(o.workers ? { workers: o.workers } : {}),
-      ...(o.threads ? { threads: o.threads } : {}),
-      maxBatch,
-      maxDelayMs,
-      maxQueue: o.maxQueue,
-      splitLoneImages: o.splitLoneImages ?? true,
-    });
-    try {
-      await started.warmUp(new Uint8Array(model.metadata.baseSize * model.metadata.baseSize * 3).fill(128));
-    } catch (e) {
-      await started.close();
-      throw e;
-    }
-    return started;
-  };
+  const startEngine = (model: ModelFiles): Promise<InferenceEngine> =>
+    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, ...(metrics ? { observer: metrics.observer(model) } : {}) });
   let engine: InferenceEngine;
   try {
     engine = await startEngine(opened);
   } catch (e) {
     server.forceShutdown();
+    await http?.close();
+    tokens?.close();
     throw e;
   }
   const modelHost = new ModelHost({ model: opened, engine }, startEngine, log);
@@ -194,6 +210,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxQueue: o.maxQueue,
     splitLoneImages: o.splitLoneImages ?? true,
     watchModels: o.watchModels ?? false,
+    tls: o.tls ? (o.tls.clientCa ? 'mutual' : 'server') : 'off',
+    authTokens: tokens?.count ?? 0,
+    metricsPort: http?.port,
   });
   const running = () => modelHost.current.engine;
   // Totals of the version serving (since start, or since its reload); queued and inFlight: now.
@@ -223,6 +242,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const inferred = running().stats.inferred;
       await modelHost.close();
       await Promise.all(services.map((s) => s.close?.()));
+      await http?.close();
+      tokens?.close();
       log.info('stopped', { inferred });
     })();
     return shuttingDown;
@@ -231,6 +252,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     address,
     port,
+    ...(http ? { metricsPort: http.port } : {}),
     get info() {
       return modelInfo(env);
     },

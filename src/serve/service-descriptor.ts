@@ -8,6 +8,7 @@ import type * as protoLoader from '@grpc/proto-loader';
 import type { ModelFiles } from '../model/model-files.js';
 import type { Admission } from './admission.js';
 import type { Logger } from './log.js';
+import type { ServerMetrics } from './metrics.js';
 import type { Served } from './model-host.js';
 
 /** What the adapters need: who is admitted, where the call lines go. */
@@ -24,6 +25,8 @@ export interface ServingEnv extends AdapterEnv {
   maxBatch: number;
   maxDelayMs: number;
   maxPixels: number;
+  /** The Prometheus metrics, when served (--metrics-port). */
+  metrics?: ServerMetrics;
   /** Where the similarity index lives: a directory (LanceDB) or a postgres:// URL. */
   index: string;
   /**

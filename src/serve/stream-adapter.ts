@@ -15,12 +15,12 @@ const STREAM_WINDOW = 64;
 
 export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, failed: (req: Req, status: MappedStatus) => Res) {
   return (call: grpc.ServerDuplexStream<Req, Res>): void => {
-    const refused = env.admission.admit(env.log, method, performance.now(), call.getPeer());
+    const context = callContext(call);
+    const refused = env.admission.admit(env.log, method, performance.now(), context);
     if (refused) {
       call.destroy(Object.assign(new Error(refused.details), { code: refused.code, details: refused.details }));
       return;
     }
-    const context = callContext(call);
     const pending: Promise<Res>[] = [];
     let writing = false;
     let ended = false;
@@ -47,7 +47,7 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
     };
     call.on('data', (req: Req) => {
       const arrived = performance.now();
-      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, arrived, call.getPeer()))));
+      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, arrived, context))));
       if (pending.length >= STREAM_WINDOW) call.pause();
       void flush();
     });

@@ -15,22 +15,23 @@ export interface UnaryOptions {
 export function unaryAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, { admitted = true }: UnaryOptions = {}) {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): void => {
     const started = performance.now();
+    const context = callContext(call);
     const fail = (e: unknown) => {
-      const s = reportFailure(env.log, method, e, started, call.getPeer());
+      const s = reportFailure(env.log, method, e, started, context);
       callback({ code: s.code, details: s.details });
     };
     if (!admitted) {
-      handler(call.request, callContext(call)).then((res) => callback(null, res), fail);
+      handler(call.request, context).then((res) => callback(null, res), fail);
       return;
     }
-    const refused = env.admission.admit(env.log, method, started, call.getPeer());
+    const refused = env.admission.admit(env.log, method, started, context);
     if (refused) {
       callback({ code: refused.code, details: refused.details });
       return;
     }
-    handler(call.request, callContext(call))
+    handler(call.request, context)
       .then((res) => {
-        reportAnswered(env.log, method, started, call.getPeer());
+        reportAnswered(env.log, method, started, context);
         callback(null, res);
       }, fail)
       .finally(() => env.admission.leave());

@@ -57,8 +57,8 @@ test('toStatus: what a caller can act on keeps its message and a specific code; 
 });
 
 /** A stand-in for a grpc-js server call: a cancelled flag, a deadline, a peer, the 'cancelled' event. */
-function fakeCall(deadline: grpc.Deadline) {
-  return Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => deadline, getPeer: () => 'ipv4:127.0.0.1:5' });
+function fakeCall(deadline: grpc.Deadline, metadata = new grpc.Metadata()) {
+  return Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => deadline, getPeer: () => 'ipv4:127.0.0.1:5', metadata });
 }
 
 test('call context: one AbortSignal, aborted with CancelledError when grpc-js cancels the call (event or flag); the deadline in ms', (t) => {
@@ -83,6 +83,11 @@ test('call context: one AbortSignal, aborted with CancelledError when grpc-js ca
   t.true(ctx2.signal.aborted);
   const soon = Date.now() + 1000;
   t.is(callContext(fakeCall(soon)).deadline, soon);
+  // The request id: the caller's x-request-id, cleaned of anything a log line should not hold.
+  const md = new grpc.Metadata();
+  md.set('x-request-id', `abc-123 x${'y'.repeat(200)}`);
+  t.is(callContext(fakeCall(Infinity, md)).requestId, `abc-123x${'y'.repeat(120)}`);
+  t.is(callContext(fakeCall(Infinity)).requestId, '');
 });
 
 test('admission: UNAVAILABLE while loading and once draining; drain waits for the calls in flight', async (t) => {

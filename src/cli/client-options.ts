@@ -1,0 +1,50 @@
+/**
+ * The options every client command shares to reach a secured server: TLS (`--tls`, `--tls-ca`),
+ * mTLS (`--tls-cert` + `--tls-key`) and a bearer token (`--token-file`, or the ALEXNET_TOKEN
+ * environment variable, so the token stays out of the shell history and the process list).
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import type { ClientSecurity } from '../serve/client-call.js';
+
+export interface ClientOptionValues {
+  server: string;
+  tls?: boolean;
+  tlsCa?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tokenFile?: string;
+}
+
+export const TOKEN_ENV = 'ALEXNET_TOKEN';
+
+export function addClientOptions(cmd: Command): Command {
+  return cmd
+    .option('--server <host:port>', 'server address', 'localhost:50051')
+    .option('--tls', "connect with TLS, trusting the system's certificate authorities (implied by --tls-ca)")
+    .option('--tls-ca <file>', "PEM certificate of the authority that signed the server's certificate")
+    .option('--tls-cert <file>', 'PEM client certificate, for a server that requires one (mTLS; with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--token-file <file>', `a file holding the bearer token the server wants (--auth-tokens); default: the ${TOKEN_ENV} environment variable`);
+}
+
+function read(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    throw new ConfigError(`cannot read ${what} ${file}: ${(e as Error).message}`);
+  }
+}
+
+export function clientSecurity(o: ClientOptionValues, env: NodeJS.ProcessEnv = process.env): ClientSecurity {
+  if (!!o.tlsCert !== !!o.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together: give both for mTLS, or neither');
+  const tls = o.tls || o.tlsCa || o.tlsCert ? { ...(o.tlsCa ? { ca: read(o.tlsCa, '--tls-ca') } : {}), ...(o.tlsCert ? { cert: read(o.tlsCert, '--tls-cert'), key: read(o.tlsKey!, '--tls-key') } : {}) } : undefined;
+  let token = env[TOKEN_ENV]?.trim();
+  if (o.tokenFile) {
+    token = read(o.tokenFile, '--token-file').toString('utf8').split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+    if (!token) throw new ConfigError(`--token-file ${o.tokenFile} holds no token`);
+    if (/\s/.test(token)) token = token.split(/\s+/).pop();
+  }
+  return { ...(tls ? { tls } : {}), ...(token ? { token } : {}) };
+}

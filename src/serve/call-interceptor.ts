@@ -1,0 +1,81 @@
+/**
+ * The server interceptor every call passes first (grpc-js server interceptors, innermost): it
+ * gives the call a request id (the caller's x-request-id, or a new one) before anything else sees
+ * its metadata and returns it in the response metadata; it answers a request that is not valid
+ * protobuf with INVALID_ARGUMENT (grpc-js alone answers INTERNAL: see `tolerantDeserializers`);
+ * and it records every status sent, refusals by the auth interceptor included, in the metrics.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ModelLabels, ServerMetrics } from './metrics.js';
+import { ensureRequestId, REQUEST_ID } from './request-id.js';
+
+/** What a request's deserializer returns instead of throwing on bytes that are not the message. */
+class Malformed {
+  constructor(readonly reason: string) {}
+}
+
+/**
+ * A service definition whose request deserializers never throw: bytes that do not parse become a
+ * Malformed value, which the interceptor answers with INVALID_ARGUMENT before any handler sees it.
+ */
+export function tolerantDeserializers(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  return Object.fromEntries(
+    Object.entries(definition).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          try {
+            return method.requestDeserialize(bytes);
+          } catch (e) {
+            return new Malformed((e as Error).message);
+          }
+        },
+      },
+    ]),
+  ) as grpc.ServiceDefinition;
+}
+
+export interface CallInterceptorOptions {
+  metrics?: ServerMetrics;
+  /** The version serving now (labels of the call's series). */
+  model(): ModelLabels;
+}
+
+export function callInterceptor(o: CallInterceptorOptions): grpc.ServerInterceptor {
+  return (method, call) => {
+    const started = performance.now();
+    let requestId = '';
+    let finished = false;
+    const withId = (md: grpc.Metadata | null | undefined) => {
+      const out = md ?? new grpc.Metadata();
+      if (requestId) out.set(REQUEST_ID, requestId);
+      return out;
+    };
+    const record = (code: grpc.status) => {
+      if (finished) return;
+      finished = true;
+      o.metrics?.callHandled(method.path, code, (performance.now() - started) / 1000, o.model());
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (md, pass) => {
+            requestId = ensureRequestId(md);
+            pass(md);
+          },
+          onReceiveMessage: (message, pass) => {
+            if (!(message instanceof Malformed)) return pass(message);
+            const details = `the request is not a valid ${method.path} message (${message.reason}): send the protobuf message the service's .proto defines`;
+            record(grpc.status.INVALID_ARGUMENT);
+            call.sendStatus({ code: grpc.status.INVALID_ARGUMENT, details, metadata: withId(undefined) });
+          },
+        }),
+      sendMetadata: (md, next) => next(withId(md)),
+      sendStatus: (status, next) => {
+        record(status.code);
+        next({ ...status, metadata: withId(status.metadata) });
+      },
+    });
+  };
+}
