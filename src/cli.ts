@@ -147,6 +147,8 @@ program
     await evalCommand(model, opts);
   });
 
+const SERVER_HELP = 'server address; a comma list of IP:port (10.0.0.1:50051,10.0.0.2:50051) or dns:///host:port (every address the name resolves to) spreads calls over replicas (round_robin, UNAVAILABLE retried on another)';
+
 const DEVICES = ['auto', 'cpu', 'cuda', 'tensorrt', 'webgpu'];
 
 program
@@ -184,7 +186,7 @@ program
   .command('classify')
   .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
   .argument('<images...>', 'JPEG, PNG or WebP files')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
@@ -198,7 +200,7 @@ program
   .command('embed')
   .description('fc7 feature vectors of images from a running server, one JSON object per line (for similarity search)')
   .argument('<images...>', 'JPEG, PNG or WebP files')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .option('--normalize', 'scale each vector to unit length')
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
@@ -213,7 +215,7 @@ index
   .command('add')
   .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes; labels class=<parent folder>, uri = the file path')
   .argument('<paths...>', 'image files or folders')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .action(async (paths: string[], opts) => {
     const { indexAddCommand } = await import('./cli/search-command.js');
     await indexAddCommand(paths, opts);
@@ -222,7 +224,7 @@ index
 index
   .command('info')
   .description('what the index holds: items, dimension, the model that made it, indexed and not-yet-indexed items, backend')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .option('--json', 'print JSON')
   .action(async (opts) => {
     const { indexInfoCommand } = await import('./cli/search-command.js');
@@ -233,7 +235,7 @@ index
   .command('delete')
   .description('remove items by id')
   .argument('<ids...>', 'item ids (as index add and search show them)')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .action(async (ids: string[], opts) => {
     const { indexDeleteCommand } = await import('./cli/search-command.js');
     await indexDeleteCommand(ids, opts);
@@ -243,7 +245,7 @@ program
   .command('search')
   .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
   .argument('<image>', 'JPEG, PNG or WebP file')
-  .option('--server <host:port>', 'server address', 'localhost:50051')
+  .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
   .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
   .option('--where <key=value>', 'only items with this label (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
