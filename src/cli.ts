@@ -175,6 +175,7 @@ program
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
+  .option('--max-connection-age <seconds>', "close each client connection after this long (gracefully, calls in flight finish), so long-lived clients reconnect and spread over replicas added since", positiveNumber, 1800)
   .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', positiveInt)
   .option('--index <dir|url>', 'the similarity index of alexnet.v1.ImageSearch: a directory (LanceDB, created on the first upsert) (default: <model dir>/<model name>.index/)')
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate (chain); re-read when the file changes, so a rotated certificate needs no restart')

@@ -19,9 +19,11 @@ export interface ClientOptionValues {
 
 export const TOKEN_ENV = 'ALEXNET_TOKEN';
 
+const SERVER_HELP = 'server address; a comma list of IP:port (10.0.0.1:50051,10.0.0.2:50051) or dns:///host:port (every address the name resolves to) spreads calls over replicas (round_robin, UNAVAILABLE retried on another)';
+
 export function addClientOptions(cmd: Command): Command {
   return cmd
-    .option('--server <host:port>', 'server address', 'localhost:50051')
+    .option('--server <host:port>', SERVER_HELP, 'localhost:50051')
     .option('--tls', "connect with TLS, trusting the system's certificate authorities (implied by --tls-ca)")
     .option('--tls-ca <file>', "PEM certificate of the authority that signed the server's certificate")
     .option('--tls-cert <file>', 'PEM client certificate, for a server that requires one (mTLS; with --tls-key)')

@@ -22,6 +22,7 @@ export interface ServeCommandOptions {
   /** commander's --no-split-crops: false. */
   splitCrops: boolean;
   grace: number;
+  maxConnectionAge: number;
   statsIntervalMs?: number;
   index?: string;
   tlsCert?: string;
@@ -61,6 +62,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     maxQueue: opts.maxQueue,
     splitLoneImages: opts.splitCrops,
     graceMs: opts.grace * 1000,
+    maxConnectionAgeMs: opts.maxConnectionAge * 1000,
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),
     ...(opts.index ? { index: opts.index } : {}),
     ...(opts.tlsCert ? { tls: { cert: opts.tlsCert, key: opts.tlsKey!, ...(opts.tlsClientCa ? { clientCa: opts.tlsClientCa } : {}) } } : {}),

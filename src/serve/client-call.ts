@@ -1,5 +1,6 @@
 /** What the promise-based clients (client.ts, search-client.ts) share: their channel options and one unary call as a promise. */
 import * as grpc from '@grpc/grpc-js';
+import { FLEET_SERVICE_CONFIG } from './fleet-config.js';
 
 export interface CallOptions {
   /** Milliseconds from now. */
@@ -24,9 +25,14 @@ export function callMetadata(s: ClientSecurity = {}): grpc.Metadata {
   return md;
 }
 
-/** Large messages both ways (images up, vectors down), over what the caller adds. */
+/** Large messages both ways (images up, vectors down) and the fleet's service config (round_robin, retries), under what the caller adds. */
 export function channelOptions(options: grpc.ChannelOptions): grpc.ChannelOptions {
-  return { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.max_send_message_length': 64 * 1024 * 1024, ...options };
+  return {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.service_config': JSON.stringify(FLEET_SERVICE_CONFIG),
+    ...options,
+  };
 }
 
 /** `start` issues the call with these options and callback; `opts` sets its deadline and cancellation. */

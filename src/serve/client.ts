@@ -1,6 +1,7 @@
 /** A small promise-based client of alexnet.v1.AlexNet (the CLI's classify/embed, tests, the load client). */
 import * as grpc from '@grpc/grpc-js';
 import { callMetadata, channelCredentials, channelOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
+import { channelTarget } from './fleet-config.js';
 import type { AlexNetClient as GeneratedClient } from './generated/alexnet/v1/AlexNet.js';
 import type { ClassifyRequest } from './generated/alexnet/v1/ClassifyRequest.js';
 import type { ClassifyResponse__Output } from './generated/alexnet/v1/ClassifyResponse.js';
@@ -14,9 +15,10 @@ export type { CallOptions };
 export class AlexNetClient {
   readonly raw: GeneratedClient;
 
+  /** `address`: host:port, a comma list of IP:port (one per replica) or a target such as dns:///name:port (fleet-config.ts). */
   constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}) {
     const Ctor = serviceClientConstructor();
-    this.raw = new Ctor(address, channelCredentials(security), channelOptions(options));
+    this.raw = new Ctor(channelTarget(address), channelCredentials(security), channelOptions(options));
   }
 
   classify(req: ClassifyRequest & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse__Output> {

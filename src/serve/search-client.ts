@@ -1,6 +1,7 @@
 /** A small promise-based client of alexnet.v1.ImageSearch (the CLI's index and search commands, tests). */
 import * as grpc from '@grpc/grpc-js';
 import { callMetadata, channelCredentials, channelOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
+import { channelTarget } from './fleet-config.js';
 import type { DeleteResponse__Output } from './generated/alexnet/v1/DeleteResponse.js';
 import type { GetRequest } from './generated/alexnet/v1/GetRequest.js';
 import type { GetResponse__Output } from './generated/alexnet/v1/GetResponse.js';
@@ -16,9 +17,10 @@ import { searchClientConstructor } from './proto.js';
 export class SearchClient {
   readonly raw: GeneratedClient;
 
+  /** `address`: host:port, a comma list of IP:port (one per replica) or a target such as dns:///name:port (fleet-config.ts). */
   constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}) {
     const Ctor = searchClientConstructor();
-    this.raw = new Ctor(address, channelCredentials(security), channelOptions(options));
+    this.raw = new Ctor(channelTarget(address), channelCredentials(security), channelOptions(options));
   }
 
   search(req: SearchRequest, opts?: CallOptions): Promise<SearchResponse__Output> {

@@ -10,47 +10,15 @@ import { AlexNetClient } from '../../src/serve/client.js';
 import { SearchClient } from '../../src/serve/search-client.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
 import { startServer } from '../../src/serve/server.js';
-import { startAlexnet } from '../data-fixtures.js';
 import { makeExports, publish, type Exports } from '../reload-fixtures.js';
 import { byIndex, loadOracle, maxDiff, png, quiet } from '../serve-fixtures.js';
+import { startServerProcess } from '../server-process.js';
 import { tempDir } from '../temp-dir.js';
 
 let exportsDir: Exports;
 test.before(async () => {
   exportsDir = await makeExports(await tempDir('reload-exports'));
 });
-
-/** The server's log lines, parsed, as they arrive; `waitFor` resolves at the first (new) line that matches. */
-function logWatcher(stream: NodeJS.ReadableStream) {
-  const lines: Record<string, unknown>[] = [];
-  const waiters: { match: (l: Record<string, unknown>) => boolean; from: number; resolve: (l: Record<string, unknown>) => void }[] = [];
-  let buf = '';
-  stream.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        continue;
-      }
-      for (const w of [...waiters]) {
-        if (w.match(lines.at(-1)!)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(lines.at(-1)!);
-        }
-      }
-    }
-  });
-  return {
-    lines,
-    waitFor: (match: (l: Record<string, unknown>) => boolean) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        waiters.push({ match, from: lines.length, resolve });
-      }),
-  };
-}
 
 const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 
@@ -67,10 +35,9 @@ test('20 swaps under a closed loop of calls: no call fails, every answer is what
 
   const sourceOf = new Map<string, string>([['1', exportsDir.a]]);
   await publish(repo, 'tiny', 1, exportsDir.a);
-  const server = startAlexnet(['serve', '--model-dir', repo, '--port', '0', '--device', 'cpu', '--workers', '1', '--threads', '1']);
-  const log = logWatcher(server.child.stderr!);
-  const serving = await log.waitFor((l) => l.msg === 'serving');
-  const client = new AlexNetClient(serving.address as string);
+  const server = await startServerProcess(['--model-dir', repo, '--device', 'cpu', '--workers', '1', '--threads', '1']);
+  const log = server.log;
+  const client = new AlexNetClient(server.address);
   const answers: ClassifyResponse__Output[] = [];
   const failures: string[] = [];
   let running = true;

@@ -1,0 +1,135 @@
+/**
+ * The deployment files read as their tools read them (not a test file): the Dockerfile through
+ * dockerfile-ast, deploy/*.yaml through `yaml`, each kustomization's resources and its RFC 6902
+ * patches applied to the base objects, and the flags `alexnet serve --help` lists.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { parseAllDocuments } from 'yaml';
+import { CLI } from './serve-fixtures.js';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const DEPLOY = path.join(ROOT, 'deploy');
+
+// Kubernetes objects are checked field by field; `any` keeps the assertions readable.
+export type K8sObject = Record<string, any>;
+
+/** One stage of the Dockerfile: its FROM and the instructions up to the next FROM. */
+export interface Stage {
+  image: string;
+  name: string | null;
+  instructions: Instruction[];
+}
+
+export function dockerfileStages(file = path.join(ROOT, 'Dockerfile')): Stage[] {
+  const d = DockerfileParser.parse(readFileSync(file, 'utf8'));
+  const stages: Stage[] = [];
+  for (const i of d.getInstructions()) {
+    if (i.getKeyword() === 'FROM') {
+      const from = d.getFROMs().find((f) => f.getRange().start.line === i.getRange().start.line)!;
+      stages.push({ image: from.getImage() ?? '', name: from.getBuildStage(), instructions: [] });
+    } else stages.at(-1)?.instructions.push(i);
+  }
+  return stages;
+}
+
+/** An exec-form (JSON) instruction's strings, e.g. CMD ["serve", "--port", "50051"]. */
+export function jsonStrings(i: Instruction): string[] {
+  const json = (i as Instruction & { getJSONStrings?: () => { getJSONValue(): string }[] }).getJSONStrings?.() ?? [];
+  return json.map((s) => s.getJSONValue());
+}
+
+/** Every document of a YAML file (comments dropped), failing on a syntax error. */
+export function yamlObjects(file: string): K8sObject[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    return doc.toJS() as K8sObject;
+  });
+}
+
+export interface Kustomization {
+  dir: string;
+  /** Every object its resources give, its patches applied (a directory resource is built as a kustomization itself). */
+  objects: K8sObject[];
+  /** Resources that name nothing that exists. */
+  missing: string[];
+  /** Patches whose target matched no object. */
+  unmatched: string[];
+}
+
+/** A kustomization built the way `kubectl apply -k` would for what it uses here: resources, then RFC 6902 patches on their targets. */
+export function buildKustomization(dir: string): Kustomization {
+  const [k] = yamlObjects(path.join(dir, 'kustomization.yaml'));
+  const objects: K8sObject[] = [];
+  const missing: string[] = [];
+  const unmatched: string[] = [];
+  for (const r of (k!.resources ?? []) as string[]) {
+    const p = path.resolve(dir, r);
+    if (!existsSync(p)) missing.push(r);
+    else if (statSync(p).isDirectory()) {
+      const inner = buildKustomization(p);
+      objects.push(...inner.objects);
+      missing.push(...inner.missing.map((m) => path.join(r, m)));
+      unmatched.push(...inner.unmatched);
+    } else objects.push(...yamlObjects(p));
+  }
+  for (const patch of (k!.patches ?? []) as { path: string; target: { kind: string; name: string } }[]) {
+    const ops = yamlObjects(path.join(dir, patch.path))[0] as JsonPatchOp[];
+    const targets = objects.filter((o) => o.kind === patch.target.kind && o.metadata?.name === patch.target.name);
+    if (targets.length === 0) unmatched.push(`${patch.path} -> ${patch.target.kind}/${patch.target.name}`);
+    for (const o of targets) objects.splice(objects.indexOf(o), 1, applyJsonPatch(o, ops));
+  }
+  return { dir, objects, missing, unmatched };
+}
+
+export interface JsonPatchOp {
+  op: 'add' | 'replace' | 'remove';
+  path: string;
+  value?: unknown;
+}
+
+/** RFC 6902 add, replace and remove on a copy; a path that does not exist is an error, as kustomize makes it one. */
+export function applyJsonPatch(doc: K8sObject, ops: JsonPatchOp[]): K8sObject {
+  const out = structuredClone(doc);
+  for (const { op, path: p, value } of ops) {
+    const keys = p.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const last = keys.pop()!;
+    let parent: K8sObject = out;
+    for (const key of keys) {
+      parent = parent[key];
+      if (parent === undefined || parent === null || typeof parent !== 'object') throw new Error(`patch ${op} ${p}: ${key} does not exist`);
+    }
+    if (Array.isArray(parent)) {
+      const at = last === '-' ? parent.length : Number(last);
+      if (!Number.isInteger(at) || at < 0 || at > parent.length || (op !== 'add' && at >= parent.length)) throw new Error(`patch ${op} ${p}: no index ${last}`);
+      if (op === 'add') parent.splice(at, 0, structuredClone(value));
+      else if (op === 'replace') parent[at] = structuredClone(value);
+      else parent.splice(at, 1);
+    } else {
+      if (op !== 'add' && !(last in parent)) throw new Error(`patch ${op} ${p}: ${last} does not exist`);
+      if (op === 'remove') delete parent[last];
+      else parent[last] = structuredClone(value);
+    }
+  }
+  return out;
+}
+
+/** The long flags `alexnet serve --help` lists (the built CLI, run). */
+export async function serveFlags(): Promise<Set<string>> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'serve', '--help']);
+  return new Set([...stdout.matchAll(/^\s+(?:-\w, )?(--[a-z][a-z0-9-]*)/gm)].map((m) => m[1]!));
+}
+
+/** The flags of an argument list (`--flag value` or `--flag=value`). */
+export const flagsOf = (args: string[]) => args.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]!);
+
+/** The value after `--flag` (or of `--flag=value`) in an argument list. */
+export function flagValue(args: string[], flag: string): string | undefined {
+  const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  if (i < 0) return undefined;
+  return args[i]!.includes('=') ? args[i]!.slice(flag.length + 1) : args[i + 1];
+}
