@@ -1,0 +1,163 @@
+/**
+ * TLS, mutual TLS, certificate rotation and bearer tokens, with real servers on 127.0.0.1, real
+ * clients, certificates made by openssl and the metrics scraped over HTTP as the oracle of what
+ * ran (zero decodes and inferences for refused calls).
+ */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { createLogger } from '../../src/serve/log.js';
+import { startServer, type RunningServer, type ServeOptions } from '../../src/serve/server.js';
+import { scrape, total } from '../prometheus-text.js';
+import { cli, MODEL, png, quiet } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+import { makeCa, makeLeaf, type Pem } from '../tls-fixtures.js';
+
+const certs = {} as { dir: string; ca: Pem; otherCa: Pem; server: Pem; serverByOther: Pem; client: Pem; stranger: Pem };
+test.before(async () => {
+  const dir = (certs.dir = await tempDir('tls'));
+  certs.ca = await makeCa(dir, 'ca');
+  certs.otherCa = await makeCa(dir, 'other-ca');
+  certs.server = await makeLeaf(dir, 'server', certs.ca, 'server');
+  certs.serverByOther = await makeLeaf(dir, 'server-other', certs.otherCa, 'server');
+  certs.client = await makeLeaf(dir, 'client', certs.ca, 'client');
+  certs.stranger = await makeLeaf(dir, 'stranger', certs.otherCa, 'client');
+});
+
+const read = (f: string) => fs.readFile(f);
+const serve = (o: Partial<ServeOptions>) => startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet, ...o });
+const codeOf = (p: Promise<unknown>) => p.then(() => grpc.status.OK, (e: { code: number }) => e.code);
+
+async function withServer(o: Partial<ServeOptions>, f: (s: RunningServer) => Promise<void>): Promise<void> {
+  const s = await serve(o);
+  try {
+    await f(s);
+  } finally {
+    await s.shutdown('test done');
+  }
+}
+
+test('TLS: a plaintext client is refused, a client trusting the CA is answered', async (t) => {
+  await withServer({ tls: { cert: certs.server.cert, key: certs.server.key } }, async (s) => {
+    const image = await png(1);
+    const plain = new AlexNetClient(s.address);
+    t.is(await codeOf(plain.classify({ image }, { timeoutMs: 5000 })), grpc.status.UNAVAILABLE);
+    plain.close();
+    const untrusting = new AlexNetClient(s.address, {}, { tls: { ca: await read(certs.otherCa.cert) } });
+    t.is(await codeOf(untrusting.classify({ image }, { timeoutMs: 5000 })), grpc.status.UNAVAILABLE);
+    untrusting.close();
+    const ok = new AlexNetClient(s.address, {}, { tls: { ca: await read(certs.ca.cert) } });
+    t.is((await ok.classify({ image })).classes.length, 5);
+    ok.close();
+  });
+});
+
+test('mTLS: no client certificate, or one of another CA, refused; the CA\'s client answered; the CLI with --tls-ca --tls-cert --tls-key', async (t) => {
+  await withServer({ tls: { cert: certs.server.cert, key: certs.server.key, clientCa: certs.ca.cert } }, async (s) => {
+    const image = await png(2);
+    const ca = await read(certs.ca.cert);
+    const none = new AlexNetClient(s.address, {}, { tls: { ca } });
+    t.not(await codeOf(none.classify({ image }, { timeoutMs: 5000 })), grpc.status.OK);
+    none.close();
+    const stranger = new AlexNetClient(s.address, {}, { tls: { ca, cert: await read(certs.stranger.cert), key: await read(certs.stranger.key) } });
+    t.not(await codeOf(stranger.classify({ image }, { timeoutMs: 5000 })), grpc.status.OK);
+    stranger.close();
+    const member = new AlexNetClient(s.address, {}, { tls: { ca, cert: await read(certs.client.cert), key: await read(certs.client.key) } });
+    t.is((await member.classify({ image })).classes.length, 5);
+    member.close();
+
+    const file = path.join(certs.dir, 'cli.png');
+    await fs.writeFile(file, image);
+    const r = await cli('classify', file, '--server', s.address, '--tls-ca', certs.ca.cert, '--tls-cert', certs.client.cert, '--tls-key', certs.client.key, '--json');
+    t.is(r.code, 0, r.err);
+    t.is(JSON.parse(r.out)[0].classes.length, 5);
+    const without = await cli('classify', file, '--server', s.address, '--tls-ca', certs.ca.cert, '--timeout', '5');
+    t.is(without.code, 1);
+  });
+});
+
+test('certificate rotation: new files are served to new connections without a restart', async (t) => {
+  const dir = await tempDir('tls-rotate');
+  const cert = path.join(dir, 'tls.crt');
+  const key = path.join(dir, 'tls.key');
+  await fs.copyFile(certs.server.cert, cert);
+  await fs.copyFile(certs.server.key, key);
+  await withServer({ tls: { cert, key } }, async (s) => {
+    const image = await png(3);
+    const byOther = async () => {
+      const c = new AlexNetClient(s.address, {}, { tls: { ca: await read(certs.otherCa.cert) } });
+      const code = await codeOf(c.classify({ image }, { timeoutMs: 3000 }));
+      c.close();
+      return code;
+    };
+    t.is(await byOther(), grpc.status.UNAVAILABLE, 'the first certificate is not the other CA\'s');
+    // Rotate as a Secret update does: new files moved into place.
+    await fs.copyFile(certs.serverByOther.cert, `${cert}.new`);
+    await fs.copyFile(certs.serverByOther.key, `${key}.new`);
+    await fs.rename(`${key}.new`, key);
+    await fs.rename(`${cert}.new`, cert);
+    let code: number = grpc.status.UNAVAILABLE;
+    for (let i = 0; i < 40 && code !== grpc.status.OK; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      code = await byOther();
+    }
+    t.is(code, grpc.status.OK, 'the rotated certificate was never served');
+  });
+});
+
+test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, none decoded or inferred, no token logged; health open; a valid token answered', async (t) => {
+  const dir = await tempDir('tokens');
+  const secret = 'a'.repeat(8) + 'Zq9-secret-token-' + 'b'.repeat(8);
+  const tokensFile = path.join(dir, 'tokens');
+  await fs.writeFile(tokensFile, `# who may call\nalice ${secret}\n`);
+  const lines: string[] = [];
+  await withServer({ authTokens: tokensFile, metricsPort: 0, logger: createLogger('debug', (l) => lines.push(l)) }, async (s) => {
+    const image = await png(4);
+    const anonymous = new AlexNetClient(s.address);
+    const wrong = new AlexNetClient(s.address, {}, { token: secret.slice(0, -1) + 'c' });
+    const codes = await Promise.all(Array.from({ length: 1000 }, (_, i) => codeOf((i % 2 ? anonymous : wrong).classify({ image }))));
+    t.deepEqual([...new Set(codes)], [grpc.status.UNAUTHENTICATED]);
+    const m = await scrape(s.metricsPort!);
+    t.is(total(m, 'alexnet_grpc_server_handled_total', { grpc_method: 'Classify', grpc_code: 'UNAUTHENTICATED' }), 1000);
+    t.is(total(m, 'alexnet_decode_seconds_count'), 0, 'no image decoded');
+    t.is(total(m, 'alexnet_images_inferred_total'), 0, 'no image inferred');
+
+    // grpc.health.v1 answers without a token (probes).
+    const health = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    const status = await new Promise<Buffer>((resolve, reject) =>
+      health.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e, r) => (e ? reject(e) : resolve(r!))),
+    );
+    t.deepEqual([...status], [0x08, 0x01], 'SERVING');
+    health.close();
+
+    const alice = new AlexNetClient(s.address, {}, { token: secret });
+    t.is((await alice.classify({ image })).classes.length, 5);
+    const file = path.join(dir, 'x.png');
+    const tokenFile = path.join(dir, 'my-token');
+    await fs.writeFile(file, image);
+    await fs.writeFile(tokenFile, `${secret}\n`);
+    t.is((await cli('classify', file, '--server', s.address, '--token-file', tokenFile)).code, 0);
+    const refused = await cli('classify', file, '--server', s.address);
+    t.is(refused.code, 1);
+    t.regex(refused.err, /wants a token/);
+    for (const c of [anonymous, wrong, alice]) c.close();
+  });
+  t.false(lines.some((l) => l.includes(secret) || l.includes(secret.slice(0, -1))), 'a token reached the logs');
+  t.true(lines.some((l) => JSON.parse(l).msg === 'call' && JSON.parse(l).token === 'alice'), "the token's name is in the call's log line");
+});
+
+test('startup refusals: a key of another certificate, a missing file, an empty tokens file; a warning for an open non-loopback port', async (t) => {
+  await t.throwsAsync(serve({ tls: { cert: certs.server.cert, key: certs.client.key } }), { message: /is not the key of the certificate/ });
+  await t.throwsAsync(serve({ tls: { cert: path.join(certs.dir, 'missing.crt'), key: certs.server.key } }), { message: /cannot read the certificate/ });
+  const empty = path.join(certs.dir, 'empty-tokens');
+  await fs.writeFile(empty, '# nothing\n');
+  await t.throwsAsync(serve({ authTokens: empty }), { message: /holds no token/ });
+  const short = path.join(certs.dir, 'short-tokens');
+  await fs.writeFile(short, 'bob abc\n');
+  await t.throwsAsync(serve({ authTokens: short }), { message: /at least 16/ });
+  const lines: string[] = [];
+  await withServer({ host: '0.0.0.0', logger: createLogger('warn', (l) => lines.push(l)) }, async () => undefined);
+  t.true(lines.some((l) => /without TLS or tokens/.test(l)));
+});
