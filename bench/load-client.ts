@@ -21,6 +21,8 @@ export type LoadMessage =
       images: Uint8Array[];
       concurrency: number;
       timeoutMs: number;
+      /** The CA certificate (PEM) of a TLS server; absent: plaintext. */
+      ca?: Uint8Array;
     }
   | { type: 'count' }
   | { type: 'stop' };
@@ -54,7 +56,7 @@ interface Load {
 function start(m: Extract<LoadMessage, { type: 'start' }>): Load {
   // The IPC channel's structured clone turns Buffers into plain Uint8Arrays.
   const images = m.images.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength));
-  const client = new AlexNetClient(m.address);
+  const client = new AlexNetClient(m.address, {}, m.ca ? { tls: { ca: Buffer.from(m.ca) } } : {});
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let next = 0;

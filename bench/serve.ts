@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --split-crops on,off --model models/fmnist/model.onnx --jpeg 500x375]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --split-crops on,off --tls off,on --metrics off,on --model models/fmnist/model.onnx --jpeg 500x375]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model with the images decoded
  * beforehand, each session in a worker thread as in a server, at its best over layouts (the
@@ -13,7 +13,9 @@
  * --max-delay-ms as a list, a server is started for each delay in turn and every concurrency is
  * measured against each, beside one ceiling; so with --workers (threads: cores / workers, or
  * --threads), --max-batch and --split-crops (a lone image's ten crops divided among the free
- * workers, the server's default, or not) as lists: a server for each combination. The server logs a stats line every --seconds
+ * workers, the server's default, or not), --tls (the server serves TLS with a certificate made
+ * here by openssl, the load client trusts its CA) and --metrics (--metrics-port: every call
+ * recorded in prom-client's histograms) as lists: a server for each combination. The server logs a stats line every --seconds
  * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
  * one line to the next (the bench tells the load client when to start and stop counting), so its
  * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
@@ -21,7 +23,9 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,6 +37,7 @@ import { defaultMaxBatch, defaultMaxDelayMs, resolveParallelism } from '../src/s
 import { Rng } from '../src/util/rng.js';
 import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
+import { makeCa, makeLeaf } from '../test/tls-fixtures.js';
 import { nonNegativeNumbers, positiveInteger, positiveIntegers, positiveNumber, refuseOption } from './options.js';
 
 const { values: args } = parseArgs({
@@ -48,6 +53,8 @@ const { values: args } = parseArgs({
     'max-delay-ms': { type: 'string' },
     'split-crops': { type: 'string' },
     jpeg: { type: 'string' },
+    tls: { type: 'string' },
+    metrics: { type: 'string' },
   },
 });
 const BENCH = 'bench:serve';
@@ -70,6 +77,17 @@ const splits = (args['split-crops'] ?? 'on').split(',').map((v) => {
   if (v !== 'on' && v !== 'off') refuseOption(BENCH, 'split-crops', args['split-crops']!, 'on, off or on,off');
   return v === 'on';
 });
+/** An on/off list option (default: off). */
+const onOff = (name: 'tls' | 'metrics') =>
+  (args[name] ?? 'off').split(',').map((v) => {
+    if (v !== 'on' && v !== 'off') refuseOption(BENCH, name, args[name]!, 'on, off or off,on');
+    return v === 'on';
+  });
+const tlsModes = onOff('tls');
+const metricsModes = onOff('metrics');
+const certDir = tlsModes.includes(true) ? await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-tls-')) : undefined;
+const ca = certDir ? await makeCa(certDir, 'bench-ca') : undefined;
+const serverCert = certDir && ca ? await makeLeaf(certDir, 'bench-server', ca, 'server') : undefined;
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 const CEILING_WORKER = new URL('./ceiling-worker.js', import.meta.url);
@@ -140,7 +158,7 @@ interface ServerProcess {
 }
 
 /** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
-async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number, split: boolean): Promise<ServerProcess> {
+async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number, split: boolean, tls: boolean, metrics: boolean): Promise<ServerProcess> {
   const options = [
     '--workers',
     String(layout.workers),
@@ -151,6 +169,8 @@ async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: 
     '--max-delay-ms',
     String(maxDelayMs),
     ...(split ? [] : ['--no-split-crops']),
+    ...(tls ? ['--tls-cert', serverCert!.cert, '--tls-key', serverCert!.key] : []),
+    ...(metrics ? ['--metrics-port', '0'] : []),
   ];
   const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...options], {
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -271,15 +291,16 @@ const client = fork(LOAD_CLIENT, [], { serialization: 'advanced', stdio: ['ignor
 const clientExited = once(client, 'exit').then(([code]) => Promise.reject(new Error(`the load client exited with code ${code}`)));
 clientExited.catch(() => undefined);
 const send = (m: LoadMessage) => client.send(m);
-const results: { layout: Layout; maxBatch: number; delay: number; split: boolean; splitShare: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
+const results: { layout: Layout; maxBatch: number; delay: number; split: boolean; tls: boolean; metrics: boolean; splitShare: number; load: LoadResult; stats: StatsLine; meanBatch: number; busy: number; batchMs: number }[] = [];
 // Each server configuration: every layout with every delay.
-const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.flatMap((delay) => splits.map((split) => ({ layout, maxBatch, delay, split })))));
+const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.flatMap((delay) => splits.flatMap((split) => tlsModes.flatMap((tls) => metricsModes.map((metrics) => ({ layout, maxBatch, delay, split, tls, metrics })))))));
 try {
-  for (const { layout, maxBatch, delay, split } of configurations) {
-    const server = await startServerProcess(layout, maxBatch, delay, split);
+  for (const { layout, maxBatch, delay, split, tls, metrics } of configurations) {
+    const server = await startServerProcess(layout, maxBatch, delay, split, tls, metrics);
+    const caPem = tls ? await fs.readFile(ca!.cert) : undefined;
     try {
       for (const concurrency of levels) {
-        send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000 });
+        send({ type: 'start', address: server.serving.address as string, images: jpegs, concurrency, timeoutMs: 30_000, ...(caPem ? { ca: caPem } : {}) });
         // Warm-up: at least warmupSeconds, up to the server's next stats line (the lag histogram is reset there).
         await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
         const before = await server.nextStats();
@@ -292,7 +313,7 @@ try {
         const workerMs = stats.workerMs - before.workerMs;
         const workers = Number(server.serving.workers);
         const inferred = stats.inferred - before.inferred;
-        results.push({ layout, maxBatch, delay, split, load, stats, splitShare: inferred > 0 ? ((stats.split ?? 0) - (before.split ?? 0)) / inferred : 0, meanBatch: inferred / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
+        results.push({ layout, maxBatch, delay, split, tls, metrics, load, stats, splitShare: inferred > 0 ? ((stats.split ?? 0) - (before.split ?? 0)) / inferred : 0, meanBatch: inferred / batches, busy: workerMs / (load.seconds * 1000 * workers), batchMs: workerMs / batches });
       }
     } finally {
       server.child.kill('SIGTERM');
@@ -313,7 +334,7 @@ const rows: string[][] = [
   }),
   [`JPEG decoding alone (sharp, one at a time): ${decodeCpuMs.toFixed(2)} ms CPU per image`, '-', fmt(decodeRate), `${(decodeRate / ceiling).toFixed(3)}x`, '-', '-', '-', '-', '-', '-', '-', fmt(decodeCpuMs, 2), `bound ${decodeBound.toFixed(3)}x`],
 ];
-for (const { layout, maxBatch, delay, split, splitShare, load: r, stats: s, meanBatch, busy, batchMs } of results) {
+for (const { layout, maxBatch, delay, split, tls, metrics, splitShare, load: r, stats: s, meanBatch, busy, batchMs } of results) {
   const rate = r.ok / r.seconds;
   const lag = s.eventLoopLagP99Ms;
   const targets =
@@ -321,7 +342,7 @@ for (const { layout, maxBatch, delay, split, splitShare, load: r, stats: s, mean
       ? `${rate / ceiling >= TARGET_RATIO ? 'met' : 'missed'} >= ${TARGET_RATIO.toFixed(2)}x; ${lag === null ? '?' : lag < TARGET_LAG_P99_MS ? 'met' : 'missed'} lag < ${TARGET_LAG_P99_MS} ms`
       : '-';
   rows.push([
-    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max batch ${maxBatch}, max delay ${delay} ms${split ? '' : ', no split'})`,
+    `Classify over gRPC (JPEG, ten crops; ${layoutName(layout)}, max batch ${maxBatch}, max delay ${delay} ms${split ? '' : ', no split'}${tlsModes.length > 1 || tls ? `, TLS ${tls ? 'on' : 'off'}` : ''}${metricsModes.length > 1 || metrics ? `, metrics ${metrics ? 'on' : 'off'}` : ''})`,
     String(r.concurrency),
     fmt(rate),
     `${(rate / ceiling).toFixed(3)}x`,
@@ -354,3 +375,4 @@ console.log(
     `CPU ms per image: that CPU time / the images answered; the server's, less the ceiling's ${inferCpuMs.toFixed(2)} ms of inference and ` +
     `${decodeCpuMs.toFixed(2)} ms of decoding, is what gRPC, its main thread and the hand-over to the workers cost.`,
 );
+if (certDir) await fs.rm(certDir, { recursive: true, force: true });
