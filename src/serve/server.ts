@@ -1,6 +1,7 @@
 /**
  * The gRPC server: binding, grpc.health.v1 (Check and Watch), server reflection, drain and
- * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch), each
+ * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch,
+ * inference.GRPCInferenceService), each
  * built from the opened model and the engine; admission (UNAVAILABLE while not ready or shutting
  * down), call logs and the error-to-status mapping live in their adapters.
  *
@@ -20,6 +21,7 @@ import { Admission } from './admission.js';
 import { alexnetService, modelInfo } from './alexnet-service.js';
 import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
 import { InferenceEngine } from './engine.js';
+import { kserveService } from './kserve-service.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
@@ -30,7 +32,7 @@ import { searchService } from './search-service.js';
 import { startStatsLog } from './stats-log.js';
 
 /** The services served: one line per service module. */
-const SERVICES: ServiceFactory[] = [alexnetService, searchService];
+const SERVICES: ServiceFactory[] = [alexnetService, searchService, kserveService];
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
@@ -118,6 +120,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxPixels: o.maxPixels,
     index: o.index ?? source.defaultIndex,
     withModel: (f) => models!.with(f),
+    reload: (reason) => reload(reason),
   };
   const services = SERVICES.map((service) => service(env));
 
