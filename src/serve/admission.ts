@@ -18,9 +18,14 @@ export class Admission {
     return this.count;
   }
 
-  /** Calls are taken now: the model is loaded and warm, and shutdown has not begun. */
+  /** The model is loaded and warm and shutdown has not begun: what readiness reports (KServe's ServerReady). */
   get accepting(): boolean {
     return this.ready && !this.draining;
+  }
+
+  /** The model has been loaded (still true while draining): there is a version to describe. */
+  get opened(): boolean {
+    return this.ready;
   }
 
   /** The model is loaded and warm: take calls. */

@@ -1,6 +1,7 @@
 /**
  * The gRPC server: binding, grpc.health.v1 (Check and Watch), server reflection, drain and
- * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch), each
+ * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch,
+ * inference.GRPCInferenceService), each
  * built from the opened model and the engine; admission (UNAVAILABLE while not ready or shutting
  * down), call logs and the error-to-status mapping live in their adapters.
  *
@@ -22,6 +23,7 @@ import { defaultMaxBatch, defaultMaxDelayMs } from './batching-defaults.js';
 import { AuthTokens } from './auth-tokens.js';
 import { callInterceptor, tolerantDeserializers } from './call-interceptor.js';
 import type { InferenceEngine } from './engine.js';
+import { kserveService } from './kserve-service.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
 import { createLogger, type Logger } from './log.js';
@@ -36,7 +38,7 @@ import { startStatsLog } from './stats-log.js';
 import { startWarmEngine } from './warm-engine.js';
 
 /** The services served: one line per service module. */
-const SERVICES: ServiceFactory[] = [alexnetService, searchService];
+const SERVICES: ServiceFactory[] = [alexnetService, searchService, kserveService];
 
 export interface ServeOptions {
   /** The single-crop .onnx file (or its .tencrop.onnx sibling): both are loaded. */
@@ -139,6 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxPixels: o.maxPixels,
     index: o.index ?? source.defaultIndex,
     withModel: (f) => models!.with(f),
+    reload: (reason) => reload(reason),
   };
   const services = SERVICES.map((service) => service(env));
 

@@ -9,7 +9,7 @@ import type { ModelFiles } from '../model/model-files.js';
 import type { Admission } from './admission.js';
 import type { Logger } from './log.js';
 import type { ServerMetrics } from './metrics.js';
-import type { Served } from './model-host.js';
+import type { ReloadOutcome, Served } from './model-host.js';
 
 /** What the adapters need: who is admitted, where the call lines go. */
 export interface AdapterEnv {
@@ -35,6 +35,8 @@ export interface ServingEnv extends AdapterEnv {
    * admission opens, so a version is there by then.
    */
   withModel<T>(f: (served: Served) => Promise<T>): Promise<T>;
+  /** Open the model's source again and serve what it names once warm (model-host.ts); absent: no reload. */
+  reload?(reason: string): Promise<ReloadOutcome>;
 }
 
 export interface ServiceDescriptor {

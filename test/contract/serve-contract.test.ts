@@ -34,6 +34,7 @@ test('reflection lists the service', async (t) => {
   const names = reply.list_services_response.service.map((s) => s.name);
   t.true(names.includes('alexnet.v1.AlexNet'), names.join(', '));
   t.true(names.includes('grpc.health.v1.Health'), names.join(', '));
+  t.true(names.includes('inference.GRPCInferenceService'), names.join(', '));
 });
 
 test('served Classify and Embed equal onnxruntime run offline on the same decoded image', async (t) => {

@@ -1,0 +1,92 @@
+/**
+ * Lifecycle tier of inference.GRPCInferenceService: ServerLive, ServerReady and ModelReady while
+ * the model loads, while serving and while draining; RepositoryModelLoad swapping versions of a
+ * model repository (grpc-js with the proto's generated client; the calls' contents are checked by
+ * a client we did not write in contract/kserve.test.ts).
+ */
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { kserveClientConstructor } from '../../src/serve/proto.js';
+import { startServer } from '../../src/serve/server.js';
+import { makeExports, publish } from '../reload-fixtures.js';
+import { MODEL, png, quiet } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+
+type Client = InstanceType<ReturnType<typeof kserveClientConstructor>>;
+
+const unary = <T>(f: (done: (e: grpc.ServiceError | null, r?: T) => void) => void) => new Promise<T>((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r!))));
+
+/** [live, server ready, model ready] as the server answers them now. */
+async function probe(c: Client, model: string): Promise<[boolean, boolean, boolean]> {
+  const [live, ready, modelReady] = await Promise.all([
+    unary<{ live: boolean }>((d) => c.ServerLive({}, d)),
+    unary<{ ready: boolean }>((d) => c.ServerReady({}, d)),
+    unary<{ ready: boolean }>((d) => c.ModelReady({ name: model }, d)),
+  ]);
+  return [live.live, ready.ready, modelReady.ready];
+}
+
+test('live from the bound port on; ready only once the model is warm and until shutdown begins', async (t) => {
+  const Ctor = kserveClientConstructor();
+  let client: Client | undefined;
+  let whileLoading: Promise<[boolean, boolean, boolean]> | undefined;
+  // Batches wait 2 s to fill (max batch 64): a lone ModelInfer call is still in flight when shutdown begins.
+  const server = await startServer({
+    model: MODEL,
+    port: 0,
+    device: 'cpu',
+    maxBatch: 64,
+    maxDelayMs: 2000,
+    logger: quiet,
+    onListening: (port) => {
+      client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      whileLoading = probe(client, 'fashion-mnist-mini');
+    },
+  });
+  try {
+    const model = server.info.model!.name!;
+    t.is(model, 'fashion-mnist-mini');
+    t.deepEqual(await whileLoading, [true, false, false], 'while the model loads');
+    t.deepEqual(await probe(client!, model), [true, true, true], 'serving');
+    const image = await png(3);
+    const inFlight = unary<{ model_version: string }>((d) =>
+      client!.ModelInfer({ model_name: model, inputs: [{ name: 'images', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [image] } }] }, d),
+    );
+    while (server.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopping = server.shutdown('test');
+    t.deepEqual(await probe(client!, model), [true, false, false], 'draining');
+    t.is((await inFlight).model_version, server.info.model!.version!, 'the call in flight is answered');
+    await stopping;
+  } finally {
+    client?.close();
+    await server.shutdown();
+  }
+});
+
+test('RepositoryModelLoad serves a newly published version; a broken one is refused and the old version serves on', async (t) => {
+  const dir = await tempDir('kserve-load');
+  const exports = await makeExports(dir);
+  const repo = `${dir}/repo`;
+  await publish(repo, 'tiny', 1, exports.a);
+  const server = await startServer({ modelDir: repo, port: 0, device: 'cpu', logger: quiet });
+  const client = new (kserveClientConstructor())(server.address, grpc.credentials.createInsecure());
+  const image = await png(4);
+  const infer = (version = '') =>
+    unary<{ model_version: string; outputs: { shape: number[] }[] }>((d) => client.ModelInfer({ model_name: 'tiny', model_version: version, inputs: [{ name: 'images', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [image] } }] }, d));
+  const load = () => unary((d) => client.RepositoryModelLoad({ model_name: 'tiny' }, d)).then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code]);
+  try {
+    t.is((await infer()).model_version, '1');
+    await publish(repo, 'tiny', 2, exports.b);
+    t.is(await load(), 'OK');
+    t.is((await infer()).model_version, '2');
+    t.is((await infer('2')).model_version, '2');
+    t.is(await infer('1').then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code]), 'NOT_FOUND', 'the version no longer serving');
+    await publish(repo, 'tiny', 3, exports.corrupt);
+    t.is(await load(), 'FAILED_PRECONDITION');
+    t.is((await infer()).model_version, '2', 'the old version serves on');
+    t.is(await unary((d) => client.RepositoryModelLoad({ model_name: 'other' }, d)).then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code]), 'NOT_FOUND');
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
