@@ -19,7 +19,8 @@
  * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
  * one line to the next (the bench tells the load client when to start and stop counting), so its
  * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
- * not asserted: absolute figures vary between machines and runs.
+ * not asserted: absolute figures vary between machines and runs. Then (unless --reload off) the
+ * cost of a model swap: bench:reload with its defaults (bench/reload.ts), in a process of its own.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -55,6 +56,7 @@ const { values: args } = parseArgs({
     jpeg: { type: 'string' },
     tls: { type: 'string' },
     metrics: { type: 'string' },
+    reload: { type: 'string', default: 'on' },
   },
 });
 const BENCH = 'bench:serve';
@@ -376,3 +378,9 @@ console.log(
     `${decodeCpuMs.toFixed(2)} ms of decoding, is what gRPC, its main thread and the hand-over to the workers cost.`,
 );
 if (certDir) await fs.rm(certDir, { recursive: true, force: true });
+if (args.reload !== 'off') {
+  console.log('\nbench:reload (the cost of a model swap; --reload off skips it):');
+  const reload = spawn(process.execPath, [fileURLToPath(new URL('./reload.js', import.meta.url))], { stdio: 'inherit' });
+  const [code] = (await once(reload, 'exit')) as [number];
+  if (code !== 0) process.exitCode = code;
+}
