@@ -107,7 +107,7 @@ test('certificate rotation: new files are served to new connections without a re
   });
 });
 
-test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, none decoded or inferred, no token logged; health open; a valid token answered', async (t) => {
+test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, none decoded or inferred, no token logged; health open, KServe closed; a valid token answered', async (t) => {
   const dir = await tempDir('tokens');
   const secret = 'a'.repeat(8) + 'Zq9-secret-token-' + 'b'.repeat(8);
   const tokensFile = path.join(dir, 'tokens');
@@ -130,6 +130,11 @@ test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, non
       health.makeUnaryRequest('/grpc.health.v1.Health/Check', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e, r) => (e ? reject(e) : resolve(r!))),
     );
     t.deepEqual([...status], [0x08, 0x01], 'SERVING');
+    // The standard protocol's front door is behind the same check (an empty ServerLiveRequest).
+    const kserve = await new Promise<grpc.ServiceError | null>((resolve) =>
+      health.makeUnaryRequest('/inference.GRPCInferenceService/ServerLive', (b: Buffer) => b, (b: Buffer) => b, Buffer.alloc(0), (e) => resolve(e)),
+    );
+    t.is(kserve?.code, grpc.status.UNAUTHENTICATED);
     health.close();
 
     const alice = new AlexNetClient(s.address, {}, { token: secret });
