@@ -19,7 +19,9 @@
  * (--stats-interval-ms: lag p99 and max since the previous line); each row's window runs from
  * one line to the next (the bench tells the load client when to start and stop counting), so its
  * calls and its lag cover the same seconds. The issue's targets are printed beside the figures,
- * not asserted: absolute figures vary between machines and runs. Then (unless --reload off) the
+ * not asserted: absolute figures vary between machines and runs. --rounds N measures the
+ * configurations in turn N times and ends with each one's median images/s against the first's.
+ * Then (unless --reload off) the
  * cost of a model swap: bench:reload with its defaults (bench/reload.ts), in a process of its own.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -57,6 +59,7 @@ const { values: args } = parseArgs({
     tls: { type: 'string' },
     metrics: { type: 'string' },
     reload: { type: 'string', default: 'on' },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const BENCH = 'bench:serve';
@@ -64,6 +67,7 @@ const seconds = positiveNumber(BENCH, 'seconds', args.seconds);
 const warmupSeconds = positiveNumber(BENCH, 'warmup-seconds', args['warmup-seconds']);
 const imageCount = positiveInteger(BENCH, 'images', args.images);
 const levels = positiveIntegers(BENCH, 'concurrency', args.concurrency);
+const rounds = positiveInteger(BENCH, 'rounds', args.rounds);
 if (args.threads !== undefined) positiveInteger(BENCH, 'threads', args.threads);
 const workerCounts = args.workers === undefined ? [undefined] : positiveIntegers(BENCH, 'workers', args.workers);
 const jpegSize = args.jpeg === undefined ? undefined : /^([1-9][0-9]*)x([1-9][0-9]*)$/.exec(args.jpeg)?.slice(1).map(Number);
@@ -297,7 +301,8 @@ const results: { layout: Layout; maxBatch: number; delay: number; split: boolean
 // Each server configuration: every layout with every delay.
 const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((maxBatch) => delays.flatMap((delay) => splits.flatMap((split) => tlsModes.flatMap((tls) => metricsModes.map((metrics) => ({ layout, maxBatch, delay, split, tls, metrics })))))));
 try {
-  for (const { layout, maxBatch, delay, split, tls, metrics } of configurations) {
+  // --rounds N: the configurations in turn, N times over, so slow drifts of a noisy machine fall on each alike.
+  for (const { layout, maxBatch, delay, split, tls, metrics } of Array.from({ length: rounds }, () => configurations).flat()) {
     const server = await startServerProcess(layout, maxBatch, delay, split, tls, metrics);
     const caPem = tls ? await fs.readFile(ca!.cert) : undefined;
     try {
@@ -378,6 +383,16 @@ console.log(
     `${decodeCpuMs.toFixed(2)} ms of decoding, is what gRPC, its main thread and the hand-over to the workers cost.`,
 );
 if (certDir) await fs.rm(certDir, { recursive: true, force: true });
+const configName = (c: { layout: Layout; maxBatch: number; delay: number; split: boolean; tls: boolean; metrics: boolean }) =>
+  `${layoutName(c.layout)}, max batch ${c.maxBatch}, delay ${c.delay} ms${c.split ? '' : ', no split'}, TLS ${c.tls ? 'on' : 'off'}, metrics ${c.metrics ? 'on' : 'off'}`;
+if (configurations.length > 1 || rounds > 1) {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+  console.log(`\nside by side: median images/s over ${rounds} round(s) of each configuration, and its ratio to the first configuration's at the same concurrency`);
+  for (const concurrency of levels) {
+    const medians = configurations.map((c) => median(results.filter((r) => configName(r) === configName(c) && r.load.concurrency === concurrency).map((r) => r.load.ok / r.load.seconds)));
+    configurations.forEach((c, i) => console.log(`  c=${concurrency}  ${configName(c).padEnd(70)}  ${fmt(medians[i]!)} images/s  ${(medians[i]! / medians[0]!).toFixed(3)}x`));
+  }
+}
 if (args.reload !== 'off') {
   console.log('\nbench:reload (the cost of a model swap; --reload off skips it):');
   const reload = spawn(process.execPath, [fileURLToPath(new URL('./reload.js', import.meta.url))], { stdio: 'inherit' });
