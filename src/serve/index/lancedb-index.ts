@@ -26,7 +26,7 @@ export interface LanceDbOptions {
   optimizeEveryRows?: number;
   /** ... and every this many ms while rows wait (default 60 s; 0: never by time). */
   optimizeIntervalMs?: number;
-  /** HNSW candidate list per query, raised to k when k is larger (default 64). */
+  /** HNSW candidate list per query, raised to k x refineFactor when that is larger (default 64). */
   ef?: number;
   /** Candidates fetched per hit wanted and re-ranked by their full-precision vectors (the index holds 8-bit SQ codes; default 4). */
   refineFactor?: number;
@@ -163,7 +163,8 @@ export class LanceDbIndex implements VectorIndex {
     // Squared on LanceDB's side; the bound is inclusive, as the contract's "at most".
     if (options.maxDistance !== undefined) q = q.distanceRange(undefined, options.maxDistance * options.maxDistance * (1 + 1e-6));
     if (await this.hasVectorIndex()) {
-      q = q.ef(Math.max(this.o.ef, k)).refineFactor(this.o.refineFactor);
+      // LanceDB refuses an ef below the candidates it fetches (k x refineFactor): k = 17 failed with ef 64 and refine 4.
+      q = q.ef(Math.max(this.o.ef, k * this.o.refineFactor)).refineFactor(this.o.refineFactor);
       if (this.o.nprobes > 0) q = q.nprobes(this.o.nprobes);
     }
     const rows = (await q.toArray()) as Row[];
