@@ -12,6 +12,8 @@ export interface Measured {
   p50: number;
   p99: number;
   recall: number;
+  /** Queries that missed at least one true neighbour. */
+  imperfect?: number;
 }
 
 export interface Workload {
@@ -44,16 +46,19 @@ export async function measure(w: Workload, search: (query: Float32Array) => Prom
   for (let q = 0; q < warmUp; q++) await search(query(q));
   const times: number[] = [];
   let recall = 0;
+  let imperfect = 0;
   const t0 = performance.now();
   for (let q = 0; q < count; q++) {
     const s = performance.now();
     const ids = await search(query(q));
     times.push(performance.now() - s);
-    recall += recallOf(w, q, ids);
+    const r = recallOf(w, q, ids);
+    recall += r;
+    if (r < 1) imperfect++;
   }
   const seconds = (performance.now() - t0) / 1000;
   times.sort((a, b) => a - b);
-  return { queries: count, qps: count / seconds, p50: percentile(times, 50), p99: percentile(times, 99), recall: recall / count };
+  return { queries: count, qps: count / seconds, p50: percentile(times, 50), p99: percentile(times, 99), recall: recall / count, imperfect };
 }
 
 /** One line of the results table. */
@@ -61,6 +66,7 @@ export function row(size: number, what: string, build: string, m: Measured | und
   const cell = (s: string, n: number) => s.padStart(n);
   if (!m) return `${cell(size.toLocaleString('en'), 9)}  ${what.padEnd(52)} ${cell(build, 9)}  ${cell('-', 7)}  ${cell('-', 9)}  ${cell('-', 9)}  ${cell('-', 8)}  ${cell('-', 7)}  ${note}`;
   const ms = (v: number) => (Number.isNaN(v) ? '-' : v.toFixed(2));
+  if (m.imperfect) note = `${m.imperfect} of ${m.queries} queries missed a neighbour${note ? `; ${note}` : ''}`;
   return `${cell(size.toLocaleString('en'), 9)}  ${what.padEnd(52)} ${cell(build, 9)}  ${cell(String(m.queries), 7)}  ${cell(m.qps.toFixed(1), 9)}  ${cell(ms(m.p50), 9)}  ${cell(ms(m.p99), 8)}  ${cell(m.recall.toFixed(4), 7)}  ${note}`;
 }
 
