@@ -52,6 +52,16 @@ test('past the threshold an HNSW index answers with recall against a brute force
   await ix.close();
 });
 
+test('with the ANN index, a k above ef / refineFactor is answered (LanceDB refuses an ef below k x refineFactor)', async (t) => {
+  const ix = await LanceDbIndex.open(await tempDir('lance-big-k'), identity, { annThreshold: 1000, optimizeIntervalMs: 0, optimizeEveryRows: 1e9 });
+  const items = Array.from({ length: 1200 }, (_, i) => item(i));
+  await ix.upsert(items);
+  await ix.optimize();
+  t.like(await ix.describe(), { indexed: 1200 });
+  for (const k of [16, 17, 100, 1000]) t.is((await ix.search(item(5000).vector, k)).length, k, `k = ${k}`);
+  await ix.close();
+});
+
 test('filters quote their values: a quote, a backslash or SQL in a label matches only itself', async (t) => {
   const ix = await LanceDbIndex.open(await tempDir('lance-quote'), identity, { optimizeIntervalMs: 0 });
   const nasty = ["it's", "') OR true --", 'back\\slash', '"double"', 'ключ'];

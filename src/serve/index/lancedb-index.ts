@@ -26,6 +26,12 @@ export interface LanceDbOptions {
   optimizeEveryRows?: number;
   /** ... and every this many ms while rows wait (default 60 s; 0: never by time). */
   optimizeIntervalMs?: number;
+  /** HNSW candidate list per query, raised to k x refineFactor when that is larger (default 64). */
+  ef?: number;
+  /** Candidates fetched per hit wanted and re-ranked by their full-precision vectors (the index holds 8-bit SQ codes; default 4). */
+  refineFactor?: number;
+  /** IVF partitions searched; 0 (the default) leaves LanceDB's own. */
+  nprobes?: number;
 }
 
 interface Row {
@@ -67,7 +73,7 @@ export class LanceDbIndex implements VectorIndex {
     if (stored) checkIdentity(stored, identity, dir);
     await removeOrphans(dir);
     const db = await lancedb.connect(dir);
-    const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ...options };
+    const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ef: 64, refineFactor: 4, nprobes: 0, ...options };
     const index = new LanceDbIndex(dir, identity, db, o);
     if ((await db.tableNames()).includes(TABLE)) index.table = await db.openTable(TABLE);
     if (o.optimizeIntervalMs > 0) {
@@ -156,7 +162,11 @@ export class LanceDbIndex implements VectorIndex {
     if (clauses.length > 0) q = q.where(clauses.join(' AND '));
     // Squared on LanceDB's side; the bound is inclusive, as the contract's "at most".
     if (options.maxDistance !== undefined) q = q.distanceRange(undefined, options.maxDistance * options.maxDistance * (1 + 1e-6));
-    if (await this.hasVectorIndex()) q = q.ef(64).refineFactor(4);
+    if (await this.hasVectorIndex()) {
+      // LanceDB refuses an ef below the candidates it fetches (k x refineFactor): k = 17 failed with ef 64 and refine 4.
+      q = q.ef(Math.max(this.o.ef, k * this.o.refineFactor)).refineFactor(this.o.refineFactor);
+      if (this.o.nprobes > 0) q = q.nprobes(this.o.nprobes);
+    }
     const rows = (await q.toArray()) as Row[];
     return rows.map((r) => ({ id: r.id, distance: Math.sqrt(Math.max(0, r._distance ?? 0)), uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class }));
   }
