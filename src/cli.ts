@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dropoutRate, fraction, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { dropoutRate, fraction, niceValue, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
 import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
@@ -173,6 +173,7 @@ program
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, 16 on a GPU; bench/RESULTS.md says why)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', nonNegativeNumber)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
+  .option('--worker-nice <n>', 'nice value of the inference worker threads (0-19): above 0, the main thread (gRPC, refusals) and image decoding run first when every core is busy, so an overloaded server refuses in milliseconds; 0 for none', niceValue, 10)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
   .option('--max-connection-age <seconds>', "close each client connection after this long (gracefully, calls in flight finish), so long-lived clients reconnect and spread over replicas added since", positiveNumber, 1800)

@@ -42,3 +42,9 @@ export function dropoutRate(value: string): number {
   if (value.trim() === '' || !(n >= 0 && n < 1)) throw new InvalidArgumentError('must be a number from 0 to less than 1');
   return n;
 }
+
+export function niceValue(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 19) throw new InvalidArgumentError('must be a whole number from 0 to 19');
+  return n;
+}

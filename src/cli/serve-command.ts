@@ -19,6 +19,7 @@ export interface ServeCommandOptions {
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue: number;
+  workerNice: number;
   /** commander's --no-split-crops: false. */
   splitCrops: boolean;
   grace: number;
@@ -61,6 +62,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     maxDelayMs: opts.maxDelayMs,
     maxQueue: opts.maxQueue,
     splitLoneImages: opts.splitCrops,
+    workerNice: opts.workerNice,
     graceMs: opts.grace * 1000,
     maxConnectionAgeMs: opts.maxConnectionAge * 1000,
     ...(opts.statsIntervalMs ? { statsIntervalMs: opts.statsIntervalMs } : {}),

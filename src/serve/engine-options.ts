@@ -16,6 +16,8 @@ export interface EngineOptions {
   maxQueue: number;
   /** Split a lone ten-crop image's crops across the free workers (default true). */
   splitLoneImages?: boolean;
+  /** The workers' nice value (0-19; higher yields more): above 0, the main thread and the decoders run first when the cores are busy. */
+  workerNice?: number;
   /** Told of every batch a worker answered (metrics: the main thread records what the workers report). */
   observer?: BatchObserver;
 }

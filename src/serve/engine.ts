@@ -154,7 +154,7 @@ export class InferenceEngine {
 
   private spawn(): Promise<void> {
     const o = this.opts;
-    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads };
+    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0 };
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
     const slot: Slot = { worker, busy: true };
     return new Promise<void>((resolve, reject) => {

@@ -10,6 +10,7 @@
  * single-crop model, answering each crop's own softmax and fc7 for the engine to average.
  * Outputs are checked finite before they go back.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { centerCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
@@ -22,6 +23,8 @@ export interface InferenceWorkerData {
   model: ModelFiles;
   provider: string;
   intraOpThreads: number;
+  /** This thread's nice value (Linux: per thread), set before the sessions start their threads, which inherit it. */
+  nice: number;
 }
 
 export interface InferenceRequest {
@@ -44,6 +47,8 @@ export type InferenceReply =
   | { id: number; ok: false; message: string };
 
 const data = workerData as InferenceWorkerData;
+// Below the main thread (gRPC, admission) and the decoders: a refusal or a decode is never queued behind a batch.
+if (data.nice !== 0) setPriority(data.nice);
 const options: ort.InferenceSession.SessionOptions = {
   executionProviders: [data.provider],
   intraOpNumThreads: data.intraOpThreads,

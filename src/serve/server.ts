@@ -62,6 +62,8 @@ export interface ServeOptions {
   maxQueue?: number;
   /** Split a lone ten-crop image's crops across the free workers (default true). */
   splitLoneImages?: boolean;
+  /** The inference workers' nice value (default 10: refusals and decodes are not queued behind batches on busy cores). */
+  workerNice?: number;
   /** Largest request message (image bytes plus a few fields). */
   maxMessageBytes?: number;
   maxPixels?: number;
@@ -95,6 +97,7 @@ export const SERVE_DEFAULTS = {
   maxConcurrentStreams: 256,
   maxConnectionAgeMs: 30 * 60 * 1000,
   graceMs: 10_000,
+  workerNice: 10,
 } as const;
 
 export interface RunningServer {
@@ -181,7 +184,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Health answers NOT_SERVING while the model loads and warms up.
   // Every version, the first and each reload's, starts its own workers and is warm before it serves.
   const startEngine = (model: ModelFiles): Promise<InferenceEngine> =>
-    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, ...(metrics ? { observer: metrics.observer(model) } : {}) });
+    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, workerNice: o.workerNice, ...(metrics ? { observer: metrics.observer(model) } : {}) });
   let engine: InferenceEngine;
   try {
     engine = await startEngine(opened);

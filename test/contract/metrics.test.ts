@@ -5,6 +5,7 @@
  * and an overloaded server refusing before it decodes.
  */
 import test from 'ava';
+import { promises as fs } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { createLogger } from '../../src/serve/log.js';
@@ -98,4 +99,11 @@ test('overload: every refused call is refused before its image is decoded; only 
     client.close();
     await server.shutdown('test done');
   }
+});
+
+(process.platform === 'linux' ? test : test.skip)('the inference workers run at nice 10 (the default), the main thread at 0: read from /proc (Linux only: skipped elsewhere)', async (t) => {
+  const tasks = await fs.readdir('/proc/self/task');
+  const nice = await Promise.all(tasks.map(async (tid) => Number((await fs.readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ').pop()!.split(' ')[16])));
+  t.true(nice.filter((n) => n === 10).length >= s.server.engine.workers, `nice values: ${nice.join(' ')}`);
+  t.is(nice[tasks.indexOf(String(process.pid))], 0, 'the main thread');
 });
