@@ -168,7 +168,7 @@ program
   .option('--host <host>', 'address to listen on', '127.0.0.1')
   .option('--port <n>', 'port (0: any free port)', nonNegativeInt, 50051)
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
-  .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU)', positiveInt)
+  .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU; cores: those of a cgroup CPU limit in a container, else the machine\'s)', positiveInt)
   .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers; given alone on cpu, workers = cores / threads)', positiveInt)
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, 16 on a GPU; bench/RESULTS.md says why)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', nonNegativeNumber)

@@ -14,7 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import { CancelledError, ConfigError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../../src/errors.js';
 import { Admission } from '../../src/serve/admission.js';
 import { failedItem } from '../../src/serve/alexnet-service.js';
-import { resolveParallelism } from '../../src/serve/batching-defaults.js';
+import { cgroupCpuLimit, resolveParallelism } from '../../src/serve/batching-defaults.js';
 import { callContext } from '../../src/serve/call-context.js';
 import { LOADER_OPTIONS } from '../../src/serve/proto.js';
 import { BadRequestError, toStatus } from '../../src/serve/status.js';
@@ -148,4 +148,15 @@ test('the checked-in message types are what proto:types generates now, with the 
     const [want, have] = await Promise.all([fs.readFile(path.join(fresh, name), 'utf8'), fs.readFile(path.join(checkedIn, name), 'utf8')]);
     t.is(have, want, `${name} differs from the .proto (run npm run proto:types)`);
   }
+});
+
+test('the cgroup CPU limit: cgroup v2 cpu.max and v1 cfs quota/period, rounded up to whole cores; none without a limit', (t) => {
+  const files = (f: Record<string, string>) => (file: string) => f[file];
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '200000 100000\n' })), 2);
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '150000 100000\n' })), 2);
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': '50000 100000\n' })), 1);
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu.max': 'max 100000\n' })), undefined);
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), 4);
+  t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), undefined);
+  t.is(cgroupCpuLimit(files({})), undefined);
 });
