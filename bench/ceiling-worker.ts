@@ -12,6 +12,8 @@ import ort from 'onnxruntime-node';
 export interface CeilingWorkerData {
   model: string;
   threads: number;
+  /** onnxruntime execution provider (cpu, webgpu). */
+  provider: string;
   base: number;
   /** The decoded images (base x base x 3 each). */
   images: Uint8Array[];
@@ -26,7 +28,7 @@ export interface CeilingRequest {
 const data = workerData as CeilingWorkerData;
 // The session options of src/serve/inference-worker.ts.
 const session = await ort.InferenceSession.create(data.model, {
-  executionProviders: ['cpu'],
+  executionProviders: [data.provider],
   intraOpNumThreads: data.threads,
   interOpNumThreads: 1,
   graphOptimizationLevel: 'all',

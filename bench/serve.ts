@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --split-crops on,off --tls off,on --metrics off,on --model models/fmnist/model.onnx --jpeg 500x375]
+ * npm run bench:serve [-- --seconds 8 --concurrency 1,4,16 --workers 1,2 --max-batch 2,4 --max-delay-ms 0,2 --split-crops on,off --tls off,on --metrics off,on --rounds 3 --device webgpu --model models/fmnist/model.onnx --jpeg 500x375]
  *
  * In one run: the ceiling, onnxruntime alone on the ten-crop model with the images decoded
  * beforehand, each session in a worker thread as in a server, at its best over layouts (the
@@ -60,6 +60,7 @@ const { values: args } = parseArgs({
     metrics: { type: 'string' },
     reload: { type: 'string', default: 'on' },
     rounds: { type: 'string', default: '1' },
+    device: { type: 'string', default: 'cpu' },
   },
 });
 const BENCH = 'bench:serve';
@@ -68,6 +69,8 @@ const warmupSeconds = positiveNumber(BENCH, 'warmup-seconds', args['warmup-secon
 const imageCount = positiveInteger(BENCH, 'images', args.images);
 const levels = positiveIntegers(BENCH, 'concurrency', args.concurrency);
 const rounds = positiveInteger(BENCH, 'rounds', args.rounds);
+// The execution provider of the server and of the ceiling alike (cpu, or webgpu on a GPU machine).
+const device = args.device === 'cpu' || args.device === 'webgpu' ? args.device : refuseOption(BENCH, 'device', args.device, 'cpu or webgpu');
 if (args.threads !== undefined) positiveInteger(BENCH, 'threads', args.threads);
 const workerCounts = args.workers === undefined ? [undefined] : positiveIntegers(BENCH, 'workers', args.workers);
 const jpegSize = args.jpeg === undefined ? undefined : /^([1-9][0-9]*)x([1-9][0-9]*)$/.exec(args.jpeg)?.slice(1).map(Number);
@@ -75,9 +78,9 @@ if (args.jpeg !== undefined && !jpegSize) refuseOption(BENCH, 'jpeg', args.jpeg,
 const single = singleCropPath(args.model!);
 const ten = tenCropPath(single);
 // The server's own default on cpu unless --max-batch says otherwise.
-const maxBatches = args['max-batch'] === undefined ? [defaultMaxBatch('cpu')] : positiveIntegers(BENCH, 'max-batch', args['max-batch']);
+const maxBatches = args['max-batch'] === undefined ? [defaultMaxBatch(device)] : positiveIntegers(BENCH, 'max-batch', args['max-batch']);
 // The server's own default unless --max-delay-ms lists delays to compare (a server for each).
-const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs('cpu')] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
+const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs(device)] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
 // The server's default (on) unless --split-crops lists on and/or off.
 const splits = (args['split-crops'] ?? 'on').split(',').map((v) => {
   if (v !== 'on' && v !== 'off') refuseOption(BENCH, 'split-crops', args['split-crops']!, 'on, off or on,off');
@@ -178,7 +181,7 @@ async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: 
     ...(tls ? ['--tls-cert', serverCert!.cert, '--tls-key', serverCert!.key] : []),
     ...(metrics ? ['--metrics-port', '0'] : []),
   ];
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', 'cpu', '--stats-interval-ms', String(statsIntervalMs), ...options], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', device, '--stats-interval-ms', String(statsIntervalMs), ...options], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
   const tail: string[] = [];
@@ -232,9 +235,9 @@ console.log(
 // whichever layout that is.
 const cores = os.availableParallelism();
 // The server's layouts: its default, or each --workers (threads: --threads, else cores / workers), as the server resolves them.
-const serverLayouts = workerCounts.map((n): Layout => resolveParallelism('cpu', n, args.threads === undefined ? undefined : Number(args.threads), cores));
+const serverLayouts = workerCounts.map((n): Layout => resolveParallelism(device, n, args.threads === undefined ? undefined : Number(args.threads), cores));
 const sameLayout = (a: Layout, b: Layout) => a.workers === b.workers && a.threads === b.threads;
-const layouts = [...serverLayouts, { workers: 1, threads: cores }, ...(cores <= 8 ? [{ workers: cores, threads: 1 }] : [])].filter(
+const layouts = [...serverLayouts, ...(device === 'cpu' ? [{ workers: 1, threads: cores }, ...(cores <= 8 ? [{ workers: cores, threads: 1 }] : [])] : [])].filter(
   (l, i, all) => all.findIndex((m) => sameLayout(l, m)) === i,
 );
 const layoutName = (l: Layout) => `${l.workers} worker${l.workers > 1 ? 's' : ''} x ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
@@ -247,7 +250,7 @@ const nextMessage = <T>(w: Worker): Promise<T> =>
 for (const layout of layouts) {
   const workers = await Promise.all(
     Array.from({ length: layout.workers }, async () => {
-      const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data) } satisfies CeilingWorkerData });
+      const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data), provider: device } satisfies CeilingWorkerData });
       const m = await nextMessage<{ ready?: true }>(w);
       if (!m.ready) throw new Error('the ceiling worker did not start');
       return w;

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Issue 24's one command on the lent GPU machine (H200/H100, no Node, no internet): unpack what
+# bench/device/pack.sh made, then, each step bounded and logged into $OUT:
+#   doctor        what tfjs and onnxruntime find (the WebGPU adapter)
+#   parity        a training step's gradients on webgpu = the cpu backend's; the ten-crop ONNX
+#                 (shipped, and a paper-size export) on the WebGPU provider = the cpu provider
+#   train         bench:train, paper and mini, on webgpu
+#   serve-webgpu  bench:serve of the paper-size model, --device webgpu (ceiling and Classify over gRPC)
+#   serve-cpu     the same on onnxruntime's cpu provider on the machine's cores
+#   torch         the PyTorch reference of the same network on the same GPU (bench/device/torch_reference.py)
+#   summary       one table of ratios (bench/device/summary.ts)
+# From this machine, after `npm run device:pack`, with the device tool:
+#   run(command: "bash bench/device/run.sh", carry: [".device", ".gl"], timeout_s: 540)
+# Here, without a GPU, `ALEXNET_DEVICE_DRY=1 bash bench/device/run.sh` runs every step short, on the cpu.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/alexnet-device-out}
+mkdir -p "$OUT"
+DRY=${ALEXNET_DEVICE_DRY:-}
+log() { echo "== $(date +%T) $*" | tee -a "$OUT/log"; }
+step() { # step NAME LIMIT_S COMMAND...: its output into $OUT/NAME.txt, its exit code in the log
+  local name=$1 limit=$2
+  shift 2
+  log "$name (at most ${limit} s): $*"
+  timeout "$limit" "$@" > "$OUT/$name.txt" 2>&1
+  log "$name: exit $?"
+}
+
+if [ -f .device/node.xz ] && [ -z "$DRY" ]; then
+  xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
+  tar -xJf .device/app.tar.xz
+  NODE=/tmp/node
+else
+  NODE=$(command -v node)
+fi
+for f in .gl/*.deb; do [ -f "$f" ] && [ -z "$DRY" ] && dpkg -x "$f" /; done
+[ -z "$DRY" ] && ldconfig 2> /dev/null
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES=$icd
+log "node $($NODE --version); $(nvidia-smi -L 2> /dev/null || echo 'no nvidia-smi')"
+
+if [ -n "$DRY" ]; then
+  GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4
+else
+  GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16
+fi
+step doctor 60 "$NODE" dist/src/cli.js doctor
+paper=/tmp/alexnet-paper
+"$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
+ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/onnx-webgpu.test.js
+step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS"
+step serve-$GPU 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
+[ -z "$DRY" ] && step serve-cpu 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
+if python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
+  step torch 120 python3 bench/device/torch_reference.py --seconds "$SECONDS_PER"
+else
+  log "torch: no PyTorch with CUDA here: skipped"
+fi
+"$NODE" dist/bench/device/summary.js "$OUT" | tee "$OUT/summary.txt"

@@ -1,0 +1,57 @@
+/**
+ * The exported ten-crop model on onnxruntime's WebGPU provider against its cpu provider: the
+ * shipped model and a paper-size network (random init, as `alexnet init --preset paper` makes),
+ * the same decoded images through both. Skipped, with the reason, where there is no WebGPU
+ * adapter (no GPU, or a software one Dawn refuses): the run on the GPU machine is where it counts
+ * (bench/device/run.sh).
+ */
+import test from 'ava';
+import ort from 'onnxruntime-node';
+import { probeExecutionProviders } from '../../src/serve/execution-providers.js';
+import { Rng } from '../../src/util/rng.js';
+import { MODEL } from '../serve-fixtures.js';
+import { readModelMetadata } from '../../src/model/onnx-metadata.js';
+
+const probe = (await probeExecutionProviders()).find((p) => p.name === 'webgpu')!;
+const run = probe.available ? test : test.skip;
+const why = probe.available ? '' : ` [skipped: ${probe.detail.slice(0, 160)}]`;
+
+const relative = (got: Float32Array, want: Float32Array) => {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < want.length; i++) {
+    d = Math.max(d, Math.abs(got[i]! - want[i]!));
+    m = Math.max(m, Math.abs(want[i]!));
+  }
+  return m === 0 ? d : d / m;
+};
+
+async function outputsOn(provider: 'cpu' | 'webgpu', file: string, images: Uint8Array, n: number, base: number) {
+  const session = await ort.InferenceSession.create(file, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+  try {
+    const out = await session.run({ images: new ort.Tensor('uint8', images, [n, base, base, 3]) });
+    return { p: out.probabilities!.data as Float32Array, fc7: out.fc7!.data as Float32Array };
+  } finally {
+    await session.release();
+  }
+}
+
+async function compare(t: import('ava').ExecutionContext, file: string, n: number) {
+  const meta = await readModelMetadata(file);
+  const rng = new Rng(11);
+  const images = Uint8Array.from({ length: n * meta.baseSize * meta.baseSize * 3 }, () => rng.int(256));
+  const cpu = await outputsOn('cpu', file, images, n, meta.baseSize);
+  const gpu = await outputsOn('webgpu', file, images, n, meta.baseSize);
+  const [ep, ef] = [relative(gpu.p, cpu.p), relative(gpu.fc7, cpu.fc7)];
+  t.log(`${file}: probabilities relative error ${ep.toExponential(2)}, fc7 ${ef.toExponential(2)}`);
+  t.true(ep <= 1e-3 && ef <= 1e-3, `webgpu vs cpu: probabilities ${ep}, fc7 ${ef}`);
+}
+
+run(`shipped model, ten crops of 8 images: webgpu provider equals cpu provider (relative 1e-3)${why}`, async (t) => {
+  await compare(t, MODEL.replace(/\.onnx$/, '.tencrop.onnx'), 8);
+});
+
+const paper = process.env.ALEXNET_PAPER_ONNX;
+(probe.available && paper ? test : test.skip)(`paper-size network (ALEXNET_PAPER_ONNX: the ten-crop export of a paper checkpoint), 4 images${why || (paper ? '' : ' [skipped: ALEXNET_PAPER_ONNX not set]')}`, async (t) => {
+  await compare(t, paper!, 4);
+});
