@@ -11,7 +11,8 @@
 #   summary       one table of ratios (bench/device/summary.ts)
 # From this machine, after `npm run device:pack`, with the device tool:
 #   run(command: "bash bench/device/run.sh", carry: [".device", ".gl"], timeout_s: 540)
-# Here, without a GPU, `ALEXNET_DEVICE_DRY=1 bash bench/device/run.sh` runs every step short, on the cpu.
+# Here, without a GPU, `ALEXNET_DEVICE_DRY=1 bash bench/device/run.sh` runs every step short, on the cpu
+# (ALEXNET_DEVICE_DRY=packed: the same from the unpacked pack, in a clean clone).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/alexnet-device-out}
@@ -26,7 +27,9 @@ step() { # step NAME LIMIT_S COMMAND...: its output into $OUT/NAME.txt, its exit
   log "$name: exit $?"
 }
 
-if [ -f .device/node.xz ] && [ -z "$DRY" ]; then
+# ALEXNET_DEVICE_DRY=packed: the dry run from the pack itself, in a clean clone with .device/ copied in (never in a
+# checkout whose dist/ and node_modules/ you want to keep: the pack replaces them).
+if [ -f .device/node.xz ] && { [ -z "$DRY" ] || [ "$DRY" = packed ]; }; then
   xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
   tar -xJf .device/app.tar.xz
   NODE=/tmp/node
