@@ -1,12 +1,11 @@
 /**
  * The one place that turns `--index <location>` into a backend: a postgres:// URL is a shared
  * PostgreSQL + pgvector table, anything else a LanceDB directory on this machine (by default one
- * beside the served model: model-source.ts).
+ * beside the served model: model-source.ts). Each backend is imported when an index of its kind is
+ * opened, so a server that never opens one never loads LanceDB's native library or pg.
  */
 import path from 'node:path';
 import type { ModelFiles } from '../../model/model-files.js';
-import { openLanceIndex } from './lancedb-index.js';
-import { openPgvectorIndex } from './pgvector-index.js';
 import type { IndexIdentity, VectorIndex } from './vector-index.js';
 
 export function isPostgresLocation(location: string): boolean {
@@ -23,6 +22,6 @@ export function displayLocation(location: string): string {
 }
 
 export async function openVectorIndex(location: string, identity: IndexIdentity): Promise<VectorIndex> {
-  if (isPostgresLocation(location)) return openPgvectorIndex(location, identity);
-  return openLanceIndex(path.resolve(location), identity);
+  if (isPostgresLocation(location)) return (await import('./pgvector-index.js')).openPgvectorIndex(location, identity);
+  return (await import('./lancedb-index.js')).openLanceIndex(path.resolve(location), identity);
 }
