@@ -158,7 +158,8 @@ program
   .command('serve')
   .description(
     'serve an exported model over gRPC (alexnet.v1.AlexNet: Classify, Embed, their streams, GetModelInfo; ' +
-      'grpc.health.v1; server reflection). Classify averages the softmax over the ten crops of the paper.',
+      'alexnet.v1.ImageSearch over an fc7 index; inference.GRPCInferenceService, the KServe v2 protocol; grpc.health.v1; server reflection). ' +
+      'Classify averages the softmax over the ten crops of the paper.',
   )
   .option('--model <file>', 'the single-crop .onnx export (its .tencrop.onnx sibling is loaded too) (default: the shipped Fashion-MNIST model)')
   .option('--model-dir <dir>', 'serve a model repository instead: DIR/<name>/<version>/model.onnx (+ model.tencrop.onnx); publish a version by copying it under another name, then renaming its directory to the version number')
@@ -186,7 +187,7 @@ program
   .option('--metrics-port <n>', 'serve Prometheus /metrics, and /healthz and /readyz, over plaintext HTTP on this port (0: any free port)', nonNegativeInt)
   .option('--metrics-host <host>', 'address of the metrics port (default: --host)')
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
-  .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection')
+  .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection\n  alexnet serve --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --auth-tokens tokens --metrics-port 9464   # production')
   .action(async (opts) => {
     const { serveCommand } = await import('./cli/serve-command.js');
     const { DEFAULT_MODEL } = await import('./model/model-files.js');
