@@ -47,6 +47,8 @@ export interface EngineStats {
   split: number;
   /** Milliseconds the workers spent inside their batches (summed over workers). */
   workerMs: number;
+  /** Milliseconds the images inferred waited in the queue, summed. */
+  queueMs: number;
   /** Jobs taken out before reaching the model, by reason. */
   dropped: { cancelled: number; expired: number };
   refused: number;

@@ -1,16 +1,12 @@
 /**
- * The inference engine: a pool of worker threads (each with its own onnxruntime sessions) fed by
- * a dynamic batcher.
- *
- * Calls submit one decoded image each. Images wait in a bounded queue per crop mode; whenever a
- * worker is free, the oldest queue is sent as one batch if it holds `maxBatch` images or its
- * oldest image has waited `maxDelayMs` (otherwise a timer fires when it will have). Under load
- * the queue fills while every worker is busy, so batches grow by themselves. A job whose call was
- * cancelled is removed from the queue at once, and one whose deadline has passed is dropped when
- * its batch is formed: neither reaches the model. A full queue refuses at once (OverloadedError).
- *
- * A lone ten-crop image (nothing else waiting) with two or more workers free has its crops split
- * among them (ten-crop-split.ts): alone on one worker it would leave the others idle.
+ * The inference engine: a pool of worker threads (each with its own onnxruntime sessions) fed by a
+ * dynamic batcher. Calls submit one decoded image each (a place reserved before decoding: reserve()).
+ * Images wait in a bounded queue per crop mode; whenever a worker is free, the oldest queue is sent
+ * as one batch if it holds `maxBatch` images or its oldest image has waited `maxDelayMs` (else a
+ * timer fires when it will have), so under load batches grow by themselves. A cancelled job leaves
+ * the queue at once, an expired one is dropped when its batch forms: neither reaches the model. A
+ * full queue refuses at once (OverloadedError). A lone ten-crop image (nothing else waiting) with
+ * two or more workers free has its crops split among them (ten-crop-split.ts).
  */
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
@@ -39,7 +35,7 @@ interface Slot {
 }
 
 export class InferenceEngine {
-  readonly stats: EngineStats = { inferred: 0, batches: 0, split: 0, workerMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
+  readonly stats: EngineStats = { inferred: 0, batches: 0, split: 0, workerMs: 0, queueMs: 0, dropped: { cancelled: 0, expired: 0 }, refused: 0 };
   readonly workers: number;
   readonly threads: number;
   private readonly queues: Record<CropModeName, Job[]> = { ten: [], center: [] };
@@ -265,8 +261,9 @@ export class InferenceEngine {
       this.stats.inferred += jobs.length;
       this.stats.batches++;
     }
-    const now = performance.now();
-    this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail, count ? jobs.map((j) => now - j.enqueued) : undefined);
+    const waits = count ? jobs.map((j) => performance.now() - j.enqueued) : undefined;
+    this.stats.queueMs += waits?.reduce((a, b) => a + b, 0) ?? 0;
+    this.send(slot, { mode: jobs[0]!.mode, n: jobs.length, images }, done, fail, waits);
   }
 
   /** A lone ten-crop image over the free workers (ten-crop-split.ts); the first part reports the image's wait. */
@@ -275,6 +272,7 @@ export class InferenceEngine {
     this.stats.batches++;
     this.stats.split++;
     const waited = [performance.now() - job.enqueued];
+    this.stats.queueMs += waited[0]!;
     splitTenCrop(Math.min(free.length, TEN), this.outputSizes(), job, (crops, p, done, fail) => this.send(free[p]!, { mode: 'part', n: 1, images: job.image.slice(), crops }, done, fail, p === 0 ? waited : []));
   }
 

@@ -149,7 +149,7 @@ export function kserveHandlers(env: ServingEnv) {
       inference_stats: {
         success: { ...c.success },
         fail: { ...c.fail },
-        queue: zero,
+        queue: engine ? { count: engine.inferred, ns: Math.round(engine.queueMs * 1e6) } : zero,
         compute_input: zero,
         compute_infer: engine ? { count: engine.inferred, ns: Math.round(engine.workerMs * 1e6) } : zero,
         compute_output: zero,

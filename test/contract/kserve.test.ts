@@ -209,6 +209,9 @@ if (problem !== undefined) {
     const batches = delta((s) => s.execution_count);
     t.true(batches >= Math.ceil(inferred / served.server.info.max_batch_size!) && batches <= inferred, `${batches} batches`);
     t.true(Number(after.last_inference) >= Number(before.last_inference) && Number(after.last_inference) > 0);
+    // Queue time: one wait per image that reached the model, and some time waited in all.
+    t.is(delta((s) => s.inference_stats['queue']!.count), inferred);
+    t.true(delta((s) => s.inference_stats['queue']!.ns) > 0);
   });
 
   test('RepositoryIndex lists the model READY; RepositoryModelLoad reloads it, NOT_FOUND for another', (t) => {
