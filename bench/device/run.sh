@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Issue 24's one command on the lent GPU machine (H200/H100, no Node, no internet): unpack what
 # bench/device/pack.sh made, then, each step bounded and logged into $OUT:
-#   doctor        what tfjs and onnxruntime find (the WebGPU adapter)
+#   doctor        what tfjs and onnxruntime find (the WebGPU adapter), into the log
 #   parity        a training step's gradients on webgpu = the cpu backend's; the ten-crop ONNX
 #                 (shipped, and a paper-size export) on the WebGPU provider = the cpu provider
 #   train         bench:train, paper and mini, on webgpu
+#   profile       a paper training step kernel by kernel on webgpu (bench/device/profile-step.ts)
 #   serve-webgpu  bench:serve of the paper-size model, --device webgpu (ceiling and Classify over gRPC)
 #   serve-cpu     the same on onnxruntime's cpu provider on the machine's cores
 #   torch         the PyTorch reference of the same network on the same GPU (bench/device/torch_reference.py)
@@ -43,15 +44,17 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 log "node $($NODE --version); $(nvidia-smi -L 2> /dev/null || echo 'no nvidia-smi')"
 
 if [ -n "$DRY" ]; then
-  GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4
+  GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4 PROFILE_BATCH=32
 else
-  GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16
+  GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16 PROFILE_BATCH=128
 fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
+cat "$OUT/doctor.txt" >> "$OUT/log" && rm "$OUT/doctor.txt" # (the tool brings back at most 8 files)
 paper=/tmp/alexnet-paper
 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
 ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/onnx-webgpu.test.js
 step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS"
+step profile 120 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 3
 step serve-$GPU 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
 [ -z "$DRY" ] && step serve-cpu 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
