@@ -4,15 +4,23 @@
  */
 import * as ort from 'onnxruntime-node';
 import { centerCropsNchw } from '../image/crops.js';
-import { openModel } from '../model/model-files.js';
+import { openModel, type ModelFiles } from '../model/model-files.js';
 import { EvalTally, type EvalResult } from '../train/count-errors.js';
 import { RecordReader, type SplitName } from '../train/data-cache.js';
-import { loadLabelledImages, mapLabels } from '../train/labelled-images.js';
+import { loadLabelledImages, mapLabels, type LabelledImages } from '../train/labelled-images.js';
 
 export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName): Promise<EvalResult> {
   const model = await openModel(file);
+  const data = await loadLabelledImages(dataDir, model.metadata.baseSize, split);
+  try {
+    return await evalOn(model, data, center);
+  } finally {
+    await data.dispose();
+  }
+}
+
+async function evalOn(model: ModelFiles, data: LabelledImages, center: boolean): Promise<EvalResult> {
   const meta = model.metadata;
-  const data = await loadLabelledImages(dataDir, meta.baseSize, split);
   const tally = new EvalTally(mapLabels(data, meta), meta.labels.length);
   const session = await ort.InferenceSession.create(center ? model.singleCropPath : model.tenCropPath);
   const { baseSize: b, inputSize: s } = meta;

@@ -6,7 +6,7 @@ import { BatchPipeline } from './batch-pipeline.js';
 import { EvalTally, type EvalResult } from './count-errors.js';
 import type { SplitName } from './data-cache.js';
 import { averagedSoftmax } from './evaluate.js';
-import { loadLabelledImages, mapLabels } from './labelled-images.js';
+import { loadLabelledImages, mapLabels, type LabelledImages } from './labelled-images.js';
 import { toTfjs } from './network.js';
 
 /** A checkpoint's mean as a baseSize x baseSize x 3 image (a per-channel mean is repeated). */
@@ -21,6 +21,15 @@ export async function evalCheckpoint(location: string, dataDir: string, center: 
   const ck = await readCheckpoint(location);
   const spec = ck.network;
   const data = await loadLabelledImages(dataDir, spec.baseSize, split);
+  try {
+    return await evalOn(ck, data, center, backend);
+  } finally {
+    await data.dispose();
+  }
+}
+
+async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: LabelledImages, center: boolean, backend: string): Promise<EvalResult> {
+  const spec = ck.network;
   const tally = new EvalTally(mapLabels(data, ck), ck.classes);
   const used = await useBackend(backend as Parameters<typeof useBackend>[0]);
   const params = toTfjs(ck.tensors.values(), false);

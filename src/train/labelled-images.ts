@@ -1,8 +1,11 @@
 /**
  * Labelled images to evaluate a model on: a split of a prepared cache, or a folder of class
- * folders decoded here, with their labels mapped onto the model's by name.
+ * folders decoded here, with their labels mapped onto the model's by name. A folder's images are
+ * decoded one at a time into a temporary file (a raw split on disk, as a prepared cache's), so a
+ * folder of any size is evaluated in bounded memory; `dispose()` removes the file.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
@@ -14,6 +17,8 @@ export interface LabelledImages {
   split: Split;
   baseSize: number;
   description: string;
+  /** Remove what loading made (a folder's temporary file); nothing for a cache. */
+  dispose(): Promise<void>;
 }
 
 /**
@@ -27,7 +32,7 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
     const name = splitName ?? (cache.splits.test ? 'test' : 'val');
     const split = cache.splits[name];
     if (!split) throw new ConfigError(`${dir} has no ${name} split`);
-    return { classes: cache.meta.classes, split, baseSize, description: `${dir} (${name} split, ${split.count} images)` };
+    return { classes: cache.meta.classes, split, baseSize, description: `${dir} (${name} split, ${split.count} images)`, dispose: async () => undefined };
   }
   const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
   let root = dir;
@@ -47,22 +52,33 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
   });
   const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
   if (classes.length === 0) throw new ConfigError(`${root} has no class folders`);
-  const images: Uint8Array[] = [];
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-eval-'));
+  const dispose = () => fs.rm(tmp, { recursive: true, force: true });
+  const file = path.join(tmp, 'images.raw');
   const labels: number[] = [];
-  for (const [label, cls] of classes.entries()) {
-    for (const f of (await fs.readdir(path.join(root, cls))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
-      try {
-        images.push((await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: baseSize })).data);
+  const out = await fs.open(file, 'w');
+  try {
+    for (const [label, cls] of classes.entries()) {
+      for (const f of (await fs.readdir(path.join(root, cls))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
+        let pixels: Uint8Array;
+        try {
+          pixels = (await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: baseSize })).data;
+        } catch (e) {
+          console.error(`warning: skipping ${path.join(root, cls, f)}: ${(e as Error).message}`);
+          continue;
+        }
+        await out.write(pixels);
         labels.push(label);
-      } catch (e) {
-        console.error(`warning: skipping ${path.join(root, cls, f)}: ${(e as Error).message}`);
       }
     }
+  } catch (e) {
+    await out.close();
+    await dispose();
+    throw e;
   }
-  const px = baseSize * baseSize * 3;
-  const all = new Uint8Array(images.length * px);
-  images.forEach((im, i) => all.set(im, i * px));
-  return { classes, split: { count: images.length, images: all, labels: Uint16Array.from(labels) }, baseSize, description: `${root} (${images.length} images)` };
+  await out.close();
+  const split = { count: labels.length, labels: Uint16Array.from(labels), store: 'raw' as const, file };
+  return { classes, split, baseSize, description: `${root} (${labels.length} images)`, dispose };
 }
 
 /** Map the data's class indices onto the model's label indices, by class folder name: its class ids, else its labels (a model trained without --labels). */

@@ -3,8 +3,11 @@
  * files: the export's parity seen from a user's side (`alexnet eval`).
  */
 import test from 'ava';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PRESETS } from '../../src/config.js';
+import { decodeToSquare } from '../../src/image/decode.js';
+import { loadLabelledImages } from '../../src/train/labelled-images.js';
 import { evalOnnx } from '../../src/export/eval-onnx.js';
 import { exportCheckpoint } from '../../src/export/export-model.js';
 import { useBackend } from '../../src/train/backends.js';
@@ -50,4 +53,29 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   t.is((await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'cache'), true, 'val')).count, 40);
   await t.throwsAsync(evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), true, 'test'), { message: /has no test\/ folder/ });
   t.log(`train split: top-1 error ${fromCache.top1} (val: see above)`);
+});
+
+test('a folder is decoded into a temporary raw file, not memory: the same pixels as decodeToSquare, one record per image, removed by dispose()', async (t) => {
+  const root = await tempDir('eval-folder');
+  await writeSyntheticDataset({ out: path.join(root, 'data'), perClassTrain: 3, perClassVal: 2, size: 34, seed: 6 });
+  const base = PRESETS.tiny.network.baseSize;
+  const data = await loadLabelledImages(path.join(root, 'data'), base, 'val');
+  t.false('images' in data.split, 'the split is on disk');
+  const file = (data.split as { file: string }).file;
+  const px = base * base * 3;
+  t.is((await fs.stat(file)).size, data.split.count * px);
+  // The oracle: every file of the folder decoded here, in the loader's order (classes sorted, files sorted).
+  const records = await fs.readFile(file);
+  let i = 0;
+  for (const cls of data.classes) {
+    for (const f of (await fs.readdir(path.join(root, 'data', 'val', cls))).sort()) {
+      const want = (await decodeToSquare(await fs.readFile(path.join(root, 'data', 'val', cls, f)), { size: base })).data;
+      t.true(Buffer.from(want).equals(records.subarray(i * px, (i + 1) * px)), `${cls}/${f}`);
+      t.is(data.split.labels[i], data.classes.indexOf(cls));
+      i++;
+    }
+  }
+  t.is(i, data.split.count);
+  await data.dispose();
+  await t.throwsAsync(fs.stat(file), { code: 'ENOENT' });
 });
