@@ -60,6 +60,20 @@ async function listSplit(dir: string): Promise<Listing> {
   return { classes, files };
 }
 
+/** `size:mtime` of each file, a bounded number of stats at a time; '' for a file gone (the decode reports it). */
+async function fileStamps(paths: string[]): Promise<string[]> {
+  const out = new Array<string>(paths.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < paths.length; i = next++) {
+      const st = await fs.stat(paths[i]!).catch(() => undefined);
+      out[i] = st ? `${st.size}:${st.mtimeMs}` : '';
+    }
+  };
+  await Promise.all(Array.from({ length: 64 }, worker));
+  return out;
+}
+
 /** Check the layout and list the images, without decoding anything. */
 export async function scanFolder(data: string, valSplit?: number): Promise<{ classes: string[]; train: Listing['files']; val: Listing['files'] }> {
   const train = await listSplit(path.join(data, 'train'));
@@ -104,7 +118,9 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
   const items = [...train.map((f) => ({ ...f, split: 'train' as const })), ...val.map((f) => ({ ...f, split: 'val' as const }))];
   const source = `folder:${path.resolve(data)}`;
   const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, source, classes: scan.classes }));
-  for (const it of items) fingerprint.update(`${it.split}\t${it.label}\t${it.path}\n`);
+  // Each file's size and modification time too: a partial preparation resumes only over the same files, unchanged.
+  const stamps = await fileStamps(items.map((it) => it.path));
+  items.forEach((it, i) => fingerprint.update(`${it.split}\t${it.label}\t${it.path}\t${stamps[i]}\n`));
   const writer = await CacheWriter.open(options.out, {
     baseSize,
     store,

@@ -64,6 +64,27 @@ test('Ctrl-C keeps the work done and says how to go on; the same command then fi
   t.regex(again.stdout, /prepared .*"train":2000,"val":100/);
 });
 
+test('an image changed after an interruption: the run starts over instead of resuming, and the cache is that of the changed folder', async (t) => {
+  const root = await tempDir('prepare-changed');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 1000, 50);
+  const out = path.join(root, 'cache');
+  const run = startAlexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out, '--workers', '1']);
+  await appears(path.join(`${out}.partial`, 'journal.json'));
+  run.child.kill('SIGINT');
+  t.is((await run.done).code, 1);
+  // The first image, already in the partial cache, becomes another picture (a new file: the fixture's files are hard links).
+  const first = path.join(data, 'train', 'class0', 'img000000.png');
+  await fs.unlink(first);
+  await fs.copyFile(path.join(data, '.sources', 'c1-2.png'), first);
+  const again = await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out]);
+  t.is(again.code, 0, again.stderr);
+  t.notRegex(again.stderr, /resuming/);
+  const whole = path.join(root, 'whole');
+  t.is((await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', whole])).code, 0);
+  t.deepEqual(await cacheFiles(out), await cacheFiles(whole));
+});
+
 // A disk that fills up, made real: a small tmpfs. Mounting needs root; tried once here, and where it is refused the test is skipped saying why.
 function tmpfsProblem(): string | undefined {
   const probe = mkdtempSync(path.join(os.tmpdir(), 'alexnet-tmpfs-probe-'));
