@@ -31,8 +31,10 @@ step() { # step NAME LIMIT_S COMMAND...: its output into $OUT/NAME.txt, its exit
 # ALEXNET_DEVICE_DRY=packed: the dry run from the pack itself, in a clean clone with .device/ copied in (never in a
 # checkout whose dist/ and node_modules/ you want to keep: the pack replaces them).
 if [ -f .device/node.xz ] && { [ -z "$DRY" ] || [ "$DRY" = packed ]; }; then
-  xz -dc .device/node.xz > /tmp/node && chmod +x /tmp/node
-  tar -xJf .device/app.tar.xz
+  # xz, or Python's lzma where the machine has no xz.
+  unxz() { if command -v xz > /dev/null; then xz -dc "$1"; else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi; }
+  unxz .device/node.xz > /tmp/node && chmod +x /tmp/node
+  unxz .device/app.tar.xz | tar -xf -
   NODE=/tmp/node
 else
   NODE=$(command -v node)
