@@ -48,15 +48,20 @@ test('killed mid-way (SIGKILL) and run again: the same cache bytes as an uninter
   }
 });
 
-test('Ctrl-C keeps the work done and says how to go on; the same command then finishes it', async (t) => {
-  const root = await tempDir('prepare-int');
+/** A folder of 2,100 images, and a preparation of it stopped by Ctrl-C once its first journal is written. */
+async function interruptedPrepare(name: string) {
+  const root = await tempDir(name);
   const data = path.join(root, 'data');
   await manyImages(data, 2, 1000, 50);
   const out = path.join(root, 'cache');
   const run = startAlexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out, '--workers', '1']);
   await appears(path.join(`${out}.partial`, 'journal.json'));
   run.child.kill('SIGINT');
-  const stopped = await run.done;
+  return { root, data, out, stopped: await run.done };
+}
+
+test('Ctrl-C keeps the work done and says how to go on; the same command then finishes it', async (t) => {
+  const { data, out, stopped } = await interruptedPrepare('prepare-int');
   t.is(stopped.code, 1, stopped.stderr);
   t.regex(stopped.stderr, /interrupted after \d+ of 2100 images: run the same command again/);
   const again = await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out]);
@@ -65,14 +70,8 @@ test('Ctrl-C keeps the work done and says how to go on; the same command then fi
 });
 
 test('an image changed after an interruption: the run starts over instead of resuming, and the cache is that of the changed folder', async (t) => {
-  const root = await tempDir('prepare-changed');
-  const data = path.join(root, 'data');
-  await manyImages(data, 2, 1000, 50);
-  const out = path.join(root, 'cache');
-  const run = startAlexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out, '--workers', '1']);
-  await appears(path.join(`${out}.partial`, 'journal.json'));
-  run.child.kill('SIGINT');
-  t.is((await run.done).code, 1);
+  const { root, data, out, stopped } = await interruptedPrepare('prepare-changed');
+  t.is(stopped.code, 1, stopped.stderr);
   // The first image, already in the partial cache, becomes another picture (a new file: the fixture's files are hard links).
   const first = path.join(data, 'train', 'class0', 'img000000.png');
   await fs.unlink(first);
