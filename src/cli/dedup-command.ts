@@ -96,6 +96,7 @@ export function groupPairs(files: string[], pairs: Map<string, number>): Duplica
 }
 
 export async function dedupCommand(args: string[], opts: DedupOptions): Promise<void> {
+  if (opts.maxGroup > 1000) throw new ConfigError(`--max-group ${opts.maxGroup}: the server looks at most 1000 neighbours per image; give 1 to 1000`);
   const files = await imageFiles(args);
   const groups = await withClient(opts, async (c) => {
     const added = await addFiles(c, files, 'embedding images');
