@@ -1,8 +1,9 @@
 /**
  * The exported ten-crop model on onnxruntime's WebGPU provider against its cpu provider: the
  * shipped model and a paper-size network (random init, as `alexnet init --preset paper` makes),
- * the same decoded images through both. Skipped, with the reason, where there is no WebGPU
- * adapter (no GPU, or a software one Dawn refuses): the run on the GPU machine is where it counts
+ * the same decoded images through both. Runs on any WebGPU adapter, in CI on lavapipe (Mesa >= 24,
+ * which .ci/run installs); skipped, with the reason, where there is none (no GPU, or Debian 12's
+ * own Mesa 22 lavapipe, which Dawn refuses). Speed is measured on the GPU machine
  * (bench/device/run.sh).
  */
 import test from 'ava';
