@@ -3,7 +3,8 @@
  *   tensorflow  @tensorflow/tfjs-node-gpu when CUDA loads, else @tensorflow/tfjs-node (both
  *               optional dependencies: their install downloads libtensorflow)
  *   webgpu      @tensorflow/tfjs-backend-webgpu over the `webgpu` package (Dawn), when a GPU
- *               adapter exists ('auto' skips software adapters such as lavapipe: slower than wasm)
+ *               adapter exists ('auto' skips software adapters such as lavapipe: slower than wasm),
+ *               plus this project's WGSL LRN-gradient and filter-gradient kernels
  *   wasm        @tensorflow/tfjs-backend-wasm plus this project's convolution-gradient kernels.
  *               Single-threaded in Node: tfjs turns its threaded SIMD build off there
  *               (WASM_HAS_MULTITHREAD_SUPPORT is false under IS_NODE, tfjs#3830; forced on, its
@@ -17,6 +18,7 @@ import { describeAdapter, probeAdapterInChild } from '../util/webgpu-adapter.js'
 import { registerConvGradKernels } from './conv-grad-kernels.js';
 import { registerWasmMatMul } from './matmul-kernel.js';
 import { registerWasmPoolLrnKernels } from './pool-lrn-kernels.js';
+import { registerWebgpuKernels } from './webgpu-kernels.js';
 
 export type TrainingBackend = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export const TRAINING_BACKENDS: readonly TrainingBackend[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -114,7 +116,8 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
           // needs OffscreenCanvas: Node has none.
           tf.env().set('WEBGPU_CPU_FORWARD', false);
         });
-        return { name, detail: p.detail };
+        registerWebgpuKernels();
+        return { name, detail: `${p.detail}; project LRN-gradient and filter-gradient kernels` };
       }
       if (name === 'wasm') {
         await setUp('wasm', async () => {

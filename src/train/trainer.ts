@@ -104,22 +104,37 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       let lossSum = 0;
       let lossCount = 0;
       let stepMs = 0;
-      for await (const b of trainPipe.batches(order, cfg.batchSize, 'train', seed, state.batch)) {
+      // One step stays in flight: step n+1 is queued before step n's loss is read back, so a GPU's
+      // queue never drains between steps. Only where the whole step runs on this thread: with
+      // gradient workers, a step reads the parameters the step before it updates.
+      const depth = pool.threads === 1 ? 1 : 0;
+      const inflight: { loss: Promise<number>; index: number }[] = [];
+      const settle = async () => {
+        const { loss: pending, index } = inflight.shift()!;
         const s0 = performance.now();
-        const loss = await pool.step(params, sgd, b.x, b.labels, b.size, batchSeed(seed ^ 0x2545f491, b.index));
-        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${e + 1}, batch ${b.index + 1}: lower the learning rate`);
+        const loss = await pending;
         stepMs += performance.now() - s0;
+        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${e + 1}, batch ${index + 1}: lower the learning rate`);
         lossSum += loss;
         lossCount++;
-        state.batch = b.index + 1;
+        state.batch = index + 1;
         steps++;
-        hooks.onStep?.({ epoch: e, batch: b.index + 1, batches, loss, imagesPerSecond: (lossCount * cfg.batchSize) / ((performance.now() - t0) / 1000) });
-        atStepLimit = !hooks.signal?.aborted && hooks.maxSteps !== undefined && steps >= hooks.maxSteps;
+        hooks.onStep?.({ epoch: e, batch: index + 1, batches, loss, imagesPerSecond: (lossCount * cfg.batchSize) / ((performance.now() - t0) / 1000) });
+      };
+      for await (const b of trainPipe.batches(order, cfg.batchSize, 'train', seed, state.batch)) {
+        const s0 = performance.now();
+        const loss = pool.step(params, sgd, b.x, b.labels, b.size, batchSeed(seed ^ 0x2545f491, b.index));
+        loss.catch(() => {}); // its failure is reported when it is settled
+        stepMs += performance.now() - s0;
+        inflight.push({ loss, index: b.index });
+        while (inflight.length > depth) await settle();
+        atStepLimit = !hooks.signal?.aborted && hooks.maxSteps !== undefined && steps + inflight.length >= hooks.maxSteps;
         if (hooks.signal?.aborted || atStepLimit) {
           interrupted = true;
           break;
         }
       }
+      while (inflight.length > 0) await settle();
       if (interrupted) {
         checkpoint = await save();
         log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);

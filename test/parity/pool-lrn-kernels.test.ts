@@ -14,31 +14,12 @@ import { PAPER_LRN } from '../../src/config.js';
 import { lrnToTfjs } from '../../src/model/lrn.js';
 import { lrnGradLoop, lrnLoop, maxPoolGradLoop, registerWasmPoolLrnKernels, type LrnParams } from '../../src/train/pool-lrn-kernels.js';
 import { Rng } from '../../src/util/rng.js';
-import { maxRelativeError, paperLrn } from '../oracles.js';
+import { maxRelativeError, paperLrn, paperLrnGrad } from '../oracles.js';
 
 const rng = new Rng(77);
 const normals = (n: number, scale = 1) => Float32Array.from({ length: n }, () => rng.normal() * scale);
 /** ReLU-like activations: half zeros, the rest of order `scale` (large enough that LRN's sum matters). */
 const activations = (n: number, scale: number) => normals(n, scale).map((v) => Math.max(0, v));
-
-/** d/da_k of sum_i dy_i * b_i, b the paper's LRN: the derivative written out term by term. */
-function paperLrnGrad(a: Float32Array, dy: Float32Array, channels: number, p: LrnParams): Float64Array {
-  const dx = new Float64Array(a.length);
-  const r = p.depthRadius;
-  for (let base = 0; base < a.length; base += channels) {
-    for (let i = 0; i < channels; i++) {
-      let sum = 0;
-      for (let j = Math.max(0, i - r); j <= Math.min(channels - 1, i + r); j++) sum += a[base + j]! ** 2;
-      const n = p.bias + p.alpha * sum;
-      // b_i = a_i n^-beta; d b_i / d a_k = [i = k] n^-beta - 2 alpha beta a_i a_k n^(-beta-1) for k in i's window.
-      dx[base + i]! += dy[base + i]! * n ** -p.beta;
-      for (let k = Math.max(0, i - r); k <= Math.min(channels - 1, i + r); k++) {
-        dx[base + k]! -= dy[base + i]! * 2 * p.alpha * p.beta * a[base + i]! * a[base + k]! * n ** (-p.beta - 1);
-      }
-    }
-  }
-  return dx;
-}
 
 const PAPER = lrnToTfjs(PAPER_LRN);
 const LRN_CASES: { channels: number; p: LrnParams }[] = [
