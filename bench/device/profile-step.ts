@@ -2,6 +2,7 @@
  * Where a training step's time goes, kernel by kernel (issue 24: profile before writing kernels).
  *
  *   node dist/bench/device/profile-step.js [--backend webgpu] [--preset paper] [--batch 128] [--steps 3]
+ *     [--kernels project|tfjs] [--input-grad naive|matmul]   (webgpu: whose kernels, bench/webgpu-kernels.ts)
  *
  * One training step of the preset's network (forward, softmax cross-entropy, gradients, the
  * paper's SGD) on random data, warmed up once, then --steps steps each under tf.profile: every
@@ -18,15 +19,17 @@ import { useBackend, type TrainingBackend } from '../../src/train/backends.js';
 import { toTfjs } from '../../src/train/network.js';
 import { PaperSgd } from '../../src/train/sgd.js';
 import { trainStep } from '../../src/train/step.js';
+import { registerWebgpuKernels } from '../../src/train/webgpu-kernels.js';
 import { Rng } from '../../src/util/rng.js';
 import { positiveInteger } from '../options.js';
 
 const BENCH = 'profile-step';
-const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'webgpu' }, preset: { type: 'string', default: 'paper' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' } } });
+const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'webgpu' }, preset: { type: 'string', default: 'paper' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, kernels: { type: 'string', default: 'project' }, 'input-grad': { type: 'string', default: 'naive' } } });
 const batch = positiveInteger(BENCH, 'batch', args.batch);
 const steps = positiveInteger(BENCH, 'steps', args.steps);
 const preset = getPreset(args.preset!);
 const used = await useBackend(args.backend as TrainingBackend);
+if (used.name === 'webgpu') registerWebgpuKernels({ project: args.kernels !== 'tfjs', inputGradient: args['input-grad'] === 'matmul' ? 'matmul' : 'naive' });
 const spec = preset.network;
 const params = toTfjs(initParameters(spec, 1000, new Rng(1)), true) as Map<string, tf.Variable>;
 const sgd = new PaperSgd({ learningRate: 1e-4, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
@@ -53,7 +56,7 @@ for (let s = 0; s < steps; s++) {
 }
 const measured = [...byKernel.values()].reduce((sum, k) => sum + k.ms, 0);
 const perStep = wallMs / steps;
-console.log(`${used.name} (${used.detail}), 1000 classes, preset ${args.preset}, batch ${batch}: ${perStep.toFixed(1)} ms per profiled step (${((batch * 1000) / perStep).toFixed(1)} images/s; profiling adds its own cost), kernels' measured time ${(measured / steps).toFixed(1)} ms per step`);
+console.log(`${used.name} (${used.detail}${used.name === 'webgpu' ? `; kernels ${args.kernels}, input gradient ${args['input-grad']}` : ''}), 1000 classes, preset ${args.preset}, batch ${batch}: ${perStep.toFixed(1)} ms per profiled step (${((batch * 1000) / perStep).toFixed(1)} images/s; profiling adds its own cost), kernels' measured time ${(measured / steps).toFixed(1)} ms per step`);
 console.log('| kernel | calls per step | ms per step | share of measured |');
 console.log('|---|---|---|---|');
 for (const [name, k] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {

@@ -5,6 +5,9 @@
 #   parity        a training step's gradients on webgpu = the cpu backend's; the ten-crop ONNX
 #                 (shipped, and a paper-size export) on the WebGPU provider = the cpu provider
 #   train         bench:train, paper and mini, on webgpu
+#   kernels       a paper training step with tfjs's own WGSL kernels, the project's, and the project's
+#                 with the matrix-product input gradient, and with the loss read one step behind
+#                 (bench/webgpu-kernels.ts)
 #   profile       a paper training step kernel by kernel on webgpu (bench/device/profile-step.ts)
 #   serve-webgpu  bench:serve of the paper-size model, --device webgpu (ceiling and Classify over gRPC)
 #   serve-cpu     the same on onnxruntime's cpu provider on the machine's cores
@@ -47,16 +50,20 @@ log "node $($NODE --version); $(nvidia-smi -L 2> /dev/null || echo 'no nvidia-sm
 
 if [ -n "$DRY" ]; then
   GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4 PROFILE_BATCH=32
+  KERNELS="--presets tiny --batch 8 --rounds 1 --steps 1" # on lavapipe where Mesa >= 24 is installed
 else
   GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16 PROFILE_BATCH=128
+  KERNELS="--presets paper --batch 128 --rounds 2 --steps 3"
 fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
 cat "$OUT/doctor.txt" >> "$OUT/log" && rm "$OUT/doctor.txt" # (the tool brings back at most 8 files)
 paper=/tmp/alexnet-paper
 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
-ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/onnx-webgpu.test.js
+ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/webgpu-kernels.test.js dist/test/parity/onnx-webgpu.test.js
 step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS"
-step profile 120 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 3
+# shellcheck disable=SC2086
+step kernels 150 "$NODE" dist/bench/webgpu-kernels.js $KERNELS
+step profile 120 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2
 step serve-$GPU 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
 [ -z "$DRY" ] && step serve-cpu 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then

@@ -25,6 +25,11 @@ function serveRates(text: string): { ceiling?: number; classify?: number } {
   return { ...(ceiling ? { ceiling: Number(ceiling[1]) } : {}), ...(classify.length ? { classify: Math.max(...classify) } : {}) };
 }
 
+/** bench:webgpu-kernels' rows `| kernels | s per step | images/s | vs tfjs |`, by kernel set. */
+function kernelRates(text: string): Map<string, number> {
+  return new Map([...text.matchAll(/^\|\s*(tfjs|project[^|]*?)\s*\|\s*[0-9.]+\s*\|\s*([0-9.]+)\s*\|/gm)].map((m) => [m[1]!, Number(m[2])]));
+}
+
 /** torch_reference.py's JSON lines, by their `what`. */
 function torchRates(text: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -51,11 +56,13 @@ const gpuServe = serveRates(read('serve-webgpu.txt') || read('serve-cpu.txt'));
 const cpuServe = serveRates(read('serve-cpu.txt'));
 const paper = trainRate(read('train.txt'), 'paper');
 const mini = trainRate(read('train.txt'), 'mini');
+const kernels = kernelRates(read('kernels.txt'));
 
 const rows: string[][] = [
   ['parity (webgpu = cpu)', `${passed} passed, ${failed} failed, ${skipped} skipped`, '-', '-', '-'],
   [`train paper (tfjs ${paper?.backend ?? '?'}), images/s`, fmt(paper?.rate), fmt(torchTrain), ratio(paper?.rate, torchTrain), '>= 0.5x PyTorch fp32'],
   ['  the same against PyTorch TF32', fmt(paper?.rate), fmt(torchTf32), ratio(paper?.rate, torchTf32), '-'],
+  ...[...kernels].map(([set, rate]) => [`  one paper step, batch 128, kernels: ${set}`, fmt(rate), fmt(torchTrain), ratio(rate, torchTrain), '-']),
   [`train mini (tfjs ${mini?.backend ?? '?'}), images/s`, fmt(mini?.rate), '-', '-', '-'],
   ['ten-crop ONNX alone (the ceiling), images/s', fmt(gpuServe.ceiling), fmt(torchInfer), ratio(gpuServe.ceiling, torchInfer), '-'],
   ['Classify over gRPC, paper, best concurrency, images/s', fmt(gpuServe.classify), fmt(torchInfer), ratio(gpuServe.classify, torchInfer), '>= 0.5x PyTorch fp32'],

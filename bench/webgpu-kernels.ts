@@ -1,0 +1,96 @@
+/**
+ * npm run bench:webgpu-kernels [-- --presets mini --batch 32 --rounds 3 --steps 2 --classes 1000]
+ *
+ * A training step on the webgpu backend (forward, loss, gradients, the paper's SGD, loss read back)
+ * with three kernel sets, alternated --rounds times so each sees the same machine:
+ *   tfjs             tfjs-backend-webgpu's own kernels and defaults
+ *   project          the project's LRNGrad and split-K filter gradient (src/train/webgpu-*.ts),
+ *                    tfjs's loop input gradient (the default)
+ *   project+matmul   the same with tfjs's matrix-product input gradient
+ * and, for the project's default, --steps steps issued back to back with each loss read one step
+ * behind (as `train()` does) against each loss read before the next step is issued.
+ * Prints the median seconds per step, images/s and each set's speed-up over tfjs's own. Runs on
+ * any adapter; on a software one (lavapipe) it says so: its ratios are a CPU's, not a GPU's.
+ */
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { getPreset } from '../src/config.js';
+import { initParameters } from '../src/model/init.js';
+import { useBackend } from '../src/train/backends.js';
+import { toTfjs } from '../src/train/network.js';
+import { PaperSgd } from '../src/train/sgd.js';
+import { trainStep } from '../src/train/step.js';
+import { registerWebgpuKernels, type WebgpuKernelChoice } from '../src/train/webgpu-kernels.js';
+import { Rng } from '../src/util/rng.js';
+import { positiveInteger } from './options.js';
+
+const BENCH = 'bench:webgpu-kernels';
+const { values: args } = parseArgs({
+  options: {
+    presets: { type: 'string', default: 'mini' },
+    batch: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
+    steps: { type: 'string', default: '2' },
+    classes: { type: 'string', default: '1000' },
+  },
+});
+const batch = positiveInteger(BENCH, 'batch', args.batch);
+const rounds = positiveInteger(BENCH, 'rounds', args.rounds);
+const steps = positiveInteger(BENCH, 'steps', args.steps);
+const classes = positiveInteger(BENCH, 'classes', args.classes);
+const used = await useBackend('webgpu');
+console.log(`webgpu adapter: ${used.detail}`);
+if (/software/.test(used.detail)) console.log('(a software adapter: these ratios are a CPU running WGSL, not a GPU)');
+
+const SETS: [string, Partial<WebgpuKernelChoice>][] = [
+  ['tfjs', { project: false, inputGradient: 'naive' }],
+  ['project', { project: true, inputGradient: 'naive' }],
+  ['project+matmul', { project: true, inputGradient: 'matmul' }],
+];
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+for (const name of args.presets!.split(',')) {
+  const preset = getPreset(name);
+  const spec = preset.network;
+  const params = toTfjs(initParameters(spec, classes, new Rng(1)), true) as Map<string, tf.Variable>;
+  const sgd = new PaperSgd({ learningRate: 1e-5, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
+  const x = tf.randomNormal([batch, spec.inputSize, spec.inputSize, 3], 0, 60) as tf.Tensor4D;
+  const labels = tf.tensor1d(Array.from({ length: batch }, (_, i) => i % classes), 'int32');
+  const step = () => trainStep(spec, params, sgd, x, labels, 1);
+  /** Seconds per step over `steps` steps; `behind`: the next step is issued before a loss is awaited. */
+  const time = async (behind: boolean) => {
+    await step(); // warm-up: shaders compiled, buffers allocated
+    const t0 = performance.now();
+    let pending: Promise<number> | null = null;
+    for (let i = 0; i < steps; i++) {
+      const p = step();
+      if (!behind) await p;
+      else if (pending) await pending;
+      pending = p;
+    }
+    await pending;
+    return (performance.now() - t0) / 1000 / steps;
+  };
+  const seconds = new Map<string, number[]>();
+  const add = (k: string, v: number) => seconds.set(k, [...(seconds.get(k) ?? []), v]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [set, choice] of SETS) {
+      registerWebgpuKernels(choice);
+      add(set, await time(false));
+    }
+    registerWebgpuKernels();
+    add('project, loss read one step behind', await time(true));
+  }
+  registerWebgpuKernels();
+  tf.dispose([x, labels, ...params.values()]);
+  sgd.dispose();
+
+  const base = median(seconds.get('tfjs')!);
+  console.log(`\npreset ${name}, batch ${batch}, ${classes} classes: median of ${rounds} alternated rounds of ${steps} steps`);
+  console.log('| kernels | s per step | images/s | vs tfjs |');
+  console.log('|---|---|---|---|');
+  for (const [set, v] of seconds) {
+    const s = median(v);
+    console.log(`| ${set} | ${s.toFixed(3)} | ${(batch / s).toFixed(1)} | ${(base / s).toFixed(2)}x |`);
+  }
+}
