@@ -62,7 +62,7 @@ const rows: string[][] = [
   ['parity (webgpu = cpu)', `${passed} passed, ${failed} failed, ${skipped} skipped`, '-', '-', '-'],
   [`train paper (tfjs ${paper?.backend ?? '?'}), images/s`, fmt(paper?.rate), fmt(torchTrain), ratio(paper?.rate, torchTrain), '>= 0.5x PyTorch fp32'],
   ['  the same against PyTorch TF32', fmt(paper?.rate), fmt(torchTf32), ratio(paper?.rate, torchTf32), '-'],
-  ...[...kernels].map(([set, rate]) => [`  one paper step, batch 128, kernels: ${set}`, fmt(rate), fmt(torchTrain), ratio(rate, torchTrain), '-']),
+  ...[...kernels].map(([set, rate]) => [`  one training step (bench:webgpu-kernels), kernels: ${set}`, fmt(rate), fmt(torchTrain), ratio(rate, torchTrain), '-']),
   [`train mini (tfjs ${mini?.backend ?? '?'}), images/s`, fmt(mini?.rate), '-', '-', '-'],
   ['ten-crop ONNX alone (the ceiling), images/s', fmt(gpuServe.ceiling), fmt(torchInfer), ratio(gpuServe.ceiling, torchInfer), '-'],
   ['Classify over gRPC, paper, best concurrency, images/s', fmt(gpuServe.classify), fmt(torchInfer), ratio(gpuServe.classify, torchInfer), '>= 0.5x PyTorch fp32'],

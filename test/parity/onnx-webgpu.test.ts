@@ -10,7 +10,9 @@ import test from 'ava';
 import ort from 'onnxruntime-node';
 import { probeExecutionProviders } from '../../src/serve/execution-providers.js';
 import { Rng } from '../../src/util/rng.js';
-import { MODEL } from '../serve-fixtures.js';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { startServer } from '../../src/serve/server.js';
+import { byIndex, loadOracle, maxDiff, MODEL, png, quiet } from '../serve-fixtures.js';
 import { readModelMetadata } from '../../src/model/onnx-metadata.js';
 
 const probe = (await probeExecutionProviders()).find((p) => p.name === 'webgpu')!;
@@ -55,4 +57,27 @@ run(`shipped model, ten crops of 8 images: webgpu provider equals cpu provider (
 const paper = process.env.ALEXNET_PAPER_ONNX;
 (probe.available && paper ? test : test.skip)(`paper-size network (ALEXNET_PAPER_ONNX: the ten-crop export of a paper checkpoint), 4 images${why || (paper ? '' : ' [skipped: ALEXNET_PAPER_ONNX not set]')}`, async (t) => {
   await compare(t, paper!, 4);
+});
+
+run(`alexnet serve --device webgpu (its inference workers on the WebGPU provider): Classify and Embed of 6 images equal onnxruntime's cpu provider run offline (relative 1e-3)${why}`, async (t) => {
+  const oracle = await loadOracle();
+  const server = await startServer({ model: MODEL, port: 0, device: 'webgpu', maxDelayMs: 5, logger: quiet });
+  const client = new AlexNetClient(server.address);
+  try {
+    t.is(server.info.execution_provider, 'webgpu', 'GetModelInfo names the provider the workers run');
+    const n = oracle.meta.labels.length;
+    const images = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => png(k)));
+    // Concurrent calls, so the workers' batches hold several images.
+    const answers = await Promise.all(images.map((image) => client.classify({ image, top_k: n, include_embedding: true })));
+    for (const [k, image] of images.entries()) {
+      const off = await oracle.offline(image);
+      const p = maxDiff(byIndex(answers[k]!.classes, n), off.p);
+      const f = maxDiff(answers[k]!.embedding!.vector, off.fc7) / Math.max(...off.fc7.map(Math.abs));
+      t.true(p <= 1e-3 && f <= 1e-3, `image ${k}: probabilities ${p}, fc7 ${f}`);
+    }
+  } finally {
+    client.close();
+    await server.shutdown('test done');
+    await Promise.all([oracle.ten.release(), oracle.single.release()]);
+  }
 });
