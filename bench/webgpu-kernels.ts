@@ -7,6 +7,7 @@
  *   project          the project's LRNGrad and split-K filter gradient (src/train/webgpu-*.ts),
  *                    tfjs's loop input gradient (the default)
  *   project+matmul   the same with tfjs's matrix-product input gradient
+ *   project+conv     the same with the input gradient as tfjs's forward convolution (stride 1)
  * and, for the project's default, --steps steps issued back to back with each loss read one step
  * behind (as `train()` does) against each loss read before the next step is issued.
  * Prints the median seconds per step, images/s and each set's speed-up over tfjs's own. Runs on
@@ -46,6 +47,7 @@ const SETS: [string, Partial<WebgpuKernelChoice>][] = [
   ['tfjs', { project: false, inputGradient: 'naive' }],
   ['project', { project: true, inputGradient: 'naive' }],
   ['project+matmul', { project: true, inputGradient: 'matmul' }],
+  ['project+conv', { project: true, inputGradient: 'conv' }],
 ];
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 

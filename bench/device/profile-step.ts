@@ -2,7 +2,7 @@
  * Where a training step's time goes, kernel by kernel (issue 24: profile before writing kernels).
  *
  *   node dist/bench/device/profile-step.js [--backend webgpu] [--preset paper] [--batch 128] [--steps 3]
- *     [--kernels project|tfjs] [--input-grad naive|matmul]   (webgpu: whose kernels, bench/webgpu-kernels.ts)
+ *     [--kernels project|tfjs] [--input-grad naive|matmul|conv]   (webgpu: whose kernels, bench/webgpu-kernels.ts)
  *
  * One training step of the preset's network (forward, softmax cross-entropy, gradients, the
  * paper's SGD) on random data, warmed up once, then --steps steps each under tf.profile: every
@@ -29,7 +29,7 @@ const batch = positiveInteger(BENCH, 'batch', args.batch);
 const steps = positiveInteger(BENCH, 'steps', args.steps);
 const preset = getPreset(args.preset!);
 const used = await useBackend(args.backend as TrainingBackend);
-if (used.name === 'webgpu') registerWebgpuKernels({ project: args.kernels !== 'tfjs', inputGradient: args['input-grad'] === 'matmul' ? 'matmul' : 'naive' });
+if (used.name === 'webgpu') registerWebgpuKernels({ project: args.kernels !== 'tfjs', inputGradient: (['matmul', 'conv'] as const).find((g) => g === args['input-grad']) ?? 'naive' });
 const spec = preset.network;
 const params = toTfjs(initParameters(spec, 1000, new Rng(1)), true) as Map<string, tf.Variable>;
 const sgd = new PaperSgd({ learningRate: 1e-4, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });

@@ -88,24 +88,27 @@ gpuTest('webgpu filter gradient (project split-K kernel) equals the definition i
   }
 });
 
-gpuTest("webgpu input gradient (tfjs's matrix-product program, which registerWebgpuKernels can choose) equals the definition in double precision (relative error <= 1e-5)", async (t) => {
-  await useBackend('webgpu');
-  registerWebgpuKernels({ inputGradient: 'matmul' });
-  t.false(tf.env().getBool('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'), 'registerWebgpuKernels picks the matrix-product program');
-  // Not conv1's case: training never asks for the image's gradient, and that program takes 18 s
-  // on lavapipe for it (3 input channels leave its tiles almost empty).
-  for (const c of CONV_CASES.slice(1)) {
-    const { oh, ow, top, left } = geometry(c);
-    const dyShape = [c.x[0], oh, ow, c.co] as const;
-    const ws = normals(c.k[0] * c.k[1] * c.x[3] * c.co);
-    const dys = normals(dyShape.reduce((a, b) => a * b));
-    const attrs = { inputShape: c.x, strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-    const want = naiveInputGradient(ws, c.x, dys, dyShape, c.k, c.stride, top, left);
-    const e = maxRelativeError(await runKernel('Conv2DBackpropInput', { dy: [dys, dyShape], filter: [ws, [c.k[0], c.k[1], c.x[3], c.co]] }, attrs), want);
-    t.true(e <= 1e-5, `${JSON.stringify(c)}: ${e}`);
-  }
-  registerWebgpuKernels();
-});
+for (const choice of ['matmul', 'conv'] as const) {
+  const what = choice === 'matmul' ? "tfjs's matrix-product program" : "tfjs's forward convolution of the rotated filter (stride 1; conv1's stride 4 falls back)";
+  gpuTest(`webgpu input gradient, inputGradient '${choice}' (${what}), equals the definition in double precision (relative error <= 1e-5)`, async (t) => {
+    await useBackend('webgpu');
+    registerWebgpuKernels({ inputGradient: choice });
+    t.is(tf.env().getBool('WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE'), choice !== 'matmul');
+    // conv1's case only where it costs little: tfjs's matrix-product program takes 18 s on lavapipe
+    // for it (3 input channels leave its tiles almost empty), and training never asks for it.
+    for (const c of choice === 'conv' ? CONV_CASES : CONV_CASES.slice(1)) {
+      const { oh, ow, top, left } = geometry(c);
+      const dyShape = [c.x[0], oh, ow, c.co] as const;
+      const ws = normals(c.k[0] * c.k[1] * c.x[3] * c.co);
+      const dys = normals(dyShape.reduce((a, b) => a * b));
+      const attrs = { inputShape: c.x, strides: c.stride, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+      const want = naiveInputGradient(ws, c.x, dys, dyShape, c.k, c.stride, top, left);
+      const e = maxRelativeError(await runKernel('Conv2DBackpropInput', { dy: [dys, dyShape], filter: [ws, [c.k[0], c.k[1], c.x[3], c.co]] }, attrs), want);
+      t.true(e <= 1e-5, `${JSON.stringify(c)}: ${e}`);
+    }
+    registerWebgpuKernels();
+  });
+}
 
 gpuTest('webgpu LRN gradient (project kernel) equals the derivative of the paper formula (relative error <= 1e-5)', async (t) => {
   await useBackend('webgpu');
