@@ -56,33 +56,6 @@ function partialProgram(plan: SplitPlan, m: number, n: number): WgslProgram {
       var<workgroup> tileA : array<array<f32, ${TILE}>, ${TILE_K}>;
       var<workgroup> tileB : array<array<f32, ${TILE}>, ${TILE_K}>;
 
-      fn loadA(m : i32, p : i32, end : i32) -> f32 {
-        if (m >= uniforms.M || p >= end) {
-          return 0.0;
-        }
-        let ci = m % uniforms.inC;
-        let kk = m / uniforms.inC;
-        let kw = kk % uniforms.kW;
-        let kh = kk / uniforms.kW;
-        let ow = p % uniforms.outW;
-        let q = p / uniforms.outW;
-        let oh = q % uniforms.outH;
-        let b = q / uniforms.outH;
-        let ih = oh * uniforms.strideH + kh - uniforms.padTop;
-        let iw = ow * uniforms.strideW + kw - uniforms.padLeft;
-        if (ih < 0 || ih >= uniforms.inH || iw < 0 || iw >= uniforms.inW) {
-          return 0.0;
-        }
-        return x[((b * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + ci];
-      }
-
-      fn loadB(p : i32, n : i32, end : i32) -> f32 {
-        if (n >= uniforms.N || p >= end) {
-          return 0.0;
-        }
-        return dy[p * uniforms.N + n];
-      }
-
       fn main() {
         let tx = i32(localId.x);
         let ty = i32(localId.y);
@@ -91,28 +64,71 @@ function partialProgram(plan: SplitPlan, m: number, n: number): WgslProgram {
         let n0 = i32(workgroupId.x) * ${TILE};
         let start = i32(workgroupId.z) * uniforms.slice;
         let end = min(uniforms.K, start + uniforms.slice);
+        // Each thread loads one column of each tile (element flat % 64) at rows r0, r0 + 4,
+        // r0 + 8, r0 + 12: its m, and so (kh, kw, ci), never changes, and its four p = (b, oh, ow)
+        // advance by 16 a step, carried without dividing.
+        let col = flat % ${TILE};
+        let r0 = flat / ${TILE};
+        let m = m0 + col;
+        let mOk = m < uniforms.M;
+        let ci = m % uniforms.inC;
+        let tap = m / uniforms.inC;
+        let offW = tap % uniforms.kW - uniforms.padLeft;
+        let offH = tap / uniforms.kW - uniforms.padTop;
+        let n = n0 + col;
+        let nOk = n < uniforms.N;
+        var pb : array<i32, 4>;
+        var ph : array<i32, 4>;
+        var pw : array<i32, 4>;
+        for (var i = 0; i < 4; i++) {
+          let p = start + r0 + 4 * i;
+          pw[i] = p % uniforms.outW;
+          let q = p / uniforms.outW;
+          ph[i] = q % uniforms.outH;
+          pb[i] = q / uniforms.outH;
+        }
         var acc : array<array<f32, 4>, 4>;
         // The step count comes from a uniform, so every thread reaches each barrier.
         for (var step = 0; step < uniforms.steps; step++) {
           let k0 = start + step * ${TILE_K};
           for (var i = 0; i < 4; i++) {
-            let e = flat + i * 256;
-            let col = e % ${TILE};
-            let row = e / ${TILE};
-            tileA[row][col] = loadA(m0 + col, k0 + row, end);
-            tileB[row][col] = loadB(k0 + row, n0 + col, end);
+            let row = r0 + 4 * i;
+            let p = k0 + row;
+            var a = 0.0;
+            var b = 0.0;
+            if (p < end) {
+              let ih = ph[i] * uniforms.strideH + offH;
+              let iw = pw[i] * uniforms.strideW + offW;
+              if (mOk && ih >= 0 && ih < uniforms.inH && iw >= 0 && iw < uniforms.inW) {
+                a = x[((pb[i] * uniforms.inH + ih) * uniforms.inW + iw) * uniforms.inC + ci];
+              }
+              if (nOk) {
+                b = dy[p * uniforms.N + n];
+              }
+            }
+            tileA[row][col] = a;
+            tileB[row][col] = b;
+            pw[i] += ${TILE_K};
+            while (pw[i] >= uniforms.outW) {
+              pw[i] -= uniforms.outW;
+              ph[i] += 1;
+            }
+            while (ph[i] >= uniforms.outH) {
+              ph[i] -= uniforms.outH;
+              pb[i] += 1;
+            }
           }
           workgroupBarrier();
           for (var kk = 0; kk < ${TILE_K}; kk++) {
-            var a : array<f32, 4>;
-            var b : array<f32, 4>;
+            var av : array<f32, 4>;
+            var bv : array<f32, 4>;
             for (var i = 0; i < 4; i++) {
-              a[i] = tileA[kk][ty + 16 * i];
-              b[i] = tileB[kk][tx + 16 * i];
+              av[i] = tileA[kk][ty + 16 * i];
+              bv[i] = tileB[kk][tx + 16 * i];
             }
             for (var i = 0; i < 4; i++) {
               for (var j = 0; j < 4; j++) {
-                acc[i][j] = fma(a[i], b[j], acc[i][j]);
+                acc[i][j] = fma(av[i], bv[j], acc[i][j]);
               }
             }
           }
@@ -120,11 +136,11 @@ function partialProgram(plan: SplitPlan, m: number, n: number): WgslProgram {
         }
         let out0 = i32(workgroupId.z) * uniforms.M * uniforms.N;
         for (var i = 0; i < 4; i++) {
-          let m = m0 + ty + 16 * i;
+          let om = m0 + ty + 16 * i;
           for (var j = 0; j < 4; j++) {
-            let n = n0 + tx + 16 * j;
-            if (m < uniforms.M && n < uniforms.N) {
-              result[out0 + m * uniforms.N + n] = acc[i][j];
+            let on = n0 + tx + 16 * j;
+            if (om < uniforms.M && on < uniforms.N) {
+              result[out0 + om * uniforms.N + on] = acc[i][j];
             }
           }
         }
