@@ -1,5 +1,5 @@
 /**
- * npm run bench:train [-- --presets mini,paper --backends wasm --steps 6]
+ * npm run bench:train [-- --presets mini,paper --backends wasm --steps 6 --batch 128 --workers 4]
  *
  * In one run: the data pipeline's images/s alone (worker threads cutting random crops with flips
  * and PCA lighting from a cache of random images), and the whole training loop's images/s on
@@ -18,7 +18,7 @@ import { probeTrainingBackends, useBackend, type TrainingBackend } from '../src/
 import { BatchPipeline, permutation } from '../src/train/batch-pipeline.js';
 import type { DataCache, Split } from '../src/train/data-cache.js';
 import { train } from '../src/train/trainer.js';
-import { defaultThreads } from '../src/train/run-config.js';
+import { defaultDataWorkers, defaultThreads } from '../src/train/run-config.js';
 import { newRun } from '../src/train/training-run.js';
 import { registerWasmPoolLrnKernels } from '../src/train/pool-lrn-kernels.js';
 import { PaperSgd } from '../src/train/sgd.js';
@@ -34,12 +34,15 @@ const { values: args } = parseArgs({
     presets: { type: 'string', default: 'mini,paper' },
     backends: { type: 'string' },
     steps: { type: 'string', default: '6' },
-    workers: { type: 'string', default: '1' },
+    workers: { type: 'string' },
+    batch: { type: 'string' },
     rounds: { type: 'string', default: '5' },
   },
 });
 const steps = positiveInteger('bench:train', 'steps', args.steps);
-const workers = positiveInteger('bench:train', 'workers', args.workers);
+// Batch workers: as asked, else what `alexnet train` takes beside each backend (defaultDataWorkers).
+const workersArg = args.workers === undefined ? undefined : positiveInteger('bench:train', 'workers', args.workers);
+const batchArg = args.batch === undefined ? undefined : positiveInteger('bench:train', 'batch', args.batch);
 const rounds = positiveInteger('bench:train', 'rounds', args.rounds);
 
 function randomCache(preset: Preset, count: number): DataCache {
@@ -63,7 +66,7 @@ function randomCache(preset: Preset, count: number): DataCache {
   };
 }
 
-async function pipelineRate(preset: Preset, data: DataCache, batch: number): Promise<number> {
+async function pipelineRate(preset: Preset, data: DataCache, batch: number, workers: number): Promise<number> {
   const n = data.splits.train!.count;
   const pipe = new BatchPipeline({ split: data.splits.train!, mean: data.mean, baseSize: preset.network.baseSize, inputSize: preset.network.inputSize, pca: data.meta.pca, workers });
   let images = 0;
@@ -84,12 +87,17 @@ for (const b of probed) {
 }
 for (const name of args.presets!.split(',')) {
   const preset = getPreset(name);
-  const batch = name === 'paper' ? 32 : preset.train.batchSize;
+  const batch = batchArg ?? (name === 'paper' ? 32 : preset.train.batchSize);
   const data = randomCache(preset, batch * (steps + 2));
-  const pipe = await pipelineRate(preset, data, batch);
-  rows.push([name, `data pipeline alone (${workers} worker)`, String(batch), pipe.toFixed(1), '-']);
+  const pipes = new Map<number, number>();
   for (const b of available) {
     const used = await useBackend(b.name as TrainingBackend);
+    const workers = workersArg ?? defaultDataWorkers(used.gpu);
+    if (!pipes.has(workers)) {
+      pipes.set(workers, await pipelineRate(preset, data, batch, workers));
+      rows.push([name, `data pipeline alone (${workers} worker${workers > 1 ? 's' : ''})`, String(batch), pipes.get(workers)!.toFixed(1), '-']);
+    }
+    const pipe = pipes.get(workers)!;
     const out = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-train-'));
     let rate = 0;
     // As `alexnet train` does: wasm and cpu shard each batch over the cores.
@@ -99,7 +107,7 @@ for (const name of args.presets!.split(',')) {
       onStep: (s) => (rate = s.imagesPerSecond),
     });
     await fs.rm(out, { recursive: true, force: true });
-    rows.push([name, `training loop, tfjs ${used.name}, ${threads} thread${threads > 1 ? 's' : ''}`, String(batch), rate.toFixed(2), `${(rate / pipe).toFixed(3)}x`]);
+    rows.push([name, `training loop, tfjs ${used.name}, ${threads} thread${threads > 1 ? 's' : ''}, ${workers} batch worker${workers > 1 ? 's' : ''}`, String(batch), rate.toFixed(2), `${(rate / pipe).toFixed(3)}x`]);
   }
 }
 /** Seconds per training step of one thread on wasm, tfjs's own LRN/pool kernels vs the project's, alternated. */

@@ -91,7 +91,7 @@ program
   .option('--dropout <rate>', 'dropout on fc6 and fc7 while training, 0 to less than 1 (default: 0.5, the paper\'s)', dropoutRate)
   .option('--patience <n>', "epochs without validation improvement before the lr is divided by 10 (default: the preset's; 3 or more rides out validation noise)", positiveInt)
   .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, RUN_DEFAULTS.seed)
-  .option('--workers <n>', 'worker threads preparing batches', positiveInt)
+  .option('--workers <n>', 'worker threads preparing batches (default: 1 beside a CPU backend, whose threads compute the gradients; all cores but two beside a GPU)', positiveInt)
   .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
   .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
   .option('--ten-crop', 'validate with the ten crops as well as the center crop each epoch (the default for a new run)')

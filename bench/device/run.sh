@@ -50,17 +50,17 @@ log "node $($NODE --version); $(nvidia-smi -L 2> /dev/null || echo 'no nvidia-sm
 
 if [ -n "$DRY" ]; then
   GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4 PROFILE_BATCH=32
-  KERNELS="--presets tiny --batch 8 --rounds 1 --steps 1" # on lavapipe where Mesa >= 24 is installed
+  KERNELS="--presets tiny --batch 8 --rounds 1 --steps 1" TRAIN_BATCH="" # kernels: on lavapipe where Mesa >= 24 is installed
 else
   GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16 PROFILE_BATCH=128
-  KERNELS="--presets paper --batch 128 --rounds 2 --steps 3"
+  KERNELS="--presets paper --batch 128 --rounds 2 --steps 3" TRAIN_BATCH="--batch 128" # the paper's batch, as PyTorch's reference
 fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
 cat "$OUT/doctor.txt" >> "$OUT/log" && rm "$OUT/doctor.txt" # (the tool brings back at most 8 files)
 paper=/tmp/alexnet-paper
 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
 ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/webgpu-kernels.test.js dist/test/parity/onnx-webgpu.test.js
-step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS"
+step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS" $TRAIN_BATCH
 # shellcheck disable=SC2086
 step kernels 150 "$NODE" dist/bench/webgpu-kernels.js $KERNELS
 step profile 120 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2

@@ -38,7 +38,7 @@ export interface TrainCommandOptions {
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const { train } = await import('../train/trainer.js');
-  const { newRun, resumeRun, settleThreads } = await import('../train/training-run.js');
+  const { newRun, resumeRun, settleBackendDefaults } = await import('../train/training-run.js');
   const { useBackend } = await import('../train/backends.js');
   const { readLabelFile } = await import('../train/label-file.js');
   await ensureWritableDir(opts.out);
@@ -64,7 +64,7 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const data = await loadOrPrepare(opts.data, run.preset, opts.valSplit);
   const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
   console.error(`backend: ${backend.name} (${backend.detail})`);
-  settleThreads(run, backend.name);
+  settleBackendDefaults(run, backend);
   const { preset, config } = run;
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();

@@ -29,6 +29,8 @@ export interface BackendProbe {
   detail: string;
   /** webgpu only: a software (CPU) adapter, usable when forced but skipped by 'auto'. */
   software?: boolean;
+  /** tensorflow only: libtensorflow found a CUDA GPU. */
+  gpu?: boolean;
 }
 
 const short = (e: unknown) => String((e as Error)?.message ?? e).split('\n')[0]!.slice(0, 300);
@@ -54,7 +56,7 @@ async function probeTensorflow(): Promise<BackendProbe> {
       // The -gpu build only loads where CUDA 11.2 + cuDNN 8.1 do; loaded without a device it
       // runs on the CPU, and loading the second package too would register 'tensorflow' twice.
       const where = gpu ? 'CUDA GPU' : pkg.endsWith('-gpu') ? 'CPU: CUDA loaded but found no GPU' : 'CPU';
-      return { name: 'tensorflow', available: true, detail: `${pkg} (libtensorflow, ${where})` };
+      return { name: 'tensorflow', available: true, gpu, detail: `${pkg} (libtensorflow, ${where})` };
     } catch (e) {
       tried.push(`${pkg}: ${missing(e) ? 'not installed (its install needs internet to download libtensorflow)' : `library failed to load: ${short(e)}`}`);
     }
@@ -94,7 +96,7 @@ export async function probeTrainingBackends(): Promise<BackendProbe[]> {
 }
 
 /** Make `requested` the tfjs backend ('auto': the first that works, best first). */
-export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{ name: TrainingBackend; detail: string }> {
+export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{ name: TrainingBackend; detail: string; gpu: boolean }> {
   const order = requested === 'auto' ? TRAINING_BACKENDS : [requested];
   const reasons: string[] = [];
   for (const name of order) {
@@ -102,7 +104,7 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
       if (name === 'tensorflow') {
         const p = await probeTensorflow();
         if (!p.available) throw new Error(p.detail);
-        return { name, detail: p.detail };
+        return { name, detail: p.detail, gpu: p.gpu === true };
       }
       if (name === 'webgpu') {
         const p = await probeWebgpu();
@@ -117,7 +119,7 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
           tf.env().set('WEBGPU_CPU_FORWARD', false);
         });
         registerWebgpuKernels();
-        return { name, detail: `${p.detail}; project LRN-gradient and filter-gradient kernels` };
+        return { name, detail: `${p.detail}; project LRN-gradient and filter-gradient kernels`, gpu: p.software !== true };
       }
       if (name === 'wasm') {
         await setUp('wasm', async () => {
@@ -126,13 +128,13 @@ export async function useBackend(requested: TrainingBackend | 'auto'): Promise<{
         registerConvGradKernels('wasm');
         registerWasmMatMul();
         registerWasmPoolLrnKernels();
-        return { name, detail: 'tfjs-backend-wasm (XNNPACK) + project conv-gradient, LRN and max-pool-gradient kernels' };
+        return { name, detail: 'tfjs-backend-wasm (XNNPACK) + project conv-gradient, LRN and max-pool-gradient kernels', gpu: false };
       }
       await setUp('cpu', async () => {
         await import('@tensorflow/tfjs-backend-cpu');
       });
       registerConvGradKernels('cpu');
-      return { name: 'cpu', detail: 'pure JavaScript + project filter-gradient kernel' };
+      return { name: 'cpu', detail: 'pure JavaScript + project filter-gradient kernel', gpu: false };
     } catch (e) {
       reasons.push(`${name}: ${short(e)}`);
     }

@@ -84,7 +84,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
     return saveRunCheckpoint(out, { ...meta, training: state as unknown as Record<string, unknown> }, all, alsoBest);
   };
 
-  const pipeOpts = { mean: data.mean, baseSize: spec.baseSize, inputSize: spec.inputSize, pca: data.meta.pca, lightingStd: cfg.lightingStd, workers: cfg.workers };
+  const pipeOpts = { mean: data.mean, baseSize: spec.baseSize, inputSize: spec.inputSize, pca: data.meta.pca, lightingStd: cfg.lightingStd, workers: cfg.workers ?? 1 };
   const trainPipe = new BatchPipeline({ ...pipeOpts, split: train });
   const valPipe = new BatchPipeline({ ...pipeOpts, split: val, workers: 1 });
   const valOrder = Int32Array.from({ length: val.count }, (_, i) => i);

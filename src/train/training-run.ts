@@ -13,7 +13,7 @@ import type { TrainingBackend } from './backends.js';
 import { labelsFor, type LabelFile } from './label-file.js';
 import { migrateEpochMetrics, type EpochMetrics } from './epoch-metrics.js';
 import type { PlateauState } from './plateau-schedule.js';
-import { defaultThreads, newRunConfig, resumeConfig, type TrainConfig } from './run-config.js';
+import { defaultDataWorkers, defaultThreads, newRunConfig, resumeConfig, type TrainConfig } from './run-config.js';
 import { refuseExistingRun, requireCheckpointToResume } from './run-dir.js';
 
 /** What a checkpoint saves of the loop, beside the weights and velocities. */
@@ -83,9 +83,13 @@ export async function resumeRun(out: string, request: RunRequest): Promise<Train
   return { out, preset: { ...getPreset(ck.preset), network: ck.network }, config, resumed };
 }
 
-/** A run without a thread count (none asked for, or a checkpoint older than --threads) gets the backend's default. */
-export function settleThreads(run: TrainingRun, backend: TrainingBackend): void {
-  run.config.threads ??= defaultThreads(backend);
+/**
+ * A run without a thread or batch-worker count (none asked for, or a checkpoint older than the
+ * option) gets the backend's defaults.
+ */
+export function settleBackendDefaults(run: TrainingRun, backend: { name: TrainingBackend; gpu: boolean }): void {
+  run.config.threads ??= defaultThreads(backend.name);
+  run.config.workers ??= defaultDataWorkers(backend.gpu);
 }
 
 /** Refuse data the run cannot train on: another base size, no validation split, fewer images than a batch, other classes. */

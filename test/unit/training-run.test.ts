@@ -10,7 +10,8 @@ import { writeCheckpoint } from '../../src/model/checkpoint.js';
 import { initParameters } from '../../src/model/init.js';
 import { curvesSvg } from '../../src/train/curves.js';
 import { newRunConfig } from '../../src/train/run-config.js';
-import { newRun, resumeRun } from '../../src/train/training-run.js';
+import { newRun, resumeRun, settleBackendDefaults } from '../../src/train/training-run.js';
+import os from 'node:os';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -80,4 +81,23 @@ test("an old run's history holding val.centre is read as val.center", async (t) 
   t.false(history.some((h) => 'centre' in h.val));
   // The curves drawn after the next epoch read val.center of every epoch, the old ones too.
   t.regex(curvesSvg(history, 'old run'), /<polyline[^>]*stroke="#d62728"[^>]*points="[\d., ]+"/);
+});
+
+test('batch workers and gradient threads follow the backend unless asked for: beside a GPU all cores but two cut batches', async (t) => {
+  const cores = os.availableParallelism();
+  const root = await tempDir('settle');
+  const open = async (name: string, requested = {}) => newRun(path.join(root, name), tiny, { config: requested });
+  const gpu = await open('gpu');
+  t.is(gpu.config.workers, undefined, 'unset until the backend is known');
+  settleBackendDefaults(gpu, { name: 'webgpu', gpu: true });
+  t.deepEqual([gpu.config.workers, gpu.config.threads], [Math.max(1, cores - 2), 1]);
+  const software = await open('lavapipe');
+  settleBackendDefaults(software, { name: 'webgpu', gpu: false });
+  t.is(software.config.workers, 1, 'a software adapter computes on the cores itself');
+  const cpu = await open('cpu');
+  settleBackendDefaults(cpu, { name: 'wasm', gpu: false });
+  t.deepEqual([cpu.config.workers, cpu.config.threads], [1, cores]);
+  const asked = await open('asked', { workers: 3, threads: 2 });
+  settleBackendDefaults(asked, { name: 'webgpu', gpu: true });
+  t.deepEqual([asked.config.workers, asked.config.threads], [3, 2]);
 });
