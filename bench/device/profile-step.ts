@@ -2,7 +2,9 @@
  * Where a training step's time goes, kernel by kernel (issue 24: profile before writing kernels).
  *
  *   node dist/bench/device/profile-step.js [--backend webgpu] [--preset paper] [--batch 128] [--steps 3]
- *     [--kernels project|tfjs] [--input-grad naive|matmul|conv]   (webgpu: whose kernels, bench/webgpu-kernels.ts)
+ *     [--kernels project|tfjs] [--input-grad naive|matmul|conv]
+ *     [--fc-units N]   (the preset's convolutions with narrower fc6/fc7: the paper's fc6 weights,
+ *                       151 MB, exceed a software adapter's 128 MiB storage binding)   (webgpu: whose kernels, bench/webgpu-kernels.ts)
  *
  * One training step of the preset's network (forward, softmax cross-entropy, gradients, the
  * paper's SGD) on random data, warmed up once, then --steps steps each under tf.profile: every
@@ -24,13 +26,14 @@ import { Rng } from '../../src/util/rng.js';
 import { positiveInteger } from '../options.js';
 
 const BENCH = 'profile-step';
-const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'webgpu' }, preset: { type: 'string', default: 'paper' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, kernels: { type: 'string', default: 'project' }, 'input-grad': { type: 'string', default: 'naive' } } });
+const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'webgpu' }, preset: { type: 'string', default: 'paper' }, batch: { type: 'string', default: '128' }, steps: { type: 'string', default: '3' }, kernels: { type: 'string', default: 'project' }, 'input-grad': { type: 'string', default: 'naive' }, 'fc-units': { type: 'string' } } });
 const batch = positiveInteger(BENCH, 'batch', args.batch);
 const steps = positiveInteger(BENCH, 'steps', args.steps);
 const preset = getPreset(args.preset!);
 const used = await useBackend(args.backend as TrainingBackend);
 if (used.name === 'webgpu') registerWebgpuKernels({ project: args.kernels !== 'tfjs', inputGradient: (['matmul', 'conv'] as const).find((g) => g === args['input-grad']) ?? 'naive' });
-const spec = preset.network;
+const fcUnits = args['fc-units'] === undefined ? undefined : positiveInteger(BENCH, 'fc-units', args['fc-units']);
+const spec = fcUnits ? { ...preset.network, fcUnits: [fcUnits, fcUnits] as const } : preset.network;
 const params = toTfjs(initParameters(spec, 1000, new Rng(1)), true) as Map<string, tf.Variable>;
 const sgd = new PaperSgd({ learningRate: 1e-4, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
 const x = tf.randomNormal([batch, spec.inputSize, spec.inputSize, 3], 0, 60) as tf.Tensor4D;
@@ -56,7 +59,7 @@ for (let s = 0; s < steps; s++) {
 }
 const measured = [...byKernel.values()].reduce((sum, k) => sum + k.ms, 0);
 const perStep = wallMs / steps;
-console.log(`${used.name} (${used.detail}${used.name === 'webgpu' ? `; kernels ${args.kernels}, input gradient ${args['input-grad']}` : ''}), 1000 classes, preset ${args.preset}, batch ${batch}: ${perStep.toFixed(1)} ms per profiled step (${((batch * 1000) / perStep).toFixed(1)} images/s; profiling adds its own cost), kernels' measured time ${(measured / steps).toFixed(1)} ms per step`);
+console.log(`${used.name} (${used.detail}${used.name === 'webgpu' ? `; kernels ${args.kernels}, input gradient ${args['input-grad']}` : ''}), 1000 classes, preset ${args.preset}${fcUnits ? ` with fc6/fc7 of ${fcUnits}` : ''}, batch ${batch}: ${perStep.toFixed(1)} ms per profiled step (${((batch * 1000) / perStep).toFixed(1)} images/s; profiling adds its own cost), kernels' measured time ${(measured / steps).toFixed(1)} ms per step`);
 console.log('| kernel | calls per step | ms per step | share of measured |');
 console.log('|---|---|---|---|');
 for (const [name, k] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 30)) {
