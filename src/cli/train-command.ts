@@ -60,12 +60,17 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   };
   // A resume is checked against its checkpoint first, before any data is prepared.
   const run = opts.resume ? await resumeRun(opts.out, request) : await newRun(opts.out, getPreset(opts.preset ?? DEFAULT_PRESET), request);
-  // A resumed run keeps the network it started with: the data is prepared at its base size.
-  const data = await loadOrPrepare(opts.data, run.preset, opts.valSplit);
   const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
   console.error(`backend: ${backend.name} (${backend.detail})`);
   settleBackendDefaults(run, backend);
   const { preset, config } = run;
+  const { checkWebgpuFits } = await import('../train/webgpu-limits.js');
+  // Before preparing any data, with the fewest classes; again below with the data's.
+  const adapter = `the WebGPU adapter (${backend.detail.split(';')[0]})`;
+  if (backend.name === 'webgpu') checkWebgpuFits(preset.network, 2, config.batchSize, adapter);
+  // A resumed run keeps the network it started with: the data is prepared at its base size.
+  const data = await loadOrPrepare(opts.data, run.preset, opts.valSplit);
+  if (backend.name === 'webgpu') checkWebgpuFits(preset.network, data.meta.classes.length, config.batchSize, adapter);
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();
   const stop = (signal: string) => {
