@@ -2,19 +2,21 @@
 # Issue 24's one command on the lent GPU machine (H200/H100, no Node, no internet): unpack what
 # bench/device/pack.sh made, then, each step bounded and logged into $OUT:
 #   doctor        what tfjs and onnxruntime find (the WebGPU adapter), into the log
-#   parity        a training step's gradients on webgpu = the cpu backend's; the ten-crop ONNX
-#                 (shipped, and a paper-size export) on the WebGPU provider = the cpu provider
-#   train         bench:train, paper and mini, on webgpu
-#   kernels       a paper training step with tfjs's own WGSL kernels, the project's, and the project's
-#                 with the matrix-product input gradient, and with the loss read one step behind
+#   parity        a training step's gradients on webgpu = the cpu backend's; the project's WGSL
+#                 kernels = their definitions; the ten-crop ONNX (shipped, and a paper-size export)
+#                 on the WebGPU provider = the cpu provider, and through `serve --device webgpu`
+#   kernels       a paper training step (batch 128) with tfjs's own WGSL kernels, the project's, the
+#                 project's with each other input gradient, and with the loss read one step behind
 #                 (bench/webgpu-kernels.ts)
-#   profile       a paper training step kernel by kernel on webgpu (bench/device/profile-step.ts)
+#   torch         the PyTorch reference of the same network on the same GPU (bench/device/torch_reference.py)
+#   train         bench:train, paper (batch 128) and mini, on webgpu, the data pipeline beside it
 #   serve-webgpu  bench:serve of the paper-size model, --device webgpu (ceiling and Classify over gRPC)
 #   serve-cpu     the same on onnxruntime's cpu provider on the machine's cores
-#   torch         the PyTorch reference of the same network on the same GPU (bench/device/torch_reference.py)
+#   profile       a paper training step kernel by kernel on webgpu (bench/device/profile-step.ts)
 #   summary       one table of ratios (bench/device/summary.ts)
 # From this machine, after `npm run device:pack`, with the device tool:
 #   run(command: "bash bench/device/run.sh", carry: [".device", ".gl"], timeout_s: 540)
+# (the steps share ALEXNET_DEVICE_BUDGET, 480 s by default, in the order above)
 # Here, without a GPU, `ALEXNET_DEVICE_DRY=1 bash bench/device/run.sh` runs every step short, on the cpu
 # (ALEXNET_DEVICE_DRY=packed: the same from the unpacked pack, in a clean clone).
 set -uo pipefail
@@ -23,9 +25,20 @@ OUT=${OUT:-/tmp/alexnet-device-out}
 mkdir -p "$OUT"
 DRY=${ALEXNET_DEVICE_DRY:-}
 log() { echo "== $(date +%T) $*" | tee -a "$OUT/log"; }
+# The whole run stays inside ALEXNET_DEVICE_BUDGET seconds (the device call's timeout less the
+# unpacking and the summary): each step gets at most what is left, and a step with under 20 s left
+# is skipped and logged, so the steps that matter most run first and the summary always comes back.
+START=$(date +%s)
+BUDGET=${ALEXNET_DEVICE_BUDGET:-480}
 step() { # step NAME LIMIT_S COMMAND...: its output into $OUT/NAME.txt, its exit code in the log
   local name=$1 limit=$2
   shift 2
+  local left=$((BUDGET - ($(date +%s) - START)))
+  if [ "$left" -lt 20 ]; then
+    log "$name: skipped, ${left} s of the run's budget left"
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   log "$name (at most ${limit} s): $*"
   timeout "$limit" "$@" > "$OUT/$name.txt" 2>&1
   log "$name: exit $?"
@@ -58,17 +71,20 @@ fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
 cat "$OUT/doctor.txt" >> "$OUT/log" && rm "$OUT/doctor.txt" # (the tool brings back at most 8 files)
 paper=/tmp/alexnet-paper
-"$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
-ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 180 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 3m dist/test/parity/backend-training.test.js dist/test/parity/webgpu-kernels.test.js dist/test/parity/onnx-webgpu.test.js
-step train 150 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS" $TRAIN_BATCH
+timeout 90 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && timeout 90 "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
+ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 120 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 2m dist/test/parity/backend-training.test.js dist/test/parity/webgpu-kernels.test.js dist/test/parity/onnx-webgpu.test.js
+# In order of what the issue's table needs most: the kernels' ratios, the PyTorch reference (every
+# ratio's denominator), the training loop, serving on the GPU, then the cpu provider and the profile.
 # shellcheck disable=SC2086
-step kernels 150 "$NODE" dist/bench/webgpu-kernels.js $KERNELS
-step profile 120 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2
-step serve-$GPU 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
-[ -z "$DRY" ] && step serve-cpu 150 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
+step kernels 120 "$NODE" dist/bench/webgpu-kernels.js $KERNELS
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2> /dev/null; then
-  step torch 120 python3 bench/device/torch_reference.py --seconds "$SECONDS_PER"
+  step torch 100 python3 bench/device/torch_reference.py --seconds "$SECONDS_PER"
 else
   log "torch: no PyTorch with CUDA here: skipped"
 fi
+# shellcheck disable=SC2086
+step train 120 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS" $TRAIN_BATCH
+step serve-$GPU 120 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
+[ -z "$DRY" ] && step serve-cpu 90 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
+step profile 90 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2
 "$NODE" dist/bench/device/summary.js "$OUT" | tee "$OUT/summary.txt"
