@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
+import { withRunLock } from '../src/serve/gpu-run-lock.js';
 
 export interface CeilingWorkerData {
   model: string;
@@ -17,6 +18,8 @@ export interface CeilingWorkerData {
   base: number;
   /** The decoded images (base x base x 3 each). */
   images: Uint8Array[];
+  /** The server's run lock for this provider (src/serve/gpu-run-lock.ts): runs and session creation take it as a server's do. */
+  runLock?: SharedArrayBuffer;
 }
 
 export interface CeilingRequest {
@@ -27,13 +30,16 @@ export interface CeilingRequest {
 
 const data = workerData as CeilingWorkerData;
 // The session options of src/serve/inference-worker.ts.
-const session = await ort.InferenceSession.create(data.model, {
-  executionProviders: [data.provider],
-  intraOpNumThreads: data.threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-  enableCpuMemArena: false,
-});
+const session = await withRunLock(data.runLock, () =>
+  ort.InferenceSession.create(data.model, {
+    executionProviders: [data.provider],
+    intraOpNumThreads: data.threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    enableCpuMemArena: false,
+  }),
+);
+const run = (images: ort.Tensor) => withRunLock(data.runLock, () => session.run({ images }));
 const px = data.base * data.base * 3;
 
 async function measure({ batch, warmupSeconds, seconds }: CeilingRequest): Promise<number> {
@@ -45,10 +51,10 @@ async function measure({ batch, warmupSeconds, seconds }: CeilingRequest): Promi
   });
   let runs = 0;
   const warmEnd = performance.now() + warmupSeconds * 1000;
-  while (performance.now() < warmEnd || runs < 1) await session.run({ images: batches[runs++ % batches.length]! });
+  while (performance.now() < warmEnd || runs < 1) await run(batches[runs++ % batches.length]!);
   const t0 = performance.now();
   let timed = 0;
-  while (timed < 2 || performance.now() - t0 < seconds * 1000) await session.run({ images: batches[timed++ % batches.length]! });
+  while (timed < 2 || performance.now() - t0 < seconds * 1000) await run(batches[timed++ % batches.length]!);
   return (timed * batch) / ((performance.now() - t0) / 1000);
 }
 

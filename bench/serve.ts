@@ -38,6 +38,7 @@ import { DEFAULT_MODEL, singleCropPath, tenCropPath } from '../src/model/model-f
 import { readModelMetadata } from '../src/model/onnx-metadata.js';
 import { defaultMaxBatch, defaultMaxDelayMs, resolveParallelism } from '../src/serve/batching-defaults.js';
 import { Rng } from '../src/util/rng.js';
+import { runLockFor } from '../src/serve/gpu-run-lock.js';
 import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
 import { makeCa, makeLeaf } from '../test/tls-fixtures.js';
@@ -250,7 +251,7 @@ const nextMessage = <T>(w: Worker): Promise<T> =>
 for (const layout of layouts) {
   const workers = await Promise.all(
     Array.from({ length: layout.workers }, async () => {
-      const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data), provider: device } satisfies CeilingWorkerData });
+      const w = new Worker(CEILING_WORKER, { workerData: { model: ten, threads: layout.threads, base, images: decoded.map((d) => d.data), provider: device, runLock: runLockFor(device) } satisfies CeilingWorkerData });
       const m = await nextMessage<{ ready?: true }>(w);
       if (!m.ready) throw new Error('the ceiling worker did not start');
       return w;
@@ -270,7 +271,7 @@ for (const layout of layouts) {
       alone.push({ layout, batch, rate: answers.reduce((sum, a) => sum + a.rate!, 0) });
     }
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await Promise.all(workers.map((w) => w.terminate())); // idle by now: none holds the run lock
   }
 }
 const ceiling = Math.max(...alone.map((a) => a.rate));

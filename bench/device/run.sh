@@ -62,10 +62,13 @@ icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 log "node $($NODE --version); $(nvidia-smi -L 2> /dev/null || echo 'no nvidia-smi')"
 
 if [ -n "$DRY" ]; then
-  GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4 PROFILE_BATCH=32
+  GPU=cpu TRAIN_BACKENDS=wasm PRESETS=mini STEPS=2 SECONDS_PER=2 CONC=4 PROFILE_BATCH=32 SERVE_LAYOUTS=
   KERNELS="--presets tiny --batch 8 --rounds 1 --steps 1" TRAIN_BATCH="" # kernels: on lavapipe where Mesa >= 24 is installed
 else
-  GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=4,16 PROFILE_BATCH=128
+  GPU=webgpu TRAIN_BACKENDS=webgpu PRESETS=paper,mini STEPS=5 SECONDS_PER=6 CONC=16 PROFILE_BATCH=128
+  # The GPU's serving defaults are 1 worker, max batch 16: measured against 2 workers (one
+  # preparing a batch while the other's runs) and batches of 64, so they can be chosen from data.
+  SERVE_LAYOUTS="--workers 1,2 --max-batch 16,64"
   KERNELS="--presets paper --batch 128 --rounds 2 --steps 3" TRAIN_BATCH="--batch 128" # the paper's batch, as PyTorch's reference
 fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
@@ -84,7 +87,8 @@ else
 fi
 # shellcheck disable=SC2086
 step train 120 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS" $TRAIN_BATCH
-step serve-$GPU 120 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off
+# shellcheck disable=SC2086
+step serve-$GPU 120 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off $SERVE_LAYOUTS
 [ -z "$DRY" ] && step serve-cpu 90 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
 step profile 90 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2
 "$NODE" dist/bench/device/summary.js "$OUT" | tee "$OUT/summary.txt"

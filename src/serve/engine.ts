@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import { resolveParallelism } from './batching-defaults.js';
+import { releaseRunLockOf, runLockFor, stopWorker } from './gpu-run-lock.js';
 import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
 import { splitTenCrop, TEN } from './ten-crop-split.js';
@@ -29,6 +30,7 @@ interface Job {
 
 interface Slot {
   worker: Worker;
+  threadId: number; // kept: worker.threadId reads -1 once the thread has stopped
   busy: boolean;
   /** The request the worker is running: what to do with its reply, or with its failure. */
   pending?: { id: number; done: (reply: InferenceReply & { ok: true }) => void; fail: (e: Error) => void };
@@ -144,15 +146,15 @@ export class InferenceEngine {
     for (const mode of ['ten', 'center'] as const) {
       for (const job of this.queues[mode].splice(0)) job.reject(new UnavailableError('the server is shutting down'));
     }
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => stopWorker(s.worker, s.threadId, runLockFor(this.opts.provider))));
     this.slots.length = 0;
   }
 
   private spawn(): Promise<void> {
     const o = this.opts;
-    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0 };
+    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0, runLock: runLockFor(o.provider) };
     const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
-    const slot: Slot = { worker, busy: true };
+    const slot: Slot = { worker, threadId: worker.threadId, busy: true };
     return new Promise<void>((resolve, reject) => {
       let ready = false;
       worker.on('message', (m: InferenceReply | { ready: true }) => {
@@ -182,6 +184,7 @@ export class InferenceEngine {
     const at = this.slots.indexOf(slot);
     if (at < 0) return;
     this.slots.splice(at, 1);
+    releaseRunLockOf(runLockFor(this.opts.provider), slot.threadId);
     slot.pending?.fail(e);
     slot.pending = undefined;
     if (!this.closed) this.spawn().catch(() => undefined);

@@ -15,6 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { centerCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
 import type { ModelFiles } from '../model/model-files.js';
+import { CLOSE_SESSIONS, withRunLock } from './gpu-run-lock.js';
 
 export type CropModeName = 'ten' | 'center';
 
@@ -25,6 +26,8 @@ export interface InferenceWorkerData {
   intraOpThreads: number;
   /** This thread's nice value (Linux: per thread), set before the sessions start their threads, which inherit it. */
   nice: number;
+  /** Held around each run where runs must not overlap across workers (gpu-run-lock.ts). */
+  runLock?: SharedArrayBuffer;
 }
 
 export interface InferenceRequest {
@@ -58,10 +61,11 @@ const options: ort.InferenceSession.SessionOptions = {
   enableCpuMemArena: false,
 };
 
-const [single, ten] = await Promise.all([
-  ort.InferenceSession.create(data.model.singleCropPath, options),
-  ort.InferenceSession.create(data.model.tenCropPath, options),
-]);
+// One after the other, under the run lock where there is one (gpu-run-lock.ts).
+const [single, ten] = await withRunLock(data.runLock, async () => {
+  const first = await ort.InferenceSession.create(data.model.singleCropPath, options);
+  return [first, await ort.InferenceSession.create(data.model.tenCropPath, options)] as const;
+});
 
 function allFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
@@ -82,7 +86,7 @@ async function run(req: InferenceRequest): Promise<InferenceReply> {
     const chosen = req.crops!.map((i) => specs[i]!);
     feeds = { input: new ort.Tensor('float32', cropsNchw(images, n, baseSize, inputSize, mean, chosen), [n * chosen.length, 3, inputSize, inputSize]) };
   }
-  const out = await (req.mode === 'ten' ? ten : single).run(feeds);
+  const out = await withRunLock(data.runLock, () => (req.mode === 'ten' ? ten : single).run(feeds));
   const probabilities = out.probabilities!.data as Float32Array;
   const embeddings = out.fc7!.data as Float32Array;
   if (!allFinite(probabilities) || !allFinite(embeddings)) {
@@ -91,8 +95,19 @@ async function run(req: InferenceRequest): Promise<InferenceReply> {
   return { id: req.id, ok: true, probabilities, embeddings, ms: performance.now() - t0 };
 }
 
-parentPort!.on('message', (req: InferenceRequest) => {
-  run(req).then(
+// The run under way, if any: a close waits for it (taking the lock this thread holds would block it).
+let running: Promise<unknown> = Promise.resolve();
+parentPort!.on('message', (req: InferenceRequest | typeof CLOSE_SESSIONS) => {
+  if (req === CLOSE_SESSIONS) {
+    void running
+      .then(() => withRunLock(data.runLock, async () => {
+        await single.release();
+        await ten.release();
+      }))
+      .finally(() => process.exit(0)); // in a worker: ends this thread only
+    return;
+  }
+  running = run(req).then(
     (reply) => {
       const transfer = reply.ok ? [reply.probabilities.buffer as ArrayBuffer, reply.embeddings.buffer as ArrayBuffer] : [];
       parentPort!.postMessage(reply, transfer);

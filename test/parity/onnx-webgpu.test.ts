@@ -7,16 +7,21 @@
  * (bench/device/run.sh).
  */
 import test from 'ava';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { probeExecutionProviders } from '../../src/serve/execution-providers.js';
 import { Rng } from '../../src/util/rng.js';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { startServer } from '../../src/serve/server.js';
+import { publish } from '../reload-fixtures.js';
 import { byIndex, loadOracle, maxDiff, MODEL, png, quiet } from '../serve-fixtures.js';
 import { readModelMetadata } from '../../src/model/onnx-metadata.js';
 
 const probe = (await probeExecutionProviders()).find((p) => p.name === 'webgpu')!;
-const run = probe.available ? test : test.skip;
+// One at a time: the tests' own WebGPU sessions must not run beside a server's (gpu-run-lock.ts).
+const run = probe.available ? test.serial : test.skip;
 const why = probe.available ? '' : ` [skipped: ${probe.detail.slice(0, 160)}]`;
 
 const relative = (got: Float32Array, want: Float32Array) => {
@@ -55,7 +60,7 @@ run(`shipped model, ten crops of 8 images: webgpu provider equals cpu provider (
 });
 
 const paper = process.env.ALEXNET_PAPER_ONNX;
-(probe.available && paper ? test : test.skip)(`paper-size network (ALEXNET_PAPER_ONNX: the ten-crop export of a paper checkpoint), 4 images${why || (paper ? '' : ' [skipped: ALEXNET_PAPER_ONNX not set]')}`, async (t) => {
+(probe.available && paper ? test.serial : test.skip)(`paper-size network (ALEXNET_PAPER_ONNX: the ten-crop export of a paper checkpoint), 4 images${why || (paper ? '' : ' [skipped: ALEXNET_PAPER_ONNX not set]')}`, async (t) => {
   await compare(t, paper!, 4);
 });
 
@@ -79,5 +84,34 @@ run(`alexnet serve --device webgpu (its inference workers on the WebGPU provider
     client.close();
     await server.shutdown('test done');
     await Promise.all([oracle.ten.release(), oracle.single.release()]);
+  }
+});
+
+run(`serve --device webgpu --workers 3: 12 rounds of 8 concurrent calls, with a reload under them, all answered and equal to the cpu provider (onnxruntime's WebGPU provider crashes on runs that overlap: gpu-run-lock.ts)${why}`, async (t) => {
+  const oracle = await loadOracle();
+  // A model repository holding the shipped model as version 1; version 2 (the same files) is
+  // published and loaded under the calls below.
+  const repo = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-webgpu-repo-'));
+  await publish(repo, 'mini', 1, path.dirname(MODEL));
+  const server = await startServer({ modelDir: repo, port: 0, device: 'webgpu', workers: 3, maxBatch: 2, maxDelayMs: 1, logger: quiet });
+  const client = new AlexNetClient(server.address);
+  try {
+    const n = oracle.meta.labels.length;
+    const images = await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((k) => png(k)));
+    const want = await Promise.all(images.map((image) => oracle.offline(image)));
+    let reloaded: Promise<unknown> = Promise.resolve();
+    for (let r = 0; r < 12; r++) {
+      // The new version's workers start and warm up while these calls run on the old one's.
+      if (r === 4) reloaded = publish(repo, 'mini', 2, path.dirname(MODEL)).then(() => server.reload('test'));
+      const answers = await Promise.all(images.map((image) => client.classify({ image, top_k: n })));
+      for (const [k, a] of answers.entries()) t.true(maxDiff(byIndex(a.classes, n), want[k]!.p) <= 1e-3, `round ${r}, image ${k}`);
+    }
+    t.like(await reloaded, { status: 'loaded', to: '2' });
+    t.is(server.info.model?.version, '2');
+  } finally {
+    client.close();
+    await server.shutdown('test done');
+    await Promise.all([oracle.ten.release(), oracle.single.release()]);
+    await fs.rm(repo, { recursive: true, force: true });
   }
 });
