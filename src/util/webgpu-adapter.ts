@@ -49,7 +49,8 @@ process.exit(0);`;
   }
   const info = JSON.parse(r.stdout || 'null') as AdapterInfo | null;
   const dawn = stderr.join(' ').replace(/^Warning:\s*/, '').slice(0, 200);
-  return { info, why: `no WebGPU adapter: ${dawn ? `Dawn says "${dawn}"` : 'Dawn found no GPU (no Vulkan driver?)'}`, dawnLoaded: true };
+  const hint = "a GPU's Vulkan driver gives one; without a GPU, Mesa >= 24's lavapipe does (Debian 12: mesa-vulkan-drivers from bookworm-backports)";
+  return { info, why: `no WebGPU adapter: ${dawn ? `Dawn says "${dawn}"` : 'Dawn found no GPU (no Vulkan driver?)'}; ${hint}`, dawnLoaded: true };
 }
 
 /** A readable name for the adapter, and whether it is a software (CPU) one. */
