@@ -14,7 +14,7 @@
  * crashed here as well (a segfault, or a hang, about one start in three).
  *
  * The lock is an Int32 in a SharedArrayBuffer made once in the main thread and handed to each
- * worker: 0 when free, else the holder's threadId, so that a worker terminated while holding it
+ * worker: 0 when free, else the holder's threadId + 1 (the main thread's is 0), so that a worker terminated while holding it
  * (shutdown, a crash) can be released by the engine that ends it.
  */
 import { threadId, type Worker } from 'node:worker_threads';
@@ -33,7 +33,7 @@ export async function withRunLock<T>(lock: SharedArrayBuffer | undefined, body: 
   if (!lock) return body();
   const cell = new Int32Array(lock);
   for (;;) {
-    const holder = Atomics.compareExchange(cell, 0, 0, threadId);
+    const holder = Atomics.compareExchange(cell, 0, 0, threadId + 1);
     if (holder === 0) break;
     Atomics.wait(cell, 0, holder, 100);
   }
@@ -70,5 +70,5 @@ export async function stopWorker(worker: Worker, workerThreadId: number, lock: S
 export function releaseRunLockOf(lock: SharedArrayBuffer | undefined, workerThreadId: number): void {
   if (!lock) return;
   const cell = new Int32Array(lock);
-  if (Atomics.compareExchange(cell, 0, workerThreadId, 0) === workerThreadId) Atomics.notify(cell, 0, 1);
+  if (Atomics.compareExchange(cell, 0, workerThreadId + 1, 0) === workerThreadId + 1) Atomics.notify(cell, 0, 1);
 }
