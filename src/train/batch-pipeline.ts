@@ -82,7 +82,10 @@ export class BatchPipeline {
    */
   async *batches(order: Int32Array, batchSize: number, mode: CropMode, seed: number, startBatch = 0): AsyncGenerator<Batch> {
     const full = mode === 'train' ? Math.floor(order.length / batchSize) : Math.ceil(order.length / batchSize);
-    const depth = this.options.depth ?? Math.max(2, this.workers.length * 2);
+    // Two batches a worker in flight, but no more than ~1 GiB of them beyond one a worker (the
+    // paper's batch of 128 is 79 MB of floats: 14 workers beside a GPU would hold 2.2 GB).
+    const bytes = batchSize * (mode === 'ten' ? 10 : 1) * this.options.inputSize ** 2 * 3 * 4;
+    const depth = this.options.depth ?? Math.max(2, Math.min(this.workers.length * 2, Math.max(this.workers.length, Math.floor(2 ** 30 / bytes))));
     const inflight: Promise<BatchReply>[] = [];
     let next = startBatch;
     const issue = () => {
