@@ -10,7 +10,8 @@
  *   project+conv     the same with the input gradient as tfjs's forward convolution (stride 1)
  * and, for the project's default, --steps steps issued back to back with each loss read one step
  * behind (as `train()` does) against each loss read before the next step is issued.
- * Prints the median seconds per step, images/s and each set's speed-up over tfjs's own. Runs on
+ * Prints the median seconds per step, images/s and each set's speed-up over tfjs's own (the table
+ * so far after every set; the last one printed is the result). Runs on
  * any adapter; on a software one (lavapipe) it says so: its ratios are a CPU's, not a GPU's.
  */
 import { parseArgs } from 'node:util';
@@ -75,24 +76,27 @@ for (const name of args.presets!.split(',')) {
   };
   const seconds = new Map<string, number[]>();
   const add = (k: string, v: number) => seconds.set(k, [...(seconds.get(k) ?? []), v]);
+  /** The table so far, printed after every set: a run cut short (the GPU run's time limit) keeps the last. */
+  const table = (done: number) => {
+    const base = seconds.has('tfjs') ? median(seconds.get('tfjs')!) : undefined;
+    console.log(`\npreset ${name}, batch ${batch}, ${classes} classes: median of ${done} alternated round${done > 1 ? 's' : ''} of ${steps} steps`);
+    console.log('| kernels | s per step | images/s | vs tfjs |');
+    console.log('|---|---|---|---|');
+    for (const [set, v] of seconds) {
+      const sec = median(v);
+      console.log(`| ${set} | ${sec.toFixed(3)} | ${(batch / sec).toFixed(1)} | ${base === undefined ? '-' : `${(base / sec).toFixed(2)}x`} |`);
+    }
+  };
   for (let r = 0; r < rounds; r++) {
-    for (const [set, choice] of SETS) {
+    // tfjs's own kernels last: the slowest, so a round cut short has the project's already.
+    for (const [set, choice] of [...SETS.slice(1), SETS[0]!]) {
       registerWebgpuKernels(choice);
       add(set, await time(false));
+      if (set === 'project') add('project, loss read one step behind', await time(true));
+      table(r + 1);
     }
-    registerWebgpuKernels();
-    add('project, loss read one step behind', await time(true));
   }
   registerWebgpuKernels();
   tf.dispose([x, labels, ...params.values()]);
   sgd.dispose();
-
-  const base = median(seconds.get('tfjs')!);
-  console.log(`\npreset ${name}, batch ${batch}, ${classes} classes: median of ${rounds} alternated rounds of ${steps} steps`);
-  console.log('| kernels | s per step | images/s | vs tfjs |');
-  console.log('|---|---|---|---|');
-  for (const [set, v] of seconds) {
-    const s = median(v);
-    console.log(`| ${set} | ${s.toFixed(3)} | ${(batch / s).toFixed(1)} | ${(base / s).toFixed(2)}x |`);
-  }
 }
