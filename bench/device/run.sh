@@ -88,7 +88,8 @@ fi
 # shellcheck disable=SC2086
 step train 120 "$NODE" dist/bench/train.js --presets "$PRESETS" --backends "$TRAIN_BACKENDS" --steps "$STEPS" $TRAIN_BATCH
 # shellcheck disable=SC2086
-step serve-$GPU 120 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds "$SECONDS_PER" --warmup-seconds 2 --images 16 --reload off $SERVE_LAYOUTS
+# 2 layouts x 6 batch sizes of ceiling and 4 server settings, each 1 + 4 s: about 100 s.
+step serve-$GPU 120 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device "$GPU" --concurrency "$CONC" --seconds 4 --warmup-seconds 1 --images 16 --reload off $SERVE_LAYOUTS
 [ -z "$DRY" ] && step serve-cpu 90 "$NODE" dist/bench/serve.js --model "$paper/model.onnx" --device cpu --concurrency 16 --seconds 4 --warmup-seconds 2 --images 16 --reload off
 step profile 90 "$NODE" dist/bench/device/profile-step.js --backend "$TRAIN_BACKENDS" --preset "${PRESETS%%,*}" --batch "$PROFILE_BATCH" --steps 2
 "$NODE" dist/bench/device/summary.js "$OUT" | tee "$OUT/summary.txt"
