@@ -1,7 +1,7 @@
 /**
  * The project's WGSL kernels for tfjs-backend-webgpu, registered over tfjs's own, and the flags
  * that pick between tfjs's built-in programs. `registerWebgpuKernels({ project: false })` puts
- * tfjs's own kernels back, for side-by-side benchmarks (bench/train.ts,
+ * tfjs's own kernels back, for side-by-side benchmarks (bench/webgpu-kernels.ts,
  * bench/device/profile-step.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
