@@ -65,7 +65,7 @@ const rows: string[][] = [
   ...[...kernels].map(([set, rate]) => [`  one training step (bench:webgpu-kernels), kernels: ${set}`, fmt(rate), fmt(torchTrain), ratio(rate, torchTrain), '-']),
   [`train mini (tfjs ${mini?.backend ?? '?'}), images/s`, fmt(mini?.rate), '-', '-', '-'],
   ['ten-crop ONNX alone (the ceiling), images/s', fmt(gpuServe.ceiling), fmt(torchInfer), ratio(gpuServe.ceiling, torchInfer), '-'],
-  ['Classify over gRPC, paper, best concurrency, images/s', fmt(gpuServe.classify), fmt(torchInfer), ratio(gpuServe.classify, torchInfer), '>= 0.5x PyTorch fp32'],
+  ['Classify over gRPC, paper, best of the settings measured, images/s', fmt(gpuServe.classify), fmt(torchInfer), ratio(gpuServe.classify, torchInfer), '>= 0.5x PyTorch fp32'],
   ['  the same against onnxruntime cpu on the machine', fmt(gpuServe.classify), fmt(cpuServe.classify), ratio(gpuServe.classify, cpuServe.classify), '-'],
 ];
 const head = ['what', 'this project', 'PyTorch (same GPU)', 'ratio', 'goal'];
