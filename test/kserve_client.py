@@ -70,7 +70,7 @@ def decode_outputs(reply):
     return out
 
 
-def infer(label, inputs, raw=None, outputs=(), model=MODEL, version="", rid=""):
+def make_request(inputs, raw=None, outputs=(), model=MODEL, version="", rid=""):
     req = pb.ModelInferRequest(model_name=model, model_version=version, id=rid)
     for name, datatype, shape, contents in inputs:
         t = req.inputs.add(name=name, datatype=datatype, shape=shape)
@@ -82,7 +82,11 @@ def infer(label, inputs, raw=None, outputs=(), model=MODEL, version="", rid=""):
             o.parameters["classification"].int64_param = k
     if raw is not None:
         req.raw_input_contents.extend(raw)
-    r = call("ModelInfer", req)
+    return req
+
+
+def infer(label, inputs, raw=None, outputs=(), model=MODEL, version="", rid=""):
+    r = call("ModelInfer", make_request(inputs, raw, outputs, model, version, rid))
     result = {"label": label, "code": r["code"], "details": r.get("details", "")}
     if r["code"] == "OK":
         reply = r["reply"]
@@ -139,6 +143,21 @@ infer("unknown_model", [("images", "BYTES", [1], bytes_contents(images[:1]))], m
 infer("unknown_version", [("images", "BYTES", [1], bytes_contents(images[:1]))], version="no-such-version")
 result["calls"] = calls
 result["statsAfter"] = as_dict(answer("ModelStatistics", pb.ModelStatisticsRequest(name=MODEL)))
+# ModelStreamInfer: answers in order, an error as error_message, the stream going on after it.
+stream = []
+for r in stub.ModelStreamInfer(iter([
+    make_request([("images", "BYTES", [n], bytes_contents(images))], rid="s-1"),
+    make_request([("images", "UINT8", [n], bytes_contents(images))], rid="s-2"),
+    make_request([("pixels", "UINT8", [m, B, B, 3], None)], raw=[b"".join(pixels)], rid="s-3"),
+    make_request([("images", "BYTES", [1], bytes_contents(images[:1]))], model="no-such-model", rid="s-4"),
+    make_request([("images", "BYTES", [1], bytes_contents(images[1:2]))], rid="s-5"),
+])):
+    item = {"error_message": r.error_message, "id": r.infer_response.id, "model_name": r.infer_response.model_name}
+    if not r.error_message:
+        item["outputs"] = decode_outputs(r.infer_response)
+    stream.append(item)
+result["stream"] = stream
+result["statsStream"] = as_dict(answer("ModelStatistics", pb.ModelStatisticsRequest(name=MODEL)))
 result["RepositoryIndex"] = as_dict(answer("RepositoryIndex", pb.RepositoryIndexRequest()))
 load = call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name=MODEL))
 result["RepositoryModelLoad"] = load["code"]

@@ -6,8 +6,9 @@
  * the engine; one call holds one version. Tensor parsing and encoding: kserve-tensors.ts.
  *
  * Liveness, readiness, metadata, config, statistics and the repository index answer in any state;
- * ModelInfer and RepositoryModelLoad are admitted as every other inference call is.
+ * ModelInfer, ModelStreamInfer and RepositoryModelLoad are admitted as every other inference call is.
  */
+import * as grpc from '@grpc/grpc-js';
 import { createRequire } from 'node:module';
 import { FailedPreconditionError, ImageTooLargeError, InvalidImageError, NotFoundError } from '../errors.js';
 import type { ModelFiles } from '../model/model-files.js';
@@ -25,6 +26,7 @@ import type { ModelReadyRequest__Output } from './generated/inference/ModelReady
 import type { ModelStatistics } from './generated/inference/ModelStatistics.js';
 import type { ModelStatisticsRequest__Output } from './generated/inference/ModelStatisticsRequest.js';
 import type { ModelStatisticsResponse } from './generated/inference/ModelStatisticsResponse.js';
+import type { ModelStreamInferResponse } from './generated/inference/ModelStreamInferResponse.js';
 import type { RepositoryIndexRequest__Output } from './generated/inference/RepositoryIndexRequest.js';
 import type { RepositoryIndexResponse } from './generated/inference/RepositoryIndexResponse.js';
 import type { RepositoryModelLoadRequest__Output } from './generated/inference/RepositoryModelLoadRequest.js';
@@ -36,6 +38,7 @@ import type { Served } from './model-host.js';
 import { KSERVE_PROTO_FILE, KSERVE_SERVICE_NAME, kserveClientConstructor, loadPackageDefinition } from './proto.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
 import { BadRequestError } from './status.js';
+import { streamAdapter } from './stream-adapter.js';
 import { unaryAdapter } from './unary-adapter.js';
 
 /** Triton's name for an ONNX model run by onnxruntime. */
@@ -215,6 +218,14 @@ export function kserveService(env: ServingEnv): ServiceDescriptor {
     ModelStatistics: unaryAdapter(env, 'ModelStatistics', h.modelStatistics, anyState),
     RepositoryIndex: unaryAdapter(env, 'RepositoryIndex', h.repositoryIndex, anyState),
     ModelInfer: unaryAdapter(env, 'ModelInfer', h.modelInfer),
+    // Each request as ModelInfer answers it, in order; a failed one answers its status in
+    // error_message (Triton's form) with the request's ids, and the stream goes on.
+    ModelStreamInfer: streamAdapter(
+      env,
+      'ModelStreamInfer',
+      async (req: ModelInferRequest__Output, context): Promise<ModelStreamInferResponse> => ({ error_message: '', infer_response: await h.modelInfer(req, context) }),
+      (req, s) => ({ error_message: `${grpc.status[s.code]}: ${s.details}`, infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id } }),
+    ),
     RepositoryModelLoad: unaryAdapter(env, 'RepositoryModelLoad', h.repositoryModelLoad),
   };
   return { name: KSERVE_SERVICE_NAME, definition: kserveClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(KSERVE_PROTO_FILE) };

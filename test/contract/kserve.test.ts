@@ -214,6 +214,22 @@ if (problem !== undefined) {
     t.true(delta((s) => s.inference_stats['queue']!.ns) > 0);
   });
 
+  test('ModelStreamInfer answers each request in order as ModelInfer does, a bad one with its status in error_message, and goes on', (t) => {
+    const s = report['stream'] as { error_message: string; id: string; model_name: string; outputs?: Record<string, Output> }[];
+    t.deepEqual(s.map((x) => x.id), ['s-1', 's-2', 's-3', 's-4', 's-5'], 'one answer per request, in order, with its id');
+    const n = served.meta.labels.length;
+    for (const [k, count, first] of [[0, IMAGES, 0], [2, PIXELS, 0], [4, 1, 1]] as const) {
+      t.is(s[k]!.error_message, '', `${s[k]!.id}: ${s[k]!.error_message}`);
+      t.is(s[k]!.model_name, served.server.info.model!.name!);
+      rows(s[k]!.outputs!['probabilities']!, count).forEach((row, i) => t.true(maxDiff(row, byIndex(own[first + i]!.classes, n)) <= 1e-5, `${s[k]!.id} image ${i}`));
+    }
+    t.regex(s[1]!.error_message, /^INVALID_ARGUMENT: .*images must be BYTES/);
+    t.regex(s[3]!.error_message, /^NOT_FOUND: no model "no-such-model"/);
+    const [before, after] = [report.statsAfter.model_stats[0]!, report['statsStream'].model_stats[0]!];
+    t.is(Number(after.inference_stats['success']!.count) - Number(before.inference_stats['success']!.count), 3);
+    t.is(Number(after.inference_stats['fail']!.count) - Number(before.inference_stats['fail']!.count), 1, 'the refused tensor counts as a failure, the unknown model does not');
+  });
+
   test('RepositoryIndex lists the model READY; RepositoryModelLoad reloads it, NOT_FOUND for another', (t) => {
     const info = served.server.info;
     t.deepEqual(report['RepositoryIndex'].models, [{ name: info.model!.name, version: info.model!.version, state: 'READY', reason: '' }]);
