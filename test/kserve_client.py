@@ -162,4 +162,7 @@ result["RepositoryIndex"] = as_dict(answer("RepositoryIndex", pb.RepositoryIndex
 load = call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name=MODEL))
 result["RepositoryModelLoad"] = load["code"]
 result["RepositoryModelLoadOther"] = call("RepositoryModelLoad", pb.RepositoryModelLoadRequest(model_name="no-such-model"))["code"]
+result["RepositoryModelUnload"] = {k: v for k, v in call("RepositoryModelUnload", pb.RepositoryModelUnloadRequest(model_name=MODEL)).items() if k != "reply"}
+result["RepositoryModelUnloadOther"] = call("RepositoryModelUnload", pb.RepositoryModelUnloadRequest(model_name="no-such-model"))["code"]
+result["ServerReadyAfterUnload"] = as_dict(answer("ServerReady", pb.ServerReadyRequest()))
 print(json.dumps(result))

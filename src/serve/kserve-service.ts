@@ -31,6 +31,8 @@ import type { RepositoryIndexRequest__Output } from './generated/inference/Repos
 import type { RepositoryIndexResponse } from './generated/inference/RepositoryIndexResponse.js';
 import type { RepositoryModelLoadRequest__Output } from './generated/inference/RepositoryModelLoadRequest.js';
 import type { RepositoryModelLoadResponse } from './generated/inference/RepositoryModelLoadResponse.js';
+import type { RepositoryModelUnloadRequest__Output } from './generated/inference/RepositoryModelUnloadRequest.js';
+import type { RepositoryModelUnloadResponse } from './generated/inference/RepositoryModelUnloadResponse.js';
 import type { ServerMetadataResponse } from './generated/inference/ServerMetadataResponse.js';
 import { inferImage } from './image-inference.js';
 import { encodeOutputs, parseInput, parseOutputs, tensorsOf, type ParsedInput } from './kserve-tensors.js';
@@ -184,6 +186,12 @@ export function kserveHandlers(env: ServingEnv) {
     return {};
   };
 
+  const repositoryModelUnload = async (req: RepositoryModelUnloadRequest__Output): Promise<RepositoryModelUnloadResponse> => {
+    const model = env.model;
+    checkModel(req.model_name, '', model);
+    throw new FailedPreconditionError(`this server serves one model, ${model.name}, and does not unload it: stop the server (SIGTERM drains it), or publish another version and load it`);
+  };
+
   return {
     serverLive: async () => ({ live: true }),
     serverReady: async () => ({ ready: env.admission.accepting }),
@@ -202,6 +210,7 @@ export function kserveHandlers(env: ServingEnv) {
     modelStatistics,
     repositoryIndex,
     repositoryModelLoad,
+    repositoryModelUnload,
   };
 }
 
@@ -227,6 +236,7 @@ export function kserveService(env: ServingEnv): ServiceDescriptor {
       (req, s) => ({ error_message: `${grpc.status[s.code]}: ${s.details}`, infer_response: { model_name: req.model_name, model_version: req.model_version, id: req.id } }),
     ),
     RepositoryModelLoad: unaryAdapter(env, 'RepositoryModelLoad', h.repositoryModelLoad),
+    RepositoryModelUnload: unaryAdapter(env, 'RepositoryModelUnload', h.repositoryModelUnload, anyState),
   };
   return { name: KSERVE_SERVICE_NAME, definition: kserveClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(KSERVE_PROTO_FILE) };
 }

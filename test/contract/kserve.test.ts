@@ -236,4 +236,11 @@ if (problem !== undefined) {
     t.is(report['RepositoryModelLoad'], 'OK');
     t.is(report['RepositoryModelLoadOther'], 'NOT_FOUND');
   });
+
+  test('RepositoryModelUnload is refused with what to do instead (the server serves one model), NOT_FOUND for another; the model keeps serving', (t) => {
+    t.is(report['RepositoryModelUnload'].code, 'FAILED_PRECONDITION');
+    t.regex(report['RepositoryModelUnload'].details, /serves one model, .* does not unload it: stop the server/);
+    t.is(report['RepositoryModelUnloadOther'], 'NOT_FOUND');
+    t.deepEqual(report['ServerReadyAfterUnload'], { ready: true });
+  });
 }
