@@ -16,12 +16,24 @@ import { BadRequestError } from './status.js';
  * (RESOURCE_EXHAUSTED) without spending a decode on an image it would throw away; the place is
  * given back on every path that does not queue the image.
  */
-export async function inferImage(env: Pick<ServingEnv, 'maxPixels' | 'metrics'>, served: Served, bytes: Buffer | undefined, crop: CropModeName, context: CallContext): Promise<InferenceResult> {
+export async function inferImage(
+  env: Pick<ServingEnv, 'maxPixels' | 'metrics'>,
+  served: Served,
+  bytes: Buffer | undefined,
+  crop: CropModeName,
+  context: CallContext,
+  /** Told the decode's duration (ms), as the metrics are. */
+  onDecoded?: (ms: number) => void,
+): Promise<InferenceResult> {
   if (!bytes || bytes.length === 0) throw new BadRequestError('image is empty: send the bytes of a JPEG, PNG or WebP file');
   const slot = served.engine.reserve();
   try {
     const started = performance.now();
-    const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).finally(() => env.metrics?.decoded(served.model, performance.now() - started));
+    const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).finally(() => {
+      const ms = performance.now() - started;
+      env.metrics?.decoded(served.model, ms);
+      onDecoded?.(ms);
+    });
     if (context.signal.aborted) throw new CancelledError('the call was cancelled');
     return await served.engine.submit(decoded.data, crop, { signal: context.signal, deadline: context.deadline, slot });
   } finally {

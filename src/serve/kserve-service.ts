@@ -60,6 +60,9 @@ interface Counters {
   fail: { count: number; ns: number };
   /** Images answered (a request of N images counts N). */
   inferences: number;
+  /** Of answered requests: reading the input tensors and decoding their images (the decodes' times summed), and encoding the outputs. */
+  input: { count: number; ns: number };
+  output: { count: number; ns: number };
   /** Date.now() of the last answered request; 0 before any. */
   last: number;
 }
@@ -70,16 +73,16 @@ export function kserveHandlers(env: ServingEnv) {
   const counters = new Map<string, Counters>();
   const countersOf = (version: string): Counters => {
     let c = counters.get(version);
-    if (!c) counters.set(version, (c = { success: { count: 0, ns: 0 }, fail: { count: 0, ns: 0 }, inferences: 0, last: 0 }));
+    if (!c) counters.set(version, (c = { success: { count: 0, ns: 0 }, fail: { count: 0, ns: 0 }, inferences: 0, last: 0, input: { count: 0, ns: 0 }, output: { count: 0, ns: 0 } }));
     return c;
   };
 
   /** Every image of the input through `served`; a bad element's error names it. */
-  const infer = (served: Served, input: ParsedInput, context: CallContext): Promise<InferenceResult[]> => {
+  const infer = (served: Served, input: ParsedInput, context: CallContext, onDecoded: (ms: number) => void): Promise<InferenceResult[]> => {
     if (input.kind === 'pixels') return Promise.all(input.pixels.map((px) => served.engine.submit(px, 'ten', { signal: context.signal, deadline: context.deadline })));
     return Promise.all(
       input.images.map((bytes, i) =>
-        inferImage(env, served, bytes, 'ten', context).catch((e: unknown) => {
+        inferImage(env, served, bytes, 'ten', context, onDecoded).catch((e: unknown) => {
           if (input.images.length > 1 && (e instanceof InvalidImageError || e instanceof ImageTooLargeError || e instanceof BadRequestError)) e.message = `images[${i}]: ${e.message}`;
           throw e;
         }),
@@ -94,10 +97,17 @@ export function kserveHandlers(env: ServingEnv) {
       const c = countersOf(served.model.version);
       try {
         const meta = served.model.metadata;
+        const parsing = performance.now();
         const { input, raw } = parseInput(req, meta.baseSize);
         const outputs = parseOutputs(req, meta.labels.length);
-        const results = await infer(served, input, context);
+        let inputNs = nsSince(parsing);
+        const results = await infer(served, input, context, (ms) => (inputNs += Math.round(ms * 1e6)));
+        const encoding = performance.now();
         const encoded = encodeOutputs(results, outputs, meta.labels, raw);
+        c.output.count++;
+        c.output.ns += nsSince(encoding);
+        c.input.count++;
+        c.input.ns += inputNs;
         c.success.count++;
         c.success.ns += nsSince(started);
         c.inferences += results.length;
@@ -155,9 +165,9 @@ export function kserveHandlers(env: ServingEnv) {
         success: { ...c.success },
         fail: { ...c.fail },
         queue: engine ? { count: engine.inferred, ns: Math.round(engine.queueMs * 1e6) } : zero,
-        compute_input: zero,
+        compute_input: { ...c.input },
         compute_infer: engine ? { count: engine.inferred, ns: Math.round(engine.workerMs * 1e6) } : zero,
-        compute_output: zero,
+        compute_output: { ...c.output },
         cache_hit: zero,
         cache_miss: zero,
       },

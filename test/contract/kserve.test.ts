@@ -203,6 +203,11 @@ if (problem !== undefined) {
     t.is(delta((s) => s.inference_stats['fail']!.count), refused.length, 'refusals after the model was found count as failures; NOT_FOUND calls do not');
     t.true(delta((s) => s.inference_stats['success']!.ns) > 0);
     t.is(delta((s) => s.inference_count), images);
+    // Reading the inputs (and decoding images), and encoding the outputs, of each answered call.
+    for (const step of ['compute_input', 'compute_output']) {
+      t.is(delta((s) => s.inference_stats[step]!.count), ok.length, step);
+      t.true(delta((s) => s.inference_stats[step]!.ns) > 0, step);
+    }
     // The engine's counts: every image that reached the model (not_an_image's good one may have), in batches of at most max_batch_size.
     const inferred = delta((s) => s.inference_stats['compute_infer']!.count);
     t.true(inferred >= images && inferred <= images + 1, `${inferred} images reached the model for ${images} answered`);
