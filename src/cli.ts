@@ -51,15 +51,16 @@ const data = program.command('data').description('prepare training data once: de
 
 data
   .command('prepare')
-  .description('decode DIR/train/<class>/* and DIR/val/<class>/* (jpg, png, webp) into a cache on disk, in parallel; Ctrl-C or a kill, then the same command again, goes on where it stopped')
+  .description('decode DIR/train/<class>/** and DIR/val/<class>/** (jpg, png, webp; subfolders and links followed) into a cache on disk, in parallel; Ctrl-C or a kill, then the same command again, goes on where it stopped')
   .argument('<dir>', 'data directory with train/ (and val/) class folders')
   .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
-  .option('--val-split <fraction>', 'hold out this fraction of train for validation when there is no val/ folder', fraction)
+  .option('--val-split <fraction>', 'hold out this fraction of each class of train for validation when there is no val/ folder', fraction)
   .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
+  .option('--max-pixels <n>', 'skip images larger than this, in pixels (default: 250000000)', positiveInt)
   .addOption(new Option('--store <kind>', 'raw: decoded pixels (3 x base^2 bytes per image, read fastest); jpeg: each prepared square JPEG-encoded, a fraction of the size, decoded by the batch workers (default: jpeg for the paper preset, raw for the small ones)').choices(['raw', 'jpeg']))
   .option('--quality <q>', 'JPEG quality of --store jpeg, 1-100 (default: 90)', percent)
   .option('--workers <n>', 'images decoded at once (default: two per core)', positiveInt)
-  .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string; store?: 'raw' | 'jpeg'; quality?: number; workers?: number }) => {
+  .action(async (dir: string, opts: { preset: string; valSplit?: number; out?: string; store?: 'raw' | 'jpeg'; quality?: number; workers?: number; maxPixels?: number }) => {
     const { dataPrepareCommand } = await import('./cli/data-command.js');
     await dataPrepareCommand(dir, opts);
   });
@@ -93,7 +94,9 @@ program
   .option('--seed <n>', 'random seed (init, order, augmentation, dropout)', positiveInt, RUN_DEFAULTS.seed)
   .option('--workers <n>', 'worker threads preparing batches (default: 1 beside a CPU backend, whose threads compute the gradients; all cores but two beside a GPU)', positiveInt)
   .option('--threads <n>', 'threads computing gradients, each on a shard of the batch (wasm and cpu backends; default: every core)', positiveInt)
-  .option('--val-split <fraction>', 'validation fraction when DIR has no val/ folder', fraction)
+  .option('--val-split <fraction>', 'validation fraction of each class when DIR has no val/ folder (default: the one DIR was prepared with)', fraction)
+  .option('--cache <dir>', "where a folder's prepared images go (default: DIR/.alexnet-cache-<base>); prepared again whenever DIR's files change")
+  .option('--max-pixels <n>', 'skip images larger than this, in pixels, when preparing a folder (default: 250000000)', positiveInt)
   .option('--ten-crop', 'validate with the ten crops as well as the center crop each epoch (the default for a new run)')
   .option('--no-ten-crop', 'validate with the center crop only each epoch (faster)')
   .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")

@@ -6,44 +6,88 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { getPreset, type Preset } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { splitBytes, type ImageStore } from '../train/cache-format.js';
+import { defaultCacheDir, readCacheMeta, splitBytes, type ImageStore } from '../train/cache-format.js';
+import { classCoverage, nameSome } from '../train/class-coverage.js';
 import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
 import { prepareFashionMnist } from '../train/fashion-mnist.js';
-import { prepareFolder } from '../train/prepare-folder.js';
+import { planFolder, prepareFolder } from '../train/prepare-folder.js';
 import { progressBar } from './progress.js';
 
-export const defaultCacheDir = (data: string, baseSize: number) => path.join(data, `.alexnet-cache-${baseSize}`);
+export interface PrepareChoices {
+  /** --val-split: the fraction of each class held out when DIR has no val/ (default: the cache's). */
+  valSplit?: number;
+  /** --cache: where DIR's prepared images go (default DIR/.alexnet-cache-<base>). */
+  cacheDir?: string;
+  /** --max-pixels: the largest image decoded (default: the cache's, else PREPARE_MAX_PIXELS). */
+  maxPixels?: number;
+}
 
 /**
  * The prepared data for `dataDir`: the directory itself when it is a prepared cache, else the
- * cache beside its images, prepared now if it does not exist yet.
+ * cache of its images, used only if it was made from these files as they are now (and the options
+ * given), else prepared now. A class with no training image is refused either way.
  */
-export async function loadOrPrepare(dataDir: string, preset: Preset, valSplit?: number): Promise<DataCache> {
-  if (await cacheExists(dataDir)) return readDataCache(dataDir);
-  const cache = defaultCacheDir(dataDir, preset.network.baseSize);
+export async function loadOrPrepare(dataDir: string, preset: Preset, choices: PrepareChoices = {}): Promise<DataCache> {
+  const data = (await cacheExists(dataDir)) ? await readDataCache(dataDir) : await folderCache(dataDir, preset, choices);
+  const { noTrain, noVal } = classCoverage(data);
+  if (noTrain.length > 0) {
+    throw new ConfigError(`class(es) ${nameSome(noTrain)} of ${dataDir} have no readable training image (every one was skipped: see ${data.dir}/meta.json): add images that can be read, or remove the class folder`);
+  }
+  if (noVal.length > 0) console.error(`warning: class(es) ${nameSome(noVal)} have no validation image: their accuracy is not measured`);
+  return data;
+}
+
+async function folderCache(dataDir: string, preset: Preset, choices: PrepareChoices): Promise<DataCache> {
+  const { baseSize } = preset.network;
+  const cache = choices.cacheDir ?? defaultCacheDir(dataDir, baseSize);
   const state = await cacheState(cache);
-  if (state !== 'current') {
-    // This cache is derived from DIR by us, so an outdated one is simply made again.
-    if (state === 'stale') console.error(`${cache} was prepared by another version of alexnet: preparing it again`);
-    const bar = progressBar('preparing images');
-    try {
-      await interruptible((signal) =>
-        prepareFolder({
-          data: dataDir,
-          out: cache,
-          baseSize: preset.network.baseSize,
-          store: defaultStore(preset),
-          ...(valSplit !== undefined ? { valSplit } : {}),
-          signal,
-          warn: (m) => console.error(`warning: ${m}`),
-          onProgress: (d, t) => bar.update(d, t),
-        }),
-      );
-    } finally {
-      bar.stop();
-    }
+  const made = state === 'current' ? await readCacheMeta(cache) : undefined;
+  // Checked with the cache's own store and options: only the files and what was typed can make it out of date.
+  const options = {
+    data: dataDir,
+    out: cache,
+    baseSize,
+    store: made?.store ?? defaultStore(preset),
+    ...(made?.quality !== undefined ? { quality: made.quality } : {}),
+    ...(choices.valSplit ?? made?.valSplit) !== undefined ? { valSplit: choices.valSplit ?? made?.valSplit } : {},
+    ...(choices.maxPixels ?? made?.maxPixels) !== undefined ? { maxPixels: choices.maxPixels ?? made?.maxPixels } : {},
+  };
+  const plan = await planFolder(options);
+  if (made && made.fingerprint === plan.fingerprint) return readDataCache(cache);
+  if (state === 'stale') console.error(`${cache} was prepared by another version of alexnet: preparing it again`);
+  if (made && made.fingerprint === undefined) console.error(`${cache} was prepared by an alexnet that did not record its files: preparing it again`);
+  if (made?.fingerprint !== undefined) {
+    const before = Object.values(made.counts).reduce((a, b) => a + (b ?? 0), 0) + made.skipped.length;
+    const why = [
+      ...(choices.valSplit !== undefined && choices.valSplit !== made.valSplit ? [`--val-split ${choices.valSplit} (it was made with ${made.valSplit ?? 'the val folder'})`] : []),
+      ...(choices.maxPixels !== undefined && choices.maxPixels !== made.maxPixels ? [`--max-pixels ${choices.maxPixels} (it was made with ${made.maxPixels ?? 'another'})`] : []),
+    ];
+    console.error(`${cache} was prepared from other files or options than now: ${why.length > 0 ? why.join(', ') : `${dataDir}'s files changed (${made.classes.length} classes, ${before} images then; ${plan.classes.length} classes, ${plan.items.length} images now)`}; preparing it again`);
+  }
+  await ensureCacheWritable(cache, dataDir);
+  const bar = progressBar('preparing images');
+  try {
+    await interruptible((signal) =>
+      prepareFolder({ ...options, plan, signal, warn: (m) => console.error(`warning: ${m}`), onProgress: (d, t) => bar.update(d, t) }),
+    );
+  } finally {
+    bar.stop();
   }
   return readDataCache(cache);
+}
+
+/** The cache's folder must be writable; a read-only photo folder gets a way out. */
+async function ensureCacheWritable(cache: string, dataDir: string): Promise<void> {
+  const parent = path.dirname(path.resolve(cache));
+  const probe = path.join(parent, `.alexnet-write-test-${process.pid}`);
+  try {
+    await fs.mkdir(parent, { recursive: true });
+    await fs.writeFile(probe, '');
+    await fs.rm(probe);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new ConfigError(`cannot write the prepared images to ${cache} (${code}${code === 'EROFS' || code === 'ENOENT' ? ': a read-only folder?' : ''}): pass --cache DIR to keep them elsewhere, or run 'alexnet data prepare ${dataDir} --out DIR' and train with --data DIR`);
+  }
 }
 
 export async function ensureWritableDir(dir: string): Promise<void> {
@@ -80,7 +124,7 @@ async function interruptible<T>(run: (signal: AbortSignal) => Promise<T>): Promi
 /** The store a preparation uses when none is asked for: JPEG where raw pixels would be large. */
 export const defaultStore = (preset: Preset): ImageStore => (preset.name === 'paper' ? 'jpeg' : 'raw');
 
-export async function dataPrepareCommand(dataDir: string, opts: { preset: string; valSplit?: number; out?: string; store?: ImageStore; quality?: number; workers?: number }): Promise<void> {
+export async function dataPrepareCommand(dataDir: string, opts: { preset: string; valSplit?: number; out?: string; store?: ImageStore; quality?: number; workers?: number; maxPixels?: number }): Promise<void> {
   const preset = getPreset(opts.preset);
   const out = opts.out ?? defaultCacheDir(dataDir, preset.network.baseSize);
   const store = opts.store ?? defaultStore(preset);
@@ -95,12 +139,16 @@ export async function dataPrepareCommand(dataDir: string, opts: { preset: string
       ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
       ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
+      ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
       signal,
       warn: (m) => console.error(`warning: ${m}`),
       onProgress: (d, t) => bar.update(d, t),
     }),
   ).finally(() => bar.stop());
   const cache = await readDataCache(out);
+  const { noTrain, noVal } = classCoverage(cache);
+  if (noTrain.length > 0) console.error(`warning: class(es) ${nameSome(noTrain)} have no readable training image: train will refuse this data until they do`);
+  if (noVal.length > 0) console.error(`warning: class(es) ${nameSome(noVal)} have no validation image`);
   const bytes = (await Promise.all(Object.values(cache.splits).map((s) => splitBytes(s)))).reduce((a, b) => a + b, 0);
   console.log(`prepared ${out}: ${meta.classes.length} classes, ${JSON.stringify(meta.counts)} images (${meta.store}, ${(bytes / 1e6).toFixed(1)} MB), ${meta.skipped.length} skipped`);
 }

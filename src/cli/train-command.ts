@@ -27,6 +27,9 @@ export interface TrainCommandOptions {
   workers?: number;
   threads?: number;
   valSplit?: number;
+  /** Where the prepared images of a folder go (default DIR/.alexnet-cache-<base>). */
+  cache?: string;
+  maxPixels?: number;
   resume?: boolean;
   export?: boolean;
   tenCrop?: boolean;
@@ -69,7 +72,11 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const adapter = `the WebGPU adapter (${backend.detail.split(';')[0]})`;
   if (backend.name === 'webgpu') checkWebgpuFits(preset.network, 2, config.batchSize, adapter);
   // A resumed run keeps the network it started with: the data is prepared at its base size.
-  const data = await loadOrPrepare(opts.data, run.preset, opts.valSplit);
+  const data = await loadOrPrepare(opts.data, run.preset, {
+    ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
+    ...(opts.cache !== undefined ? { cacheDir: opts.cache } : {}),
+    ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+  });
   if (backend.name === 'webgpu') checkWebgpuFits(preset.network, data.meta.classes.length, config.batchSize, adapter);
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();

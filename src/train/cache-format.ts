@@ -41,6 +41,12 @@ export interface CacheMeta {
   counts: Partial<Record<SplitName, number>>;
   pca: RgbPca;
   source: string;
+  /** What the cache was made from (files, their sizes and times, the options): see prepare-folder.ts. */
+  fingerprint?: string;
+  /** The --val-split that made the val split of a folder without a val folder. */
+  valSplit?: number;
+  /** The largest image a folder's preparation decoded, in pixels. */
+  maxPixels?: number;
   skipped: { path: string; reason: string }[];
   createdAt: string;
 }
@@ -71,6 +77,9 @@ export interface DataCache {
   mean: Float32Array;
   splits: Partial<Record<SplitName, Split>>;
 }
+
+/** Where `alexnet train --data DIR` keeps the images of DIR prepared at `baseSize`, unless told otherwise. */
+export const defaultCacheDir = (data: string, baseSize: number) => path.join(data, `.alexnet-cache-${baseSize}`);
 
 export const splitFiles = (dir: string, name: SplitName, store: ImageStore) => ({
   images: path.join(dir, store === 'raw' ? `${name}.images` : `${name}.jpeg`),

@@ -27,6 +27,10 @@ export interface CacheSpec {
   splits: SplitName[];
   /** What makes two preparations the same (source listing, options): a partial one resumes only under the same fingerprint. */
   fingerprint: string;
+  /** The --val-split that made the val split, recorded in meta.json. */
+  valSplit?: number;
+  /** The largest image decoded, in pixels, recorded in meta.json. */
+  maxPixels?: number;
 }
 
 interface Journal {
@@ -196,6 +200,9 @@ export class CacheWriter {
         counts,
         pca: rgbPca(this.stats.covariance()),
         source: this.spec.source,
+        fingerprint: this.spec.fingerprint,
+        ...(this.spec.valSplit !== undefined ? { valSplit: this.spec.valSplit } : {}),
+        ...(this.spec.maxPixels !== undefined ? { maxPixels: this.spec.maxPixels } : {}),
         skipped: this.skipped,
         createdAt: new Date().toISOString(),
       };

@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
+import { defaultCacheDir } from './cache-format.js';
 import { cacheExists, readDataCache, type Split, type SplitName } from './data-cache.js';
+import { listClassFolders, listingWarnings } from './folder-listing.js';
+import { PREPARE_MAX_PIXELS } from './prepare-folder.js';
 
 export interface LabelledImages {
   /** Class names of `labels`, in the data's order. */
@@ -23,7 +26,8 @@ export interface LabelledImages {
 
 /**
  * Images of a prepared cache (the split asked for; by default its test split, else val) or a
- * folder: DIR/<split>/<class>/* when a split is asked for, else DIR/test/, DIR/val/ or DIR itself.
+ * folder: DIR/<split>/<class>/* when a split is asked for, else DIR/test/, DIR/val/, the validation
+ * split of DIR's prepared cache (a folder trained with --val-split) or DIR itself.
  */
 export async function loadLabelledImages(dir: string, baseSize: number, splitName?: SplitName): Promise<LabelledImages> {
   if (await cacheExists(dir)) {
@@ -46,30 +50,35 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
         break;
       }
     }
+    if (root === dir && (await isDir(path.join(dir, 'train')))) {
+      // A folder trained with --val-split: its validation images are those held out in its cache.
+      const cache = defaultCacheDir(dir, baseSize);
+      if (await cacheExists(cache)) {
+        const loaded = await loadLabelledImages(cache, baseSize, 'val');
+        return { ...loaded, description: `${dir}'s validation images held out by --val-split (${cache}, ${loaded.split.count} images)` };
+      }
+      throw new ConfigError(`${dir} has train/ but no val/ or test/ folder, and no prepared cache at ${cache} holding a validation split: evaluate on --split train, or train on it with --val-split first`);
+    }
   }
-  const entries = await fs.readdir(root, { withFileTypes: true }).catch((e: Error) => {
-    throw new ConfigError(`cannot read ${root}: ${e.message}`);
-  });
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classes.length === 0) throw new ConfigError(`${root} has no class folders`);
+  const listing = await listClassFolders(root, 1);
+  for (const w of listingWarnings(listing)) console.error(`warning: ${w}`);
+  const { classes } = listing;
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-eval-'));
   const dispose = () => fs.rm(tmp, { recursive: true, force: true });
   const file = path.join(tmp, 'images.raw');
   const labels: number[] = [];
   const out = await fs.open(file, 'w');
   try {
-    for (const [label, cls] of classes.entries()) {
-      for (const f of (await fs.readdir(path.join(root, cls))).filter((f) => /\.(jpe?g|png|webp)$/i.test(f)).sort()) {
-        let pixels: Uint8Array;
-        try {
-          pixels = (await decodeToSquare(await fs.readFile(path.join(root, cls, f)), { size: baseSize })).data;
-        } catch (e) {
-          console.error(`warning: skipping ${path.join(root, cls, f)}: ${(e as Error).message}`);
-          continue;
-        }
-        await out.write(pixels);
-        labels.push(label);
+    for (const f of listing.files) {
+      let pixels: Uint8Array;
+      try {
+        pixels = (await decodeToSquare(await fs.readFile(f.path), { size: baseSize, maxPixels: PREPARE_MAX_PIXELS })).data;
+      } catch (e) {
+        console.error(`warning: skipping ${f.path}: ${(e as Error).message}`);
+        continue;
       }
+      await out.write(pixels);
+      labels.push(f.label);
     }
   } catch (e) {
     await out.close();
@@ -83,8 +92,9 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
 
 /** Map the data's class indices onto the model's label indices, by class folder name: its class ids, else its labels (a model trained without --labels). */
 export function mapLabels(data: LabelledImages, model: { labels: string[]; classIds?: string[] }): Int32Array {
-  const index = new Map((model.classIds ?? model.labels).map((l, i) => [l, i]));
-  const missing = data.classes.filter((c) => !index.has(c));
+  // Compared in Unicode NFC: macOS writes folder names decomposed (NFD), and a model may have been trained on either.
+  const index = new Map((model.classIds ?? model.labels).map((l, i) => [l.normalize('NFC'), i]));
+  const missing = data.classes.filter((c) => !index.has(c.normalize('NFC')));
   if (missing.length > 0) throw new ConfigError(`the data has classes the model does not know: ${missing.slice(0, 5).join(', ')}`);
-  return Int32Array.from(data.split.labels, (l) => index.get(data.classes[l]!)!);
+  return Int32Array.from(data.split.labels, (l) => index.get(data.classes[l]!.normalize('NFC'))!);
 }

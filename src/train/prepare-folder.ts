@@ -1,63 +1,108 @@
 /**
- * `DIR/train/<class>/*.{jpg,jpeg,png,webp}` and `DIR/val/<class>/...` (or a `valSplit` fraction
- * of train when there is no val folder) into a data cache. Problems that would waste a training
- * run are refused before any decoding: a missing directory, a class folder with no images,
- * train and val class lists that differ. A corrupt image is warned about, counted and skipped.
+ * `DIR/train/<class>/...` and `DIR/val/<class>/...` (listed by folder-listing.ts; or a `valSplit`
+ * fraction of each class of train when there is no val folder) into a data cache. Problems that
+ * would waste a training run are refused before any decoding: a missing directory, a class folder
+ * with no images, train and val class lists that differ. A corrupt image is warned about, counted
+ * and skipped. The plan's fingerprint (every file's path, size and time, and the options) is kept
+ * in meta.json, so a cache is used again only for the folder it was made from, unchanged.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, InterruptedError } from '../errors.js';
+import { ConfigError, ImageTooLargeError, InterruptedError } from '../errors.js';
 import { decodeToSquare, encodeRgb } from '../image/decode.js';
 import { Rng } from '../util/rng.js';
 import { CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
 import { CacheWriter } from './cache-writer.js';
+import { listClassFolders, listingWarnings, type ListedFile } from './folder-listing.js';
 import { inOrder } from './in-order.js';
 
-const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
+/** The largest image a preparation decodes, in pixels: the user's own photos, so far above the server's limit (a 100 MP camera, a phone's panorama); libvips streams them, so memory stays small. */
+export const PREPARE_MAX_PIXELS = 250_000_000;
 
 export interface FolderOptions {
   data: string;
   out: string;
   /** Side of the square images written (NetworkSpec.baseSize). */
   baseSize: number;
-  /** Fraction of train held out for validation when there is no val folder. */
+  /** Fraction of each class of train held out for validation when there is no val folder. */
   valSplit?: number;
   seed?: number;
   /** How the prepared images are kept (default raw). */
   store?: ImageStore;
   /** JPEG quality with store jpeg (default DEFAULT_JPEG_QUALITY). */
   quality?: number;
+  /** Largest image decoded, in pixels (default PREPARE_MAX_PIXELS); larger ones are skipped. */
+  maxPixels?: number;
   /** Images decoded at once (default: defaultDecoders()). */
   workers?: number;
   /** Aborting stops after the images in hand are written; the preparation resumes from there. */
   signal?: AbortSignal;
   warn?: (message: string) => void;
   onProgress?: (done: number, total: number) => void;
+  /** The plan made by planFolder with these options (else it is made here). */
+  plan?: FolderPlan;
 }
 
-interface Listing {
+/** What a preparation of a folder will read, and the fingerprint naming it (files, their sizes and times, the options). */
+export interface FolderPlan {
   classes: string[];
-  files: { path: string; label: number }[];
+  /** Validation images first: a validation split that cannot be read is found before the long part. */
+  items: { path: string; label: number; split: 'train' | 'val' }[];
+  /** The --val-split that made the split (absent with a val folder). */
+  valSplit?: number;
+  fingerprint: string;
+  /** What the listing left out, to say. */
+  warnings: string[];
 }
 
-async function listSplit(dir: string): Promise<Listing> {
-  let entries;
-  try {
-    entries = await fs.readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    throw new ConfigError(`cannot read ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+/** Check the layout and list the images, without decoding anything. */
+export async function scanFolder(data: string, valSplit?: number): Promise<{ classes: string[]; train: ListedFile[]; val: ListedFile[]; warnings: string[] }> {
+  const train = await listClassFolders(path.join(data, 'train'));
+  const hasVal = await fs.stat(path.join(data, 'val')).then((st) => st.isDirectory(), () => false);
+  if (hasVal) {
+    const val = await listClassFolders(path.join(data, 'val'), 1);
+    if (val.classes.join('\n') !== train.classes.join('\n')) {
+      const onlyTrain = train.classes.filter((c) => !val.classes.includes(c));
+      const onlyVal = val.classes.filter((c) => !train.classes.includes(c));
+      throw new ConfigError(`train and val class folders differ: only in train [${onlyTrain.join(', ')}], only in val [${onlyVal.join(', ')}]`);
+    }
+    const warnings = [...listingWarnings(train), ...listingWarnings(val)];
+    if (valSplit !== undefined) warnings.push(`--val-split ${valSplit} is not used: ${data} has a val folder`);
+    return { classes: train.classes, train: train.files, val: val.files, warnings };
   }
-  const classes = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort();
-  if (classes.length < 2) throw new ConfigError(`${dir} must hold one folder per class (at least 2), found ${classes.length}`);
-  const files: Listing['files'] = [];
-  for (const [label, name] of classes.entries()) {
-    const images = (await fs.readdir(path.join(dir, name))).filter((f) => IMAGE_EXT.test(f)).sort();
-    if (images.length === 0) throw new ConfigError(`class folder ${path.join(dir, name)} has no .jpg, .jpeg, .png or .webp images`);
-    for (const f of images) files.push({ path: path.join(dir, name, f), label });
+  const fraction = valSplit ?? 0;
+  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`${data} has no val folder: add one, or pass --val-split (e.g. 0.1)`);
+  return { classes: train.classes, train: train.files, val: [], warnings: listingWarnings(train) };
+}
+
+/**
+ * Hold out `fraction` of each class (at least one image, never its last): a class split on its
+ * own keeps its share of training images, where one draw over all images can take a small class
+ * whole. The draw is the seed's, the same on every run.
+ */
+export function stratifiedSplit(files: readonly ListedFile[], fraction: number, seed: number): { train: ListedFile[]; val: ListedFile[] } {
+  const rng = new Rng(seed);
+  const byClass = new Map<number, ListedFile[]>();
+  for (const f of files) {
+    const own = byClass.get(f.label);
+    if (own) own.push(f);
+    else byClass.set(f.label, [f]);
   }
-  return { classes, files };
+  const train: ListedFile[] = [];
+  const val: ListedFile[] = [];
+  for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
+    const own = [...byClass.get(label)!];
+    for (let i = own.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [own[i], own[j]] = [own[j]!, own[i]!];
+    }
+    const nVal = own.length < 2 ? 0 : Math.min(own.length - 1, Math.max(1, Math.round(own.length * fraction)));
+    val.push(...own.slice(0, nVal));
+    train.push(...own.slice(nVal));
+  }
+  return { train, val };
 }
 
 /** `size:mtime` of each file, a bounded number of stats at a time; '' for a file gone (the decode reports it). */
@@ -74,71 +119,62 @@ async function fileStamps(paths: string[]): Promise<string[]> {
   return out;
 }
 
-/** Check the layout and list the images, without decoding anything. */
-export async function scanFolder(data: string, valSplit?: number): Promise<{ classes: string[]; train: Listing['files']; val: Listing['files'] }> {
-  const train = await listSplit(path.join(data, 'train'));
-  let hasVal = false;
-  try {
-    hasVal = (await fs.stat(path.join(data, 'val'))).isDirectory();
-  } catch {
-    hasVal = false;
-  }
-  if (hasVal) {
-    const val = await listSplit(path.join(data, 'val'));
-    if (val.classes.join('\n') !== train.classes.join('\n')) {
-      const onlyTrain = train.classes.filter((c) => !val.classes.includes(c));
-      const onlyVal = val.classes.filter((c) => !train.classes.includes(c));
-      throw new ConfigError(`train and val class folders differ: only in train [${onlyTrain.join(', ')}], only in val [${onlyVal.join(', ')}]`);
-    }
-    return { classes: train.classes, train: train.files, val: val.files };
-  }
-  const fraction = valSplit ?? 0;
-  if (!(fraction > 0 && fraction < 1)) throw new ConfigError(`${data} has no val folder: add one, or pass --val-split (e.g. 0.1)`);
-  return { classes: train.classes, train: train.files, val: [] };
-}
-
-export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> {
+/** List the folder and fingerprint what a preparation with these options would make (a stat per image, no decoding). */
+export async function planFolder(options: Omit<FolderOptions, 'plan'>): Promise<FolderPlan> {
   const { data, baseSize } = options;
   const store = options.store ?? 'raw';
   const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
-  const warn = options.warn ?? (() => {});
+  const maxPixels = options.maxPixels ?? PREPARE_MAX_PIXELS;
   const scan = await scanFolder(data, options.valSplit);
+  const warnings = [...scan.warnings];
   let { train, val } = scan;
-  if (val.length === 0) {
-    const rng = new Rng(options.seed ?? 1);
-    const shuffled = [...train];
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
-    }
-    const nVal = Math.max(1, Math.round(shuffled.length * options.valSplit!));
-    val = shuffled.slice(0, nVal);
-    train = shuffled.slice(nVal);
+  const split = val.length === 0;
+  if (split) {
+    ({ train, val } = stratifiedSplit(train, options.valSplit!, options.seed ?? 1));
+    const validated = new Set(val.map((f) => f.label));
+    const alone = scan.classes.filter((_, c) => !validated.has(c));
+    if (alone.length > 0) warnings.push(`class(es) ${alone.slice(0, 5).join(', ')}${alone.length > 5 ? ` (${alone.length} in all)` : ''} have one image: it is trained on, and never validated`);
   }
-  const items = [...train.map((f) => ({ ...f, split: 'train' as const })), ...val.map((f) => ({ ...f, split: 'val' as const }))];
+  const items = [...val.map((f) => ({ ...f, split: 'val' as const })), ...train.map((f) => ({ ...f, split: 'train' as const }))];
   const source = `folder:${path.resolve(data)}`;
-  const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, source, classes: scan.classes }));
-  // Each file's size and modification time too: a partial preparation resumes only over the same files, unchanged.
+  const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, maxPixels, source, classes: scan.classes }));
+  // Each file's size and modification time too: a cache (or a partial one) is used only for the same files, unchanged.
   const stamps = await fileStamps(items.map((it) => it.path));
   items.forEach((it, i) => fingerprint.update(`${it.split}\t${it.label}\t${it.path}\t${stamps[i]}\n`));
+  return { classes: scan.classes, items, ...(split ? { valSplit: options.valSplit! } : {}), fingerprint: fingerprint.digest('hex'), warnings };
+}
+
+export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> {
+  const { baseSize } = options;
+  const store = options.store ?? 'raw';
+  const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
+  const maxPixels = options.maxPixels ?? PREPARE_MAX_PIXELS;
+  const warn = options.warn ?? (() => {});
+  const plan = options.plan ?? (await planFolder(options));
+  for (const w of plan.warnings) warn(w);
+  const { items } = plan;
+  const nVal = items.filter((it) => it.split === 'val').length;
   const writer = await CacheWriter.open(options.out, {
     baseSize,
     store,
     ...(store === 'jpeg' ? { quality } : {}),
-    classes: scan.classes,
-    source,
+    classes: plan.classes,
+    source: `folder:${path.resolve(options.data)}`,
     splits: ['train', 'val'],
-    fingerprint: fingerprint.digest('hex'),
+    fingerprint: plan.fingerprint,
+    ...(plan.valSplit !== undefined ? { valSplit: plan.valSplit } : {}),
+    maxPixels,
   });
   if (writer.resumeFrom > 0) warn(`resuming the interrupted preparation in ${options.out}.partial at image ${writer.resumeFrom + 1} of ${items.length}`);
   let finished = false;
   try {
     const decode = async (it: (typeof items)[number]): Promise<{ pixels: Uint8Array; encoded?: Uint8Array } | { reason: string }> => {
       try {
-        const pixels = (await decodeToSquare(await fs.readFile(it.path), { size: baseSize })).data;
+        const pixels = (await decodeToSquare(await fs.readFile(it.path), { size: baseSize, maxPixels })).data;
         return store === 'jpeg' ? { pixels, encoded: await encodeRgb(pixels, baseSize, baseSize, 'jpeg', quality) } : { pixels };
       } catch (e) {
-        return { reason: (e as Error).message.split('\n')[0]! };
+        const reason = (e as Error).message.split('\n')[0]!;
+        return { reason: e instanceof ImageTooLargeError ? `${reason} (raise it with --max-pixels)` : reason };
       }
     };
     const done = await inOrder(items.length, writer.resumeFrom, options.workers ?? defaultDecoders(), (i) => decode(items[i]!), async (i, r) => {
@@ -150,16 +186,19 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
         await writer.append(it.split, it.label, r.pixels, r.encoded);
       }
       options.onProgress?.(i + 1, items.length);
+      // The validation images come first: none readable is said before the training images are decoded.
+      if (i === nVal - 1 && writer.count('val') === 0) {
+        throw new ConfigError(`no readable validation image: all ${nVal} were skipped (see the warnings above)${plan.valSplit === undefined ? '; fix them, or move val/ away and pass --val-split' : ''}`);
+      }
     }, (next) => writer.commit(next), options.signal);
     if (done < items.length) {
       await writer.close(true);
       finished = true;
       throw new InterruptedError(`interrupted after ${done} of ${items.length} images: run the same command again to continue from there (the work so far is in ${options.out}.partial)`);
     }
-    if (writer.count('val') === 0) throw new ConfigError('no readable validation image');
-    if (writer.skipped.length > 0) warn(`${writer.skipped.length} of ${items.length} images could not be read and were skipped (listed in ${options.out}/meta.json)`);
     const meta = await writer.finish();
     finished = true;
+    if (meta.skipped.length > 0) warn(`${meta.skipped.length} of ${items.length} images could not be read and were skipped (listed in ${options.out}/meta.json)`);
     return meta;
   } finally {
     // A failure other than an interrupt leaves nothing behind (a disk that filled up above all).

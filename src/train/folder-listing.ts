@@ -1,0 +1,125 @@
+/**
+ * A folder of class folders, `ROOT/<class>/...`, listed as a user's photo folders really are:
+ * images anywhere below a class folder (subfolders by date, say) belong to it, symbolic links to
+ * folders and files are followed, and names are compared in Unicode NFC (macOS writes NFD). What
+ * is left out is counted so it can be said, never dropped in silence: files of other types by
+ * extension (HEIC, GIF, TIFF, ...) and images lying beside the class folders instead of in one.
+ * Hidden entries (`.DS_Store`, `._x.jpg`, `.git`) and NAS bookkeeping folders (`@eaDir`,
+ * `#recycle`, `__MACOSX`, `$RECYCLE.BIN`) are not the user's data and are skipped unmentioned.
+ */
+import { promises as fs, type Dirent } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** The image files read (by extension; the decoder then checks the bytes). */
+export const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
+export const IMAGE_EXT_TEXT = '.jpg, .jpeg, .png or .webp';
+
+const SYSTEM_DIRS = new Set(['@eaDir', '#recycle', '#snapshot', '__MACOSX', '$RECYCLE.BIN', 'System Volume Information', 'lost+found']);
+const SYSTEM_FILES = new Set(['thumbs.db', 'desktop.ini', 'icon\r']);
+
+export interface ListedFile {
+  path: string;
+  /** Index into `classes`. */
+  label: number;
+}
+
+export interface ClassFolders {
+  root: string;
+  /** Class names (NFC), sorted. */
+  classes: string[];
+  /** Every image, class by class, each class's in path order. */
+  files: ListedFile[];
+  /** Files below the class folders that are not images read here, counted by lowercased extension ('' for none). */
+  ignored: Map<string, number>;
+  /** Image files directly in ROOT, beside the class folders. */
+  loose: number;
+}
+
+const skipped = (name: string) => name.startsWith('.') || SYSTEM_DIRS.has(name) || SYSTEM_FILES.has(name.toLowerCase());
+
+/** Whether an entry is (or links to) a directory / a file; a broken link is a file, so reading it reports the problem. */
+async function kind(dir: string, entry: Dirent): Promise<'dir' | 'file' | 'other'> {
+  if (entry.isDirectory()) return 'dir';
+  if (entry.isFile()) return 'file';
+  if (!entry.isSymbolicLink()) return 'other';
+  const st = await fs.stat(path.join(dir, entry.name)).catch(() => undefined);
+  return st?.isDirectory() ? 'dir' : 'file';
+}
+
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read ${dir}: ${code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : (e as Error).message}`);
+  }
+}
+
+/** Every image below `dir`, recursively; `seen` holds the real paths of folders walked (a link loop is walked once). */
+async function walk(dir: string, out: string[], ignored: Map<string, number>, seen: Set<string>): Promise<void> {
+  const real = await fs.realpath(dir).catch(() => dir);
+  if (seen.has(real)) return;
+  seen.add(real);
+  const entries = (await readDir(dir)).filter((e) => !skipped(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const k = await kind(dir, e);
+    if (k === 'dir') await walk(path.join(dir, e.name), out, ignored, seen);
+    else if (k === 'file' && IMAGE_EXT.test(e.name)) out.push(path.join(dir, e.name));
+    else if (k === 'file') {
+      const ext = path.extname(e.name).toLowerCase();
+      ignored.set(ext, (ignored.get(ext) ?? 0) + 1);
+    }
+  }
+}
+
+/** List ROOT's class folders and their images; refuses fewer than `minClasses` classes and a class with no image. */
+export async function listClassFolders(root: string, minClasses = 2): Promise<ClassFolders> {
+  const entries = (await readDir(root)).filter((e) => !skipped(e.name));
+  const folders: { name: string; dir: string }[] = [];
+  let loose = 0;
+  for (const e of entries) {
+    const k = await kind(root, e);
+    if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir: path.join(root, e.name) });
+    else if (k === 'file' && IMAGE_EXT.test(e.name)) loose++;
+  }
+  folders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < folders.length; i++) {
+    if (folders[i]!.name === folders[i - 1]!.name) throw new ConfigError(`${root} has two class folders named '${folders[i]!.name}' (the same name in two Unicode forms): merge them`);
+  }
+  if (folders.length < minClasses) {
+    const hint = loose > 0 ? ` (it holds ${loose} images directly: put each class's images in a folder named after the class)` : '';
+    throw new ConfigError(`${root} must hold one folder per class (at least ${minClasses}), found ${folders.length}${hint}`);
+  }
+  const files: ListedFile[] = [];
+  const ignored = new Map<string, number>();
+  for (const [label, folder] of folders.entries()) {
+    const images: string[] = [];
+    const here = new Map<string, number>();
+    await walk(folder.dir, images, here, new Set());
+    for (const [ext, n] of here) ignored.set(ext, (ignored.get(ext) ?? 0) + n);
+    if (images.length === 0) {
+      const other = here.size > 0 ? ` (it holds ${describeIgnored(here)})` : '';
+      throw new ConfigError(`class folder ${folder.dir} has no ${IMAGE_EXT_TEXT} images${other}`);
+    }
+    for (const p of images) files.push({ path: p, label });
+  }
+  return { root, classes: folders.map((f) => f.name), files, ignored, loose };
+}
+
+/** "3 .heic, 2 .txt" (largest first). */
+export function describeIgnored(ignored: Map<string, number>): string {
+  return [...ignored.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([ext, n]) => `${n} ${ext === '' ? 'without extension' : ext}`)
+    .join(', ');
+}
+
+/** What a listing left out, as warnings (none when nothing was). */
+export function listingWarnings(listing: ClassFolders): string[] {
+  const out: string[] = [];
+  const total = [...listing.ignored.values()].reduce((a, b) => a + b, 0);
+  if (total > 0) out.push(`ignored ${total} file(s) in the class folders of ${listing.root} that are not ${IMAGE_EXT_TEXT} images (${describeIgnored(listing.ignored)}); convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to use them`);
+  if (listing.loose > 0) out.push(`ignored ${listing.loose} image(s) directly in ${listing.root}: only images inside a class folder are used`);
+  return out;
+}

@@ -1,0 +1,197 @@
+/**
+ * Photo folders as users have them: images in subfolders of a class, linked folders and files,
+ * HEIC and text files beside the photos, NAS bookkeeping folders, names in macOS's decomposed
+ * Unicode, a class too small for --val-split, a class whose every file is unreadable, photos from
+ * a 45 MP camera. Each expected outcome is worked out here from the files the test made, not from
+ * the code under test; a cache is used again only while the folder is unchanged.
+ */
+import test from 'ava';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { getPreset } from '../../src/config.js';
+import { encodeRgb } from '../../src/image/decode.js';
+import { loadOrPrepare } from '../../src/cli/data-command.js';
+import { listClassFolders } from '../../src/train/folder-listing.js';
+import { loadLabelledImages } from '../../src/train/labelled-images.js';
+import { prepareFolder, stratifiedSplit } from '../../src/train/prepare-folder.js';
+import { tempDir } from '../temp-dir.js';
+
+const tiny = getPreset('tiny');
+const base = tiny.network.baseSize;
+
+/** A small JPEG (or PNG) whose colour says which class it is. */
+async function photo(file: string, k: number, format: 'jpeg' | 'png' = 'jpeg', width = 24, height = 18): Promise<void> {
+  const px = new Uint8Array(width * height * 3);
+  for (let i = 0; i < px.length; i++) px[i] = (i % 3 === k % 3 ? 200 : 30) + (i % 17);
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, await encodeRgb(px, width, height, format));
+}
+
+/** DIR/train/<class>/img<i>.jpg for each class and count. */
+async function folder(dir: string, counts: Record<string, number>, split = 'train'): Promise<void> {
+  let k = 0;
+  for (const [cls, n] of Object.entries(counts)) {
+    for (let i = 0; i < n; i++) await photo(path.join(dir, split, cls, `img${i}.jpg`), k);
+    k++;
+  }
+}
+
+/** Train and val counts of a --val-split by the rule written out: each class of n holds out round(n * f), at least 1, at most n - 1. */
+function expectedCounts(sizes: number[], fraction: number): { train: number; val: number } {
+  let val = 0;
+  for (const n of sizes) val += n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
+  return { train: sizes.reduce((a, b) => a + b, 0) - val, val };
+}
+
+test('listing: subfolders and links followed, hidden and NAS folders skipped, other files counted by type, loose images counted', async (t) => {
+  const root = await tempDir('listing');
+  const train = path.join(root, 'train');
+  await folder(root, { cat: 2, dog: 2 });
+  await photo(path.join(train, 'cat', '2019', 'summer', 'a.jpg'), 0);
+  await photo(path.join(train, 'cat', '2020', 'b.png'), 0, 'png');
+  await fs.writeFile(path.join(train, 'cat', 'IMG_1.HEIC'), 'heic');
+  await fs.writeFile(path.join(train, 'dog', 'notes.txt'), 'x');
+  await fs.writeFile(path.join(train, 'dog', 'IMG_2.heic'), 'heic');
+  await fs.writeFile(path.join(train, 'dog', '.DS_Store'), 'x');
+  await fs.writeFile(path.join(train, 'dog', '._img0.jpg'), 'appledouble');
+  await fs.mkdir(path.join(train, '@eaDir', 'thumbs'), { recursive: true });
+  await photo(path.join(train, '@eaDir', 'thumbs', 't.jpg'), 1);
+  await photo(path.join(train, '.hidden', 'h.jpg'), 1);
+  await photo(path.join(train, 'loose.jpg'), 1);
+  // A class folder that is a link, holding a link to a file and a link back to itself (a loop).
+  await folder(path.join(root, 'elsewhere'), { bird: 2 }, '.');
+  await fs.symlink(path.join(root, 'elsewhere', 'bird'), path.join(train, 'bird'));
+  await fs.symlink(path.join(train, 'dog', 'img0.jpg'), path.join(root, 'elsewhere', 'bird', 'linked.jpg'));
+  await fs.symlink(path.join(root, 'elsewhere', 'bird'), path.join(root, 'elsewhere', 'bird', 'loop'));
+
+  const listing = await listClassFolders(train);
+  t.deepEqual(listing.classes, ['bird', 'cat', 'dog']);
+  const rel = (p: string) => path.relative(train, p);
+  const byClass = (c: number) => listing.files.filter((f) => f.label === c).map((f) => rel(f.path)).sort();
+  t.deepEqual(byClass(0), ['bird/img0.jpg', 'bird/img1.jpg', 'bird/linked.jpg']);
+  t.deepEqual(byClass(1), ['cat/2019/summer/a.jpg', 'cat/2020/b.png', 'cat/img0.jpg', 'cat/img1.jpg']);
+  t.deepEqual(byClass(2), ['dog/img0.jpg', 'dog/img1.jpg']);
+  t.deepEqual(Object.fromEntries(listing.ignored), { '.heic': 2, '.txt': 1 });
+  t.is(listing.loose, 1);
+
+  // The preparation says what it left out, and decodes the nested and linked images.
+  const warnings: string[] = [];
+  await photo(path.join(root, 'val', 'bird', 'v.jpg'), 0);
+  await photo(path.join(root, 'val', 'cat', 'v.jpg'), 1);
+  await photo(path.join(root, 'val', 'dog', 'v.jpg'), 2);
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base, warn: (m) => warnings.push(m) });
+  t.deepEqual(meta.counts, { train: 9, val: 3 });
+  t.true(warnings.some((w) => w.includes('ignored 3 file(s)') && w.includes('2 .heic') && w.includes('1 .txt')), warnings.join('\n'));
+  t.true(warnings.some((w) => w.includes('ignored 1 image(s) directly in')), warnings.join('\n'));
+});
+
+test('class folder names in decomposed Unicode (macOS) match the composed ones', async (t) => {
+  const root = await tempDir('nfc');
+  const nfc = 'café';
+  const nfd = nfc.normalize('NFD');
+  t.not(nfc, nfd);
+  await folder(root, { [nfc]: 2, tea: 2 });
+  await folder(root, { [nfd]: 1, tea: 1 }, 'val');
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base });
+  t.deepEqual(meta.classes, [nfc, 'tea']);
+  t.deepEqual(meta.counts, { train: 4, val: 2 });
+});
+
+test('--val-split holds out the fraction of each class, never a class\'s last training image, the same way every run', (t) => {
+  const sizes = [1, 2, 3, 10, 40];
+  const files = sizes.flatMap((n, label) => Array.from({ length: n }, (_, i) => ({ path: `c${label}/${i}`, label })));
+  for (const fraction of [0.1, 0.25, 0.5, 0.9]) {
+    const { train, val } = stratifiedSplit(files, fraction, 7);
+    t.deepEqual([...train, ...val].map((f) => f.path).sort(), files.map((f) => f.path).sort(), 'every file once');
+    sizes.forEach((n, label) => {
+      const nVal = val.filter((f) => f.label === label).length;
+      const expected = n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
+      t.is(nVal, expected, `class of ${n} at ${fraction}`);
+    });
+    t.deepEqual(stratifiedSplit(files, fraction, 7), { train, val });
+  }
+  const a = stratifiedSplit(files, 0.5, 1).val.map((f) => f.path);
+  const b = stratifiedSplit(files, 0.5, 2).val.map((f) => f.path);
+  t.notDeepEqual(a, b, 'the seed draws which images');
+});
+
+test('a prepared folder is used again only while unchanged: new images, a new class, another --val-split prepare it again', async (t) => {
+  const root = await tempDir('reuse');
+  await folder(root, { red: 6, green: 6 });
+  const cacheMeta = async () => JSON.parse(await fs.readFile(path.join(root, `.alexnet-cache-${base}`, 'meta.json'), 'utf8')) as { createdAt: string; counts: Record<string, number>; classes: string[] };
+  const first = await loadOrPrepare(root, tiny, { valSplit: 0.5 });
+  t.deepEqual(first.meta.counts, { train: 6, val: 6 });
+  const made = (await cacheMeta()).createdAt;
+
+  // The same folder, the same options, or none typed (the recorded --val-split): the same cache.
+  t.is((await loadOrPrepare(root, tiny, { valSplit: 0.5 })).meta.createdAt, made);
+  t.is((await loadOrPrepare(root, tiny)).meta.createdAt, made);
+
+  await folder(root, { blue: 4 });
+  await photo(path.join(root, 'train', 'red', 'extra.jpg'), 0);
+  const grown = await loadOrPrepare(root, tiny);
+  t.deepEqual(grown.meta.classes, ['blue', 'green', 'red']);
+  t.deepEqual(grown.meta.counts, expectedCounts([4, 6, 7], 0.5));
+
+  const again = await loadOrPrepare(root, tiny, { valSplit: 0.25 });
+  t.deepEqual(again.meta.counts, expectedCounts([4, 6, 7], 0.25));
+
+  // A file rewritten in place (same name, new bytes) counts as a change too.
+  const before = (await cacheMeta()).createdAt;
+  await new Promise((r) => setTimeout(r, 20));
+  await photo(path.join(root, 'train', 'red', 'extra.jpg'), 1, 'jpeg', 30, 20);
+  await loadOrPrepare(root, tiny, { valSplit: 0.25 });
+  t.not((await cacheMeta()).createdAt, before);
+});
+
+test('a class whose every image is unreadable is refused by name, the prepared images kept; a validation split that cannot be read fails before the training images are decoded', async (t) => {
+  const root = await tempDir('unreadable');
+  await folder(root, { red: 3, green: 3 });
+  await folder(root, { red: 1, green: 1 }, 'val');
+  await fs.mkdir(path.join(root, 'train', 'yellow'));
+  for (const i of [0, 1, 2]) await fs.writeFile(path.join(root, 'train', 'yellow', `bad${i}.jpg`), 'not an image');
+  await photo(path.join(root, 'val', 'yellow', 'v.jpg'), 2);
+  await t.throwsAsync(loadOrPrepare(root, tiny), { message: /class\(es\) yellow of .* have no readable training image/ });
+  const kept = JSON.parse(await fs.readFile(path.join(root, `.alexnet-cache-${base}`, 'meta.json'), 'utf8')) as { skipped: unknown[] };
+  t.is(kept.skipped.length, 3, 'the preparation was kept, its skipped files listed');
+
+  const root2 = await tempDir('badval');
+  await folder(root2, { red: 40, green: 40 });
+  for (const cls of ['red', 'green']) {
+    await fs.mkdir(path.join(root2, 'val', cls), { recursive: true });
+    await fs.writeFile(path.join(root2, 'val', cls, 'v.jpg'), 'not an image');
+  }
+  let progressed = 0;
+  await t.throwsAsync(prepareFolder({ data: root2, out: path.join(root2, 'cache'), baseSize: base, workers: 1, onProgress: (d) => (progressed = d) }), {
+    message: /no readable validation image: all 2 were skipped/,
+  });
+  t.is(progressed, 2, 'only the two validation images were taken before it stopped');
+});
+
+test('photos over the server\'s 40 MP limit are prepared; a smaller --max-pixels skips them, saying how to raise it', async (t) => {
+  const root = await tempDir('pixels');
+  await folder(root, { red: 2, green: 2 });
+  await folder(root, { red: 1, green: 1 }, 'val');
+  // 8256 x 5504 = 45.4 MP, a full-frame camera's photo.
+  await photo(path.join(root, 'train', 'red', 'camera.jpg'), 0, 'jpeg', 8256, 5504);
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base });
+  t.deepEqual(meta.counts, { train: 5, val: 2 });
+  const warnings: string[] = [];
+  const small = await prepareFolder({ data: root, out: path.join(root, 'cache2'), baseSize: base, maxPixels: 40_000_000, warn: (m) => warnings.push(m) });
+  t.deepEqual(small.counts, { train: 4, val: 2 });
+  t.true(warnings.some((w) => w.includes('camera.jpg') && w.includes('8256x5504') && w.includes('--max-pixels')), warnings.join('\n'));
+});
+
+test('a folder trained with --val-split is evaluated on the images its cache held out; a cache that cannot be written says where else to put it', async (t) => {
+  const root = await tempDir('evalsplit');
+  await folder(root, { red: 4, green: 4 });
+  const cache = await loadOrPrepare(root, tiny, { valSplit: 0.25 });
+  const data = await loadLabelledImages(root, base);
+  t.is(data.split.count, cache.meta.counts.val!);
+  t.deepEqual([...data.split.labels], [...cache.splits.val!.labels]);
+  t.regex(data.description, /held out by --val-split/);
+
+  const file = path.join(root, 'a-file');
+  await fs.writeFile(file, '');
+  await t.throwsAsync(loadOrPrepare(root, tiny, { valSplit: 0.25, cacheDir: path.join(file, 'cache') }), { message: /cannot write the prepared images to .* pass --cache DIR/ });
+});
