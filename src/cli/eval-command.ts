@@ -11,7 +11,7 @@ export async function evalCommand(model: string, opts: { data: string; center?: 
     ? await (await import('../export/eval-onnx.js')).evalOnnx(model, opts.data, center, opts.split)
     : await (await import('../train/eval-checkpoint.js')).evalCheckpoint(model, opts.data, center, opts.backend, opts.split);
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-  console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), top-5 error ${pct(r.top5)}`);
+  console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), ${r.classes.length > 5 ? `top-5 error ${pct(r.top5)}` : 'top-5 error not shown (5 classes or fewer: always 0)'}`);
   if (opts.report) {
     const { evalReport, writeEvalReport } = await import('../train/eval-report.js');
     const files = await writeEvalReport(opts.report, evalReport(r, model));

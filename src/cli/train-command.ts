@@ -106,9 +106,12 @@ export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
       },
       onEpoch: (m) => {
         bar.stop();
-        const ten = m.val.ten ? `, ten-crop ${(100 * m.val.ten.top1).toFixed(2)}% / ${(100 * m.val.ten.top5).toFixed(2)}%` : '';
+        // With 5 classes or fewer the top-5 error is always 0: only top-1 is shown.
+        const top5 = data.meta.classes.length > 5;
+        const errors = (e: { top1: number; top5: number }) => `${(100 * e.top1).toFixed(2)}%${top5 ? ` / ${(100 * e.top5).toFixed(2)}%` : ''}`;
+        const ten = m.val.ten ? `, ten-crop ${errors(m.val.ten)}` : '';
         console.error(
-          `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val top-1/top-5 error center ${(100 * m.val.center.top1).toFixed(2)}% / ${(100 * m.val.center.top5).toFixed(2)}%${ten}, ` +
+          `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val ${top5 ? 'top-1/top-5' : 'top-1'} error center ${errors(m.val.center)}${ten}, ` +
             `${m.imagesPerSecond.toFixed(1)} img/s, data wait ${(100 * m.dataWait).toFixed(1)}%, lr ${m.learningRate}`,
         );
       },
