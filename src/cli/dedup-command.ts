@@ -11,7 +11,8 @@ import { ConfigError } from '../errors.js';
 import type { SearchClient } from '../serve/search-client.js';
 import type { ClientOptionValues } from './client-options.js';
 import { progressBar } from './progress.js';
-import { addFiles, imageFiles, withClient } from './search-command.js';
+import { imageFiles } from './image-args.js';
+import { addFiles, withClient } from './search-command.js';
 
 /** Queries per SearchBatch (the server's limit). */
 const BATCH = 256;

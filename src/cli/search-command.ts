@@ -5,10 +5,10 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { SearchClient } from '../serve/search-client.js';
 import { clientSecurity, type ClientOptionValues } from './client-options.js';
+import { imageFiles } from './image-args.js';
 import { progressBar } from './progress.js';
 import { callError } from './serve-command.js';
 
-const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
 /** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
 const CHUNK = 256;
 
@@ -23,20 +23,6 @@ export async function withClient<T>(opts: ClientOptionValues, work: (c: SearchCl
   } finally {
     c.close();
   }
-}
-
-/** Every image file under the arguments (folders recursively), sorted, each once; none is an error. */
-export async function imageFiles(args: string[]): Promise<string[]> {
-  const found = new Set<string>();
-  for (const a of args) {
-    const st = await fs.stat(a).catch(() => {
-      throw new ConfigError(`${a}: no such file or folder`);
-    });
-    if (st.isFile()) found.add(path.resolve(a));
-    else for (const e of await fs.readdir(a, { recursive: true, withFileTypes: true })) if (e.isFile() && IMAGE_EXT.test(e.name)) found.add(path.resolve(e.parentPath, e.name));
-  }
-  if (found.size === 0) throw new ConfigError(`no .jpg, .jpeg, .png or .webp files in ${args.join(', ')}`);
-  return [...found].sort();
 }
 
 /** An image's id: the first 32 hex digits of its content's SHA-256 (the same file twice is one item). */

@@ -2,6 +2,8 @@
 import { promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { clientSecurity, type ClientOptionValues } from './client-options.js';
+import { imageFiles } from './image-args.js';
+import { inOrder } from '../train/in-order.js';
 import type { DeviceChoice } from '../serve/execution-providers.js';
 import type { LogLevel } from '../serve/log.js';
 
@@ -88,14 +90,36 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-async function readImages(files: string[]): Promise<Buffer[]> {
-  return Promise.all(
-    files.map((f) =>
-      fs.readFile(f).catch((e: Error) => {
-        throw new ConfigError(`cannot read ${f}: ${e.message}`);
-      }),
-    ),
+/** Calls in flight at once for classify and embed: enough to fill a server's batches, bounded for a folder of thousands. */
+const IN_FLIGHT = 16;
+
+/**
+ * Read and send each image (`call`), IN_FLIGHT at a time, and `show` the answers in the order of
+ * the files; a file that cannot be read, or a call that fails, is a failure and the rest go on.
+ */
+async function eachImage<R>(files: string[], server: string, call: (image: Buffer) => Promise<R>, show: (file: string, r: R) => void): Promise<string[]> {
+  const failures: string[] = [];
+  await inOrder(
+    files.length,
+    0,
+    IN_FLIGHT,
+    async (i): Promise<R | undefined> => {
+      const image = await fs.readFile(files[i]!).catch((e: Error) => {
+        failures.push(`cannot read ${files[i]}: ${e.message}`);
+        return undefined;
+      });
+      if (!image) return undefined;
+      return call(image).catch((e: unknown) => {
+        failures.push(callError(e, files[i]!, server));
+        return undefined;
+      });
+    },
+    async (i, r) => {
+      if (r !== undefined) show(files[i]!, r);
+    },
+    async () => undefined,
   );
+  return failures;
 }
 
 /** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
@@ -112,55 +136,41 @@ function finish(failures: string[], files: string[]): void {
   if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images failed`);
 }
 
-export async function classifyCommand(files: string[], opts: ClientOptionValues & { topK?: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
+export async function classifyCommand(args: string[], opts: ClientOptionValues & { topK?: number; center?: boolean; json?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
-  const images = await readImages(files);
+  const files = await imageFiles(args, true);
   const client = new AlexNetClient(opts.server, {}, clientSecurity(opts));
-  const failures: string[] = [];
+  const answered: { file: string; classes: unknown; model: unknown }[] = [];
+  let failures: string[];
   try {
-    const results = await Promise.all(
-      images.map((image, i) =>
-        client
-          // top_k 0: the server's default, 5 or every class of a model with fewer.
-          .classify({ image, top_k: opts.topK ?? 0, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
-          .catch((e: unknown) => {
-            failures.push(callError(e, files[i]!, opts.server));
-            return undefined;
-          }),
-      ),
-    );
-    if (opts.json) {
-      const answered = results.flatMap((r, i) => (r ? [{ file: files[i], classes: r.classes, model: r.model }] : []));
-      console.log(JSON.stringify(answered));
-    } else {
-      results.forEach((r, i) => {
-        if (!r) return;
-        console.log(`${files[i]}:`);
-        for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
-      });
-    }
+    // top_k 0: the server's default, 5 or every class of a model with fewer.
+    const call = (image: Buffer) => client.classify({ image, top_k: opts.topK ?? 0, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 });
+    failures = await eachImage(files, opts.server, call, (file, r) => {
+      if (opts.json) {
+        answered.push({ file, classes: r.classes, model: r.model });
+        return;
+      }
+      console.log(`${file}:`);
+      for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
+    });
+    if (opts.json) console.log(JSON.stringify(answered));
   } finally {
     client.close();
   }
   finish(failures, files);
 }
 
-export async function embedCommand(files: string[], opts: ClientOptionValues & { normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
+export async function embedCommand(args: string[], opts: ClientOptionValues & { normalize?: boolean; center?: boolean; timeout: number }): Promise<void> {
   const { AlexNetClient } = await import('../serve/client.js');
-  const images = await readImages(files);
+  const files = await imageFiles(args, true);
   const client = new AlexNetClient(opts.server, {}, clientSecurity(opts));
-  const failures: string[] = [];
+  let failures: string[];
   try {
-    for (let i = 0; i < images.length; i++) {
-      const r = await client
-        .embed({ image: images[i]!, normalize: opts.normalize ?? false, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 })
-        .catch((e: unknown) => {
-          failures.push(callError(e, files[i]!, opts.server));
-          return undefined;
-        });
-      // One JSON object per line: easy to stream into an index.
-      if (r) console.log(JSON.stringify({ file: files[i], model: r.model, dimension: r.embedding!.dimension, normalized: r.embedding!.normalized, vector: r.embedding!.vector }));
-    }
+    const call = (image: Buffer) => client.embed({ image, normalize: opts.normalize ?? false, crop: opts.center ? 'CENTER' : 'TEN_CROP' }, { timeoutMs: opts.timeout * 1000 });
+    // One JSON object per line: easy to stream into an index.
+    failures = await eachImage(files, opts.server, call, (file, r) =>
+      console.log(JSON.stringify({ file, model: r.model, dimension: r.embedding!.dimension, normalized: r.embedding!.normalized, vector: r.embedding!.vector })),
+    );
   } finally {
     client.close();
   }

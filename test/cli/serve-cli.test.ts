@@ -33,6 +33,35 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
 });
 
+test('classify a folder: its images below it (subfolders too, others left out) in path order after the files typed, each once, every answer its own', async (t) => {
+  const { promises: fs } = await import('node:fs');
+  const path = await import('node:path');
+  const dir = await tempDir('classify-folder');
+  const album = path.join(dir, 'album');
+  await fs.mkdir(path.join(album, '2020'), { recursive: true });
+  // 20 images: more than the calls kept in flight, so the order of the answers is tested.
+  const names = Array.from({ length: 20 }, (_, i) => (i % 4 === 0 ? path.join('2020', `p${String(i).padStart(2, '0')}.png`) : `p${String(i).padStart(2, '0')}.png`));
+  for (const [i, name] of names.entries()) await fs.writeFile(path.join(album, name), await png(30 + i));
+  await fs.writeFile(path.join(album, 'notes.txt'), 'not an image');
+  const first = path.join(album, names[5]!);
+  const n = served.meta.labels.length;
+  const c = await cli('classify', '--json', '--top-k', String(n), first, album, '--server', served.server.address);
+  t.is(c.code, 0, c.err);
+  const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
+  // The expected order, by hand: the typed file, then the folder's images sorted by path, the typed one not again.
+  const expected = [first, ...names.map((f) => path.join(album, f)).sort().filter((f) => f !== first)];
+  t.deepEqual(answered.map((r) => r.file), expected);
+  for (const r of answered) {
+    const k = names.findIndex((f) => path.join(album, f) === r.file);
+    t.true(maxDiff(byIndex(r.classes, n), (await served.offline(await png(30 + k))).p) <= 1e-6, r.file);
+  }
+  const empty = path.join(dir, 'empty');
+  await fs.mkdir(empty);
+  const none = await cli('classify', empty, '--server', served.server.address);
+  t.is(none.code, 1);
+  t.regex(none.err, /folder .*empty has no \.jpg, \.jpeg, \.png or \.webp files/);
+});
+
 test('a model of fewer than 5 classes: classify without --top-k lists every class; a top_k over the classes is refused', async (t) => {
   const path = await import('node:path');
   const { promises: fs } = await import('node:fs');

@@ -1,0 +1,32 @@
+/**
+ * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
+ * every .jpg/.jpeg/.png/.webp below a folder (sorted), in the order of the arguments, each once.
+ * A file typed by name is sent whatever its name: the server says if it is no image. Paths are
+ * absolute (what an index stores), or with `asTyped` as the user wrote them (what classify prints).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+import { IMAGE_EXT, IMAGE_EXT_TEXT } from '../train/folder-listing.js';
+
+export async function imageFiles(args: string[], asTyped = false): Promise<string[]> {
+  const found = new Map<string, string>();
+  const add = (file: string) => {
+    const key = path.resolve(file);
+    if (!found.has(key)) found.set(key, asTyped ? file : key);
+  };
+  for (const a of args) {
+    const st = await fs.stat(a).catch(() => {
+      throw new ConfigError(`${a}: no such file or folder`);
+    });
+    if (!st.isDirectory()) {
+      add(a);
+      continue;
+    }
+    const inside: string[] = [];
+    for (const e of await fs.readdir(a, { recursive: true, withFileTypes: true })) if (e.isFile() && IMAGE_EXT.test(e.name)) inside.push(path.join(e.parentPath, e.name));
+    if (inside.length === 0) throw new ConfigError(`folder ${a} has no ${IMAGE_EXT_TEXT} files`);
+    for (const f of inside.sort()) add(f);
+  }
+  return [...found.values()];
+}
