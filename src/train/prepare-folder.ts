@@ -59,8 +59,12 @@ export interface FolderPlan {
 
 /** Check the layout and list the images, without decoding anything. */
 export async function scanFolder(data: string, valSplit?: number): Promise<{ classes: string[]; train: ListedFile[]; val: ListedFile[]; warnings: string[] }> {
+  const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
+  if ((await isDir(data)) && !(await isDir(path.join(data, 'train')))) {
+    throw new ConfigError(`${data} has no train/ folder: the layout is ${data}/train/<class>/<images> (and ${data}/val/<class>/<images>, or --val-split); move the class folders into ${data}/train/`);
+  }
   const train = await listClassFolders(path.join(data, 'train'));
-  const hasVal = await fs.stat(path.join(data, 'val')).then((st) => st.isDirectory(), () => false);
+  const hasVal = await isDir(path.join(data, 'val'));
   if (hasVal) {
     const val = await listClassFolders(path.join(data, 'val'), 1);
     if (val.classes.join('\n') !== train.classes.join('\n')) {

@@ -195,3 +195,9 @@ test('a folder trained with --val-split is evaluated on the images its cache hel
   await fs.writeFile(file, '');
   await t.throwsAsync(loadOrPrepare(root, tiny, { valSplit: 0.25, cacheDir: path.join(file, 'cache') }), { message: /cannot write the prepared images to .* pass --cache DIR/ });
 });
+
+test('class folders put directly in DIR (no train/) are refused saying the layout', async (t) => {
+  const root = await tempDir('flat');
+  await folder(root, { red: 2, green: 2 }, '.');
+  await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base }), { message: /has no train\/ folder: the layout is .*\/train\/<class>\/<images>/ });
+});
