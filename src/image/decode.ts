@@ -70,7 +70,10 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
     const width = meta.width ?? 0;
     const height = meta.height ?? 0;
     if (width * height > maxPixels) throw new ImageTooLargeError(`the image is ${width}x${height} pixels, over the limit of ${maxPixels}`);
-    throw new InvalidImageError(`cannot decode the ${format} image: ${shortMessage(e)}`);
+    // libvips keeps one error buffer for all threads: under load the decoder's own warning can be
+    // replaced by this generic line, so it is said in words.
+    const why = shortMessage(e);
+    throw new InvalidImageError(`cannot decode the ${format} image: ${why.includes('failOn') ? `its data is damaged or cut short (${why})` : why}`);
   }
   const { info } = out;
   if (info.width !== size || info.height !== size || info.channels !== 3) {
