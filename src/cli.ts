@@ -38,6 +38,8 @@ program
   .addHelpText('after', '\nExample:\n  alexnet init --preset tiny --classes 3 --labels cat,dog,bird --out models/try')
   .action(async (opts: { preset: string; classes?: number; labels?: string; labelsFile?: string; seed: number; out: string }) => {
     const { writeInitCheckpoint } = await import('./model/init.js');
+    // Random weights never replace a trained run (or any checkpoint) by a typo of --out.
+    await (await import('./train/run-dir.js')).refuseExistingRun(opts.out);
     const preset = getPreset(opts.preset);
     let labels: string[] | undefined;
     if (opts.labels) labels = opts.labels.split(',').map((s) => s.trim());

@@ -54,6 +54,16 @@ interface SplitOutput {
 
 const JOURNAL = 'journal.json';
 
+/** The `source` a cache's meta.json names (undefined when unreadable). */
+async function readCacheSource(dir: string): Promise<string | undefined> {
+  try {
+    const meta = JSON.parse(await fs.readFile(path.join(dir, 'meta.json'), 'utf8')) as { source?: unknown };
+    return typeof meta.source === 'string' ? meta.source : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A failed write in the user's terms; ENOSPC gets its own message. */
 function writeError(e: unknown, out: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
@@ -90,6 +100,11 @@ export class CacheWriter {
     // What finish() replaces must be a cache or nothing: never someone's files.
     const entries = await fs.readdir(out).catch(() => [] as string[]);
     if (entries.length > 0 && (await cacheState(out)) === 'none') throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
+    // Nor the images of another source: a typo of --out would throw away hours of preparation.
+    const earlier = entries.length > 0 ? await readCacheSource(out) : undefined;
+    if (earlier !== undefined && earlier !== spec.source) {
+      throw new ConfigError(`${out} holds images prepared from ${earlier.replace(/^folder:/, '')}, not ${spec.source.replace(/^folder:/, '')}: choose another --out, or remove ${out} first to replace it`);
+    }
     const dir = `${out}.partial`;
     let journal: Journal | undefined;
     let stats: Uint8Array | undefined;

@@ -5,7 +5,7 @@ import { useBackend } from './backends.js';
 import { BatchPipeline } from './batch-pipeline.js';
 import { EvalTally, type EvalResult } from './count-errors.js';
 import type { SplitName } from './data-cache.js';
-import { averagedSoftmax } from './evaluate.js';
+import { averagedSoftmax, imagesPerEvalBatch } from './evaluate.js';
 import { loadLabelledImages, mapLabels, type LabelledImages } from './labelled-images.js';
 import { toTfjs } from './network.js';
 
@@ -39,12 +39,14 @@ async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: Labe
   const mode = center ? 'center' : 'ten';
   const per = center ? 1 : 10;
   const order = Int32Array.from({ length: data.split.count }, (_, i) => i);
+  // The paper's batch of 128 crops at a time: 12 images of ten crops.
+  const images = imagesPerEvalBatch(mode, 128);
   try {
-    for await (const b of pipe.batches(order, 50, mode, 0)) {
+    for await (const b of pipe.batches(order, images, mode, 0)) {
       const x = tf.tensor4d(b.x, [b.size * per, spec.inputSize, spec.inputSize, 3]);
       const probs = await averagedSoftmax(spec, params, x, per);
       x.dispose();
-      tally.add(probs, b.index * 50, b.size);
+      tally.add(probs, b.index * images, b.size);
     }
   } finally {
     await pipe.close();

@@ -22,6 +22,13 @@ export async function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.T
   return values;
 }
 
+/**
+ * Images per evaluation batch so that a batch is at most `crops` crops: ten crops of 64 images
+ * are 640 crops at once, whose paper-size activations (conv2's LRN input alone, 640 x 27 x 27 x
+ * 256 floats, is 478 MB) overflow the wasm backend's heap. The training batch's size is known to fit.
+ */
+export const imagesPerEvalBatch = (mode: 'center' | 'ten', crops: number): number => Math.max(1, Math.floor(crops / (mode === 'ten' ? 10 : 1)));
+
 export async function evaluateSplit(
   spec: NetworkSpec,
   params: Params,
@@ -29,10 +36,11 @@ export async function evaluateSplit(
   order: Int32Array,
   mode: 'center' | 'ten',
   classes: number,
-  batchImages = 64,
+  crops = 128,
 ): Promise<ErrorRates> {
   const per = mode === 'ten' ? 10 : 1;
   const s = spec.inputSize;
+  const batchImages = imagesPerEvalBatch(mode, crops);
   let top1 = 0;
   let top5 = 0;
   for await (const batch of pipeline.batches(order, batchImages, mode, 0)) {

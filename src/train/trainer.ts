@@ -141,8 +141,8 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
         break;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const center = await evaluateSplit(spec, params, valPipe, valOrder, 'center', classes);
-      const ten = cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes) : undefined;
+      const center = await evaluateSplit(spec, params, valPipe, valOrder, 'center', classes, cfg.batchSize);
+      const ten = cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes, cfg.batchSize) : undefined;
       const m: EpochMetrics = {
         epoch: e + 1,
         learningRate: state.learningRate,

@@ -41,6 +41,14 @@ test('init writes a checkpoint; bad input exits 1 with a message', async (t) => 
   t.deepEqual(json.labels, ['cat', 'dog', 'bird']);
   t.is(json.classes, 3);
 
+  // A second init into the same --out would replace those weights: refused, the checkpoint left as it was.
+  const before = await fs.readdir(path.join(dir, 'ck'));
+  const again = await alexnet('init', '--preset', 'tiny', '--classes', '5', '--out', path.join(dir, 'ck'));
+  t.is(again.code, 1);
+  t.regex(again.stderr, /already holds a checkpoint: give another --out/);
+  t.deepEqual(await fs.readdir(path.join(dir, 'ck')), before);
+  t.deepEqual(JSON.parse(await fs.readFile(path.join(dir, 'ck', 'checkpoint.json'), 'utf8')), json);
+
   const badPreset = await alexnet('init', '--preset', 'huge', '--out', path.join(dir, 'x'));
   t.is(badPreset.code, 1);
   t.regex(badPreset.stderr, /huge.*invalid.*paper, mini, tiny/);

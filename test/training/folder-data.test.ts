@@ -201,3 +201,20 @@ test('class folders put directly in DIR (no train/) are refused saying the layou
   await folder(root, { red: 2, green: 2 }, '.');
   await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base }), { message: /has no train\/ folder: the layout is .*\/train\/<class>\/<images>/ });
 });
+
+test('a cache prepared from one folder is not replaced by another folder\'s preparation (a typo of --out); the same folder replaces it', async (t) => {
+  const root = await tempDir('other-source');
+  const a = path.join(root, 'a');
+  const b = path.join(root, 'b');
+  await folder(a, { red: 2, green: 2 });
+  await folder(a, { red: 1, green: 1 }, 'val');
+  await folder(b, { x: 2, y: 2, z: 2 });
+  await folder(b, { x: 1, y: 1, z: 1 }, 'val');
+  const out = path.join(root, 'cache');
+  await prepareFolder({ data: a, out, baseSize: base });
+  const before = await fs.readFile(path.join(out, 'meta.json'), 'utf8');
+  await t.throwsAsync(prepareFolder({ data: b, out, baseSize: base }), { message: /holds images prepared from .*\/a, not .*\/b: choose another --out, or remove/ });
+  t.is(await fs.readFile(path.join(out, 'meta.json'), 'utf8'), before);
+  await photo(path.join(a, 'train', 'red', 'new.jpg'), 0);
+  t.deepEqual((await prepareFolder({ data: a, out, baseSize: base })).counts, { train: 5, val: 2 });
+});

@@ -104,16 +104,16 @@ const noTmpfs = tmpfsProblem();
   await fs.mkdir(disk);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
   try {
-    const small = path.join(root, 'small');
-    await manyImages(small, 2, 40, 10);
-    const big = path.join(root, 'big');
-    await manyImages(big, 2, 400, 10);
+    const photos = path.join(root, 'photos');
+    await manyImages(photos, 2, 40, 10);
     const out = path.join(disk, 'cache');
-    const first = await alexnet(['data', 'prepare', small, '--preset', 'mini', '--out', out]);
+    const first = await alexnet(['data', 'prepare', photos, '--preset', 'mini', '--out', out]);
     t.is(first.code, 0, first.stderr);
     const before = await cacheFiles(out);
-    // 820 images of 4,800 bytes do not fit beside it in 2 MiB.
-    const full = await alexnet(['data', 'prepare', big, '--preset', 'mini', '--out', out]);
+    // The folder grows to 820 images: 4,800 bytes each do not fit beside the earlier cache in 2 MiB.
+    await fs.rm(photos, { recursive: true });
+    await manyImages(photos, 2, 400, 10);
+    const full = await alexnet(['data', 'prepare', photos, '--preset', 'mini', '--out', out]);
     t.is(full.code, 1);
     t.regex(full.stderr, /no space left on the device .* free some space or choose another --out/);
     t.notRegex(full.stderr, /at .*\.js:\d+/, 'a message, not a stack trace');
