@@ -2,7 +2,8 @@
  * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
  * every .jpg/.jpeg/.png/.webp below a folder (sorted), in the order of the arguments, each once.
  * A file typed by name is sent whatever its name: the server says if it is no image. Paths are
- * absolute (what an index stores), or with `asTyped` as the user wrote them (what classify prints).
+ * absolute (what an index stores), or with `asTyped` as the user wrote them (what classify prints);
+ * with `asTyped` a missing file is kept too, so its read fails alone and the others are answered.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -16,10 +17,9 @@ export async function imageFiles(args: string[], asTyped = false): Promise<strin
     if (!found.has(key)) found.set(key, asTyped ? file : key);
   };
   for (const a of args) {
-    const st = await fs.stat(a).catch(() => {
-      throw new ConfigError(`${a}: no such file or folder`);
-    });
-    if (!st.isDirectory()) {
+    const st = await fs.stat(a).catch(() => undefined);
+    if (st === undefined && !asTyped) throw new ConfigError(`${a}: no such file or folder`);
+    if (st === undefined || !st.isDirectory()) {
       add(a);
       continue;
     }

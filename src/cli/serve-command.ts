@@ -93,6 +93,8 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
 /** Calls in flight at once for classify and embed: enough to fill a server's batches, bounded for a folder of thousands. */
 const IN_FLIGHT = 16;
 
+const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder' };
+
 /**
  * Read and send each image (`call`), IN_FLIGHT at a time, and `show` the answers in the order of
  * the files; a file that cannot be read, or a call that fails, is a failure and the rest go on.
@@ -104,8 +106,8 @@ async function eachImage<R>(files: string[], server: string, call: (image: Buffe
     0,
     IN_FLIGHT,
     async (i): Promise<R | undefined> => {
-      const image = await fs.readFile(files[i]!).catch((e: Error) => {
-        failures.push(`cannot read ${files[i]}: ${e.message}`);
+      const image = await fs.readFile(files[i]!).catch((e: NodeJS.ErrnoException) => {
+        failures.push(`cannot read ${files[i]}: ${READ_ERRORS[e.code ?? ''] ?? e.message}`);
         return undefined;
       });
       if (!image) return undefined;
@@ -122,10 +124,16 @@ async function eachImage<R>(files: string[], server: string, call: (image: Buffe
   return failures;
 }
 
+/** The system's reason in grpc-js's "No connection established. Last error: ..." text (ECONNREFUSED, a TLS error), else all of it. */
+function unreachableWhy(details: string): string {
+  const last = details.split('Last error: ').pop()!.replace(/\. Resolution note:.*$/s, '').replace(/^Error: /, '').trim();
+  return last || details;
+}
+
 /** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
 export function callError(e: unknown, file: string, server: string): string {
   const err = e as { code?: number; details?: string; message?: string };
-  if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${err.details ?? err.message}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
+  if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${unreachableWhy(err.details ?? err.message ?? '')}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
   if (err.code === 16) throw new ConfigError(`the server at ${server} wants a token: ${err.details ?? err.message}`);
   return `${file}: ${err.details ?? err.message}`;
 }

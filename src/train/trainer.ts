@@ -99,11 +99,13 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       const e = state.epoch;
       const seed = epochSeed(cfg.seed, e);
       const order = permutation(train.count, seed);
-      const t0 = performance.now();
-      trainPipe.waitMs = 0;
-      let lossSum = 0;
-      let lossCount = 0;
-      let stepMs = 0;
+      // A resumed epoch goes on with the sums of its batches before the interrupt.
+      const before = state.batch > 0 ? state.partial : undefined;
+      const t0 = performance.now() - 1000 * (before?.seconds ?? 0);
+      trainPipe.waitMs = before?.waitMs ?? 0;
+      let lossSum = before?.lossSum ?? 0;
+      let lossCount = before?.lossCount ?? 0;
+      let stepMs = before?.stepMs ?? 0;
       // One step stays in flight: step n+1 is queued before step n's loss is read back, so a GPU's
       // queue never drains between steps. Only where the whole step runs on this thread: with
       // gradient workers, a step reads the parameters the step before it updates.
@@ -136,6 +138,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       }
       while (inflight.length > 0) await settle();
       if (interrupted) {
+        state.partial = { lossSum, lossCount, seconds: (performance.now() - t0) / 1000, waitMs: trainPipe.waitMs, stepMs };
         checkpoint = await save();
         log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);
         break;
@@ -160,10 +163,13 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       let dropMessage = '';
       if (schedule.dropped) {
         sgd.learningRate = state.learningRate;
-        dropMessage = `validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`;
+        dropMessage = plateauAllowsMore(state, cfg)
+          ? `validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`
+          : `validation error has not improved for ${cfg.patience} epoch(s) after ${cfg.maxDrops} learning-rate drops: training ends here, as the paper's schedule does`;
       }
       state.epoch = e + 1;
       state.batch = 0;
+      delete state.partial;
       checkpoint = await save(improved);
       await recordEpoch(out, m, state.history, `${preset.name} on ${path.basename(data.dir)}`);
       hooks.onEpoch?.(m);

@@ -25,6 +25,8 @@ export interface TrainingState extends PlateauState {
   config: TrainConfig;
   history: EpochMetrics[];
   rng: ReturnType<Rng['state']>;
+  /** The sums of the interrupted epoch's batches so far, so its metrics, once it ends, cover all of them. */
+  partial?: { lossSum: number; lossCount: number; seconds: number; waitMs: number; stepMs: number };
 }
 
 export interface TrainingRun {

@@ -9,7 +9,7 @@ import { tempDir } from '../temp-dir.js';
 
 const served = serveForTests();
 
-test('classify and embed CLI: a bad image among good ones is reported, the good ones are still answered, exit 1', async (t) => {
+test('classify and embed CLI: a bad image and a missing file among good ones are reported, the good ones are still answered, exit 1', async (t) => {
   const { promises: fs } = await import('node:fs');
   const path = await import('node:path');
   const dir = await tempDir('classify');
@@ -18,11 +18,14 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   await fs.writeFile(good[0]!, await png(11));
   await fs.writeFile(bad, Buffer.from('not an image at all'));
   await fs.writeFile(good[1]!, await png(12));
-  const run = (args: string[]) => cli(...args, good[0]!, bad, good[1]!, '--server', served.server.address);
+  const gone = path.join(dir, 'gone.jpg');
+  const run = (args: string[]) => cli(...args, good[0]!, bad, gone, good[1]!, '--server', served.server.address);
   const n = served.meta.labels.length;
   const c = await run(['classify', '--json', '--top-k', String(n)]);
   t.is(c.code, 1, c.err);
   t.regex(c.err, /b\.png: .*unsupported image format/);
+  t.regex(c.err, /cannot read .*gone\.jpg: no such file/);
+  t.regex(c.err, /2 of 4 images failed/);
   const answered = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
   t.deepEqual(answered.map((r) => r.file), good);
   // Each good file's answer is its own: equal to onnxruntime offline on that image.
@@ -30,6 +33,7 @@ test('classify and embed CLI: a bad image among good ones is reported, the good 
   const e = await run(['embed']);
   t.is(e.code, 1, e.err);
   t.regex(e.err, /b\.png: /);
+  t.regex(e.err, /gone\.jpg: no such file/);
   t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
 });
 

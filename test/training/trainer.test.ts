@@ -93,6 +93,49 @@ test('an interrupted run saves mid-epoch and resumes to the same weights', async
   t.true(maxDiff <= 1e-6, `max difference ${maxDiff}`);
 });
 
+test('an epoch stopped and resumed records the loss of all its batches, whether stopped mid-way or after its last batch', async (t) => {
+  const data = await readDataCache(cacheDir);
+  const root = await tempDir('interrupt-metrics');
+  const whole = await trainRun(tiny, data, path.join(root, 'whole'), config({ epochs: 1 }), false);
+  const expected = whole.state.history[0]!;
+  const batches = Math.floor(data.splits.train!.count / 16);
+  for (const stopAt of [2, batches]) {
+    const out = path.join(root, `stop-${stopAt}`);
+    const stopped = await trainRun(tiny, data, out, config({ epochs: 1 }), false, { maxSteps: stopAt });
+    t.true(stopped.interrupted);
+    t.is(stopped.state.history.length, 0, 'no epoch recorded before it ends');
+    const r = await trainRun(tiny, data, out, config({ epochs: 1 }), true);
+    const got = r.state.history[0]!;
+    t.true(Math.abs(got.trainLoss - expected.trainLoss) <= 1e-6, `stopped after ${stopAt} of ${batches}: loss ${got.trainLoss}, uninterrupted ${expected.trainLoss}`);
+    t.true(got.imagesPerSecond > 0, `stopped after ${stopAt}: ${got.imagesPerSecond} images/s`);
+    const line = JSON.parse((await fs.readFile(path.join(out, 'metrics.jsonl'), 'utf8')).trim());
+    t.is(line.trainLoss, got.trainLoss);
+    t.is(r.state.partial, undefined, 'the sums of a finished epoch are not kept');
+  }
+});
+
+test('the paper\'s schedule ends training after its last learning-rate drop without improvement, and says so', async (t) => {
+  const data = await readDataCache(cacheDir);
+  // lr 1e-9: the weights barely move, so the validation error stops improving after epoch 1.
+  const lines: string[] = [];
+  const r = await trainRun(tiny, data, await tempDir('schedule-end'), config({ epochs: 20, learningRate: 1e-9, patience: 1, tenCropEachEpoch: false }), false, { log: (l) => lines.push(l) });
+  // The oracle: §5's rule walked naively over the recorded errors.
+  let best = 1;
+  let since = 0;
+  let drops = 0;
+  let epochs = 0;
+  for (const m of r.state.history) {
+    epochs++;
+    if (m.val.center.top1 < best) [best, since] = [m.val.center.top1, 0];
+    else if (++since >= 1) [drops, since] = [drops + 1, 0];
+    if (drops > 3) break;
+  }
+  t.true(drops > 3 && epochs < 20, `the run should have ended on the schedule: ${drops} drops in ${epochs} epochs`);
+  t.is(r.state.history.length, epochs);
+  t.regex(lines.at(-1)!, /after 3 learning-rate drops: training ends here/);
+  t.is(lines.filter((l) => /learning rate now/.test(l)).length, 3);
+});
+
 test('a resumed run keeps the network of its checkpoint when the preset has changed since', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('resume-preset');
