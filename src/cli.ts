@@ -15,6 +15,9 @@ import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 // sharp decodes on libuv's thread pool (4 threads unless told): room for data prepare's two decodes per core and the file reads beside them.
 process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * availableParallelism() + 2));
 
+// `npm run alexnet -- ...` runs in the package's folder; the paths typed are relative to where npm was run.
+if (process.env.npm_lifecycle_event === 'alexnet' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 const program = new Command();
 
 program

@@ -1,6 +1,6 @@
 /** The CLI's similarity-search commands: `index add|info|delete`, `search`, `dedup` (clients of a running server's ImageSearch). */
 import type { Command } from 'commander';
-import { positiveInt, positiveNumber } from './arg-parsers.js';
+import { nonNegativeNumber, positiveInt, positiveNumber } from './arg-parsers.js';
 
 export function registerSearchCommands(program: Command): void {
   const index = program.command('index').description("the similarity index of a running server (alexnet.v1.ImageSearch; fc7 vectors, Euclidean distance, paper §6.1)");
@@ -50,7 +50,7 @@ export function registerSearchCommands(program: Command): void {
     .command('dedup')
     .description('groups of near-duplicate images: the files are added to the server\'s index (as index add does), then each is searched for others within --max-distance (Euclidean fc7 distance); chains of such pairs form one group')
     .argument('<paths...>', 'image files or folders (recursively)')
-    .requiredOption('--max-distance <d>', 'fc7 distance at or below which two images are duplicates (byte-identical: 0; run `alexnet search` on a pair you consider duplicates to see their distance)', positiveNumber)
+    .requiredOption('--max-distance <d>', 'fc7 distance at or below which two images are duplicates (0: identical fc7 only; byte-identical files always group; run `alexnet search` on a pair you consider duplicates to see their distance)', nonNegativeNumber)
     .option('--max-group <n>', 'most neighbours looked at per image (1-1000)', positiveInt, 100)
     .option('--json', 'print the groups as JSON: [{files, distances}]')
     .addHelpText('after', '\nExample:\n  alexnet dedup photos/ --max-distance 2')

@@ -33,6 +33,15 @@ test('every subcommand explains itself with --help', async (t) => {
   }
 });
 
+test('npm run alexnet takes paths from where npm was run, not the package folder', async (t) => {
+  const dir = await tempDir('cli-npm-run');
+  const root = path.resolve(path.dirname(cli), '../..');
+  const r = await promisify(execFile)('npm', ['--prefix', root, 'run', '--silent', 'alexnet', '--', 'init', '--preset', 'tiny', '--classes', '2', '--out', 'rel'], { cwd: dir });
+  t.regex(r.stdout + r.stderr, /rel/);
+  t.true((await fs.stat(path.join(dir, 'rel', 'checkpoint.json'))).isFile());
+  await t.throwsAsync(fs.stat(path.join(root, 'rel')), undefined, 'nothing written in the package folder');
+});
+
 test('init writes a checkpoint; bad input exits 1 with a message', async (t) => {
   const dir = await tempDir('cli');
   const ok = await alexnet('init', '--preset', 'tiny', '--labels', 'cat,dog,bird', '--out', path.join(dir, 'ck'));
