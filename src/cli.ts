@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dropoutRate, fraction, niceValue, nonNegativeInt, nonNegativeNumber, percent, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
 import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
@@ -175,7 +175,7 @@ program
   .option('--model-version <v>', "'latest' (default) or a version number to pin")
   .option('--watch-models', 'reload by itself when a version is published (otherwise: on SIGHUP). A new version is loaded and warmed beside the old, then swapped in; one that fails to load is logged and the old keeps serving')
   .option('--host <host>', 'address to listen on', '127.0.0.1')
-  .option('--port <n>', 'port (0: any free port)', nonNegativeInt, 50051)
+  .option('--port <n>', 'port (0: any free port)', port, 50051)
   .addOption(new Option('--device <name>', 'onnxruntime execution provider; auto tries cuda, then webgpu, then cpu').choices(DEVICES).default('auto'))
   .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU; cores: those of a cgroup CPU limit in a container, else the machine\'s)', positiveInt)
   .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers; given alone on cpu, workers = cores / threads)', positiveInt)
@@ -192,7 +192,7 @@ program
   .option('--tls-key <file>', 'the PEM private key of --tls-cert')
   .option('--tls-client-ca <file>', 'mutual TLS: refuse clients without a certificate signed by this PEM CA')
   .option('--auth-tokens <file>', 'refuse calls (UNAUTHENTICATED) without "authorization: Bearer <token>" naming a token of this file: one per line, optionally "<name> <token>" (the name goes in logs, the token never); re-read when it changes; grpc.health.v1 stays open for probes')
-  .option('--metrics-port <n>', 'serve Prometheus /metrics, and /healthz and /readyz, over plaintext HTTP on this port (0: any free port)', nonNegativeInt)
+  .option('--metrics-port <n>', 'serve Prometheus /metrics, and /healthz and /readyz, over plaintext HTTP on this port (0: any free port)', port)
   .option('--metrics-host <host>', 'address of the metrics port (default: --host)')
   .addOption(new Option('--log-level <level>', 'debug logs one line per call').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', '\nExample:\n  alexnet serve --model models/fmnist/model.onnx --port 50051 --device auto\n  grpcurl -plaintext localhost:50051 list   # reflection\n  alexnet serve --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --auth-tokens tokens --metrics-port 9464   # production')

@@ -90,12 +90,14 @@ async function ensureCacheWritable(cache: string, dataDir: string): Promise<void
   }
 }
 
-export async function ensureWritableDir(dir: string): Promise<void> {
+/** Make `dir` if needed and check it takes files; true when it was made here. */
+export async function ensureWritableDir(dir: string): Promise<boolean> {
   try {
-    await fs.mkdir(dir, { recursive: true });
+    const made = (await fs.mkdir(dir, { recursive: true })) !== undefined;
     const probe = path.join(dir, `.write-test-${process.pid}`);
     await fs.writeFile(probe, '');
     await fs.rm(probe);
+    return made;
   } catch (e) {
     throw new ConfigError(`output directory ${dir} is not writable: ${(e as Error).message}`);
   }

@@ -2,6 +2,7 @@
  * `alexnet train`: argument handling, progress display, signals. The run itself (its directory,
  * resume, settings) and the loop are in src/train.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_PRESET, getPreset } from '../config.js';
 import type { TrainConfig } from '../train/run-config.js';
@@ -40,11 +41,21 @@ export interface TrainCommandOptions {
 }
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
+  const made = await ensureWritableDir(opts.out);
+  try {
+    await trainInto(opts);
+  } catch (e) {
+    // A run that failed before its first checkpoint leaves no empty --out behind (rmdir keeps a folder with files).
+    if (made) await fs.rmdir(opts.out).catch(() => {});
+    throw e;
+  }
+}
+
+async function trainInto(opts: TrainCommandOptions): Promise<void> {
   const { train } = await import('../train/trainer.js');
   const { newRun, resumeRun, settleBackendDefaults } = await import('../train/training-run.js');
   const { useBackend } = await import('../train/backends.js');
   const { readLabelFile } = await import('../train/label-file.js');
-  await ensureWritableDir(opts.out);
   const request = {
     config: {
       preset: opts.preset as TrainConfig['preset'] | undefined,

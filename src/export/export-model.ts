@@ -119,6 +119,10 @@ function writeFailure(e: unknown, target: string): string {
  * Throws CheckpointError (missing, corrupt, unknown preset) or ModelFileError (cannot write).
  */
 export async function exportCheckpoint(checkpointLocation: string, outPath: string, options: ExportOptions = {}): Promise<ExportResult> {
+  // The server and eval open a model by its .onnx name; another name would be written and never found.
+  if (!outPath.endsWith('.onnx') || outPath.endsWith('.tencrop.onnx')) {
+    throw new ModelFileError(`${outPath}: the single-crop model's name must end in .onnx (not .tencrop.onnx, its sibling's): e.g. ${outPath.replace(/(\.tencrop)?(\.onnx)?$/, '')}.onnx`);
+  }
   const ck = await readCheckpoint(checkpointLocation);
   const tenPath = options.tenCropPath ?? tenCropPath(outPath);
   if (path.resolve(tenPath) === path.resolve(outPath)) {

@@ -4,6 +4,7 @@
  * model (the server, `alexnet eval`, the benches) asks this module; no one else builds the pair's
  * paths or checks that the two belong together.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ModelFileError } from '../errors.js';
@@ -43,12 +44,27 @@ export interface ModelFiles {
   metadata: ModelMetadata;
 }
 
+/** A folder or a file that is no .onnx is refused saying what to give (a checkpoint: export it first). */
+async function refuseNonExport(file: string): Promise<void> {
+  const isDir = await fs.stat(file).then((s) => s.isDirectory(), () => false);
+  const ckDir = isDir ? file : path.basename(file) === 'checkpoint.json' ? path.dirname(file) : undefined;
+  if (ckDir !== undefined && (await fs.stat(path.join(ckDir, 'checkpoint.json')).then(() => true, () => false))) {
+    throw new ModelFileError(`${file} is a training checkpoint, not an exported model: run 'alexnet export ${ckDir} -o ${ckDir.replace(/\/+$/, '')}.onnx' and give that .onnx file`);
+  }
+  if (isDir) {
+    const inside = path.join(file, 'model.onnx');
+    throw new ModelFileError(`${file} is a folder: give the .onnx file${(await fs.stat(inside).then(() => true, () => false)) ? ` (${inside})` : ''}`);
+  }
+  if (!file.endsWith('.onnx')) throw new ModelFileError(`${file} is not an .onnx file: give the model 'alexnet export' wrote`);
+}
+
 /**
  * Open the pair named by either of its files: both must be there, be AlexNet exports, one of
  * each form, and come from the same checkpoint (ModelFileError otherwise). `as` names a
  * repository's version (model-repository.ts); a plain file is named by its path and fingerprint.
  */
 export async function openModel(file: string, as: { name: string; version: string } | undefined = undefined): Promise<ModelFiles> {
+  await refuseNonExport(file);
   const single = singleCropPath(file);
   const ten = tenCropPath(single);
   const [meta, tenMeta] = await Promise.all([readModelMetadata(single), readModelMetadata(ten)]);

@@ -129,6 +129,14 @@ test('train --dropout and --weight-decay: saved with a new run, change its train
   const bad = await alexnet('train', '--data', data, '--out', path.join(dir, 'bad'), '--dropout', '1');
   t.is(bad.code, 1);
   t.regex(bad.stderr, /--dropout.*must be a number from 0 to less than 1/);
+  // A run that fails before its first checkpoint leaves no empty --out behind; one that existed stays.
+  const nodata = await alexnet('train', '--data', path.join(dir, 'no-such-data'), '--out', path.join(dir, 'never'), '--backend', 'cpu');
+  t.is(nodata.code, 1);
+  t.regex(nodata.stderr, /no such directory/);
+  await t.throwsAsync(fs.stat(path.join(dir, 'never')));
+  await fs.mkdir(path.join(dir, 'mine'));
+  t.is((await alexnet('train', '--data', path.join(dir, 'no-such-data'), '--out', path.join(dir, 'mine'), '--backend', 'cpu')).code, 1);
+  t.true((await fs.stat(path.join(dir, 'mine'))).isDirectory());
 });
 
 test('train --resume goes on with the run\'s own settings, may change epochs and patience, and refuses a different seed or preset', async (t) => {

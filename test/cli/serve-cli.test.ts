@@ -89,3 +89,26 @@ test('a model of fewer than 5 classes: classify without --top-k lists every clas
     await s.shutdown();
   }
 });
+
+test('serve --model given a checkpoint, a folder or another file says what to give; --port over 65535 is refused before anything loads', async (t) => {
+  const path = await import('node:path');
+  const { promises: fs } = await import('node:fs');
+  const dir = await tempDir('serve-model-args');
+  const ck = path.join(dir, 'ck');
+  t.is((await cli('init', '--preset', 'tiny', '--classes', '2', '--out', ck)).code, 0);
+  const checkpoint = await cli('serve', '--model', ck, '--port', '0');
+  t.is(checkpoint.code, 1);
+  t.regex(checkpoint.err, /is a training checkpoint, not an exported model: run 'alexnet export .*ck -o .*ck\.onnx'/);
+  t.regex((await cli('serve', '--model', path.join(ck, 'checkpoint.json'), '--port', '0')).err, /is a training checkpoint/);
+  const folder = path.join(dir, 'm');
+  await fs.mkdir(folder);
+  await fs.writeFile(path.join(folder, 'model.onnx'), '');
+  t.regex((await cli('serve', '--model', folder, '--port', '0')).err, /is a folder: give the \.onnx file \(.*m\/model\.onnx\)/);
+  const text = path.join(dir, 'notes.txt');
+  await fs.writeFile(text, 'hello');
+  t.regex((await cli('serve', '--model', text, '--port', '0')).err, /notes\.txt is not an \.onnx file/);
+  const port = await cli('serve', '--port', '70000');
+  t.is(port.code, 1);
+  t.regex(port.err, /--port.*must be a port number from 0 to 65535/);
+  t.notRegex(port.err, /execution provider/, 'refused before the model is opened');
+});

@@ -198,6 +198,11 @@ test('errors: an output path that cannot be written -> ModelFileError saying why
   t.deepEqual(await fs.readdir(locked), []);
   t.deepEqual(await leftovers(dir, keep), []);
   await t.throwsAsync(exportCheckpoint(ck, path.join(dir, 'same.onnx'), { tenCropPath: path.join(dir, 'same.onnx') }), { name: 'ModelFileError' });
+  // A name the server would not find is refused before anything is written.
+  for (const name of ['model.txt', 'model', 'model.tencrop.onnx']) {
+    await t.throwsAsync(exportCheckpoint(ck, path.join(dir, name)), { name: 'ModelFileError', message: /must end in \.onnx/ });
+  }
+  t.false((await fs.readdir(dir)).some((f) => f.startsWith('model')), 'nothing written');
 });
 
 test('the ten-crop file is named <name>.tencrop.onnx beside the single-crop file', (t) => {
