@@ -31,7 +31,7 @@ program
 
 program
   .command('init')
-  .description("write a checkpoint with the paper's random init (weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6, fc7)")
+  .description("write a checkpoint with the paper's random init: weights N(0, 0.01), biases 1 in conv2, conv4, conv5, fc6, fc7, 0 elsewhere (mini and tiny, thinner: N(0, 0.03) and N(0, 0.1), biases 0.1)")
   .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--classes <n>', 'number of classes (default: 1000 for paper, 10 otherwise)', positiveInt)
   .option('--labels <list>', 'comma-separated class labels (default: class0, class1, ...)')

@@ -9,17 +9,18 @@ import { EvalTally, type EvalResult } from '../train/count-errors.js';
 import { RecordReader, type SplitName } from '../train/data-cache.js';
 import { loadLabelledImages, mapLabels, type LabelledImages } from '../train/labelled-images.js';
 
-export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName): Promise<EvalResult> {
+/** `onProgress` is told the images done after each batch. */
+export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
   const model = await openModel(file);
   const data = await loadLabelledImages(dataDir, model.metadata.baseSize, split);
   try {
-    return await evalOn(model, data, center);
+    return await evalOn(model, data, center, onProgress);
   } finally {
     await data.dispose();
   }
 }
 
-async function evalOn(model: ModelFiles, data: LabelledImages, center: boolean): Promise<EvalResult> {
+async function evalOn(model: ModelFiles, data: LabelledImages, center: boolean, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
   const meta = model.metadata;
   const tally = new EvalTally(mapLabels(data, meta), meta.labels.length);
   const session = await ort.InferenceSession.create(center ? model.singleCropPath : model.tenCropPath);
@@ -38,6 +39,7 @@ async function evalOn(model: ModelFiles, data: LabelledImages, center: boolean):
         : { images: new ort.Tensor('uint8', images, [n, b, b, 3]) };
       const out = await session.run(feeds);
       tally.add(out.probabilities!.data as Float32Array, start, n);
+      onProgress?.(start + n, data.split.count);
     }
   } finally {
     reader.close();

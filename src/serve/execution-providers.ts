@@ -161,8 +161,8 @@ export async function probeProvider(name: ExecutionProvider): Promise<ProviderPr
     // The Relu ran on the provider. onnxruntime would hand any op it lacks to the CPU in silence:
     // find out which of the exported graphs' ops those would be.
     const cpuOps = await opsLeftToCpu(options);
-    const ops = cpuOps.length === 0 ? 'every op of the exported models runs on it' : `onnxruntime would run these ops of the exported models on the CPU instead: ${cpuOps.join(', ')}`;
-    return { name, available: true, detail: `session created and ran with CPU fallback disabled; ${ops}${library ? `; ${library}` : ''}`, cpuOps };
+    const ops = cpuOps.length === 0 ? 'every op of the exported models runs on it' : `it lacks ${cpuOps.join(', ')}: --device webgpu runs that on the CPU, and --device auto passes it over`;
+    return { name, available: true, detail: `a test op ran on it; ${ops}${library ? `; ${library}` : ''}`, cpuOps };
   } catch (e) {
     const why = short(e);
     if (/fallback to CPU EP has been explicitly disabled|assigned to the default CPU EP/i.test(why)) {

@@ -17,18 +17,19 @@ export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind
   return out;
 }
 
-export async function evalCheckpoint(location: string, dataDir: string, center: boolean, backend: string, split?: SplitName): Promise<EvalResult> {
+/** `onProgress` is told the images done after each batch. */
+export async function evalCheckpoint(location: string, dataDir: string, center: boolean, backend: string, split?: SplitName, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
   const ck = await readCheckpoint(location);
   const spec = ck.network;
   const data = await loadLabelledImages(dataDir, spec.baseSize, split);
   try {
-    return await evalOn(ck, data, center, backend);
+    return await evalOn(ck, data, center, backend, onProgress);
   } finally {
     await data.dispose();
   }
 }
 
-async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: LabelledImages, center: boolean, backend: string): Promise<EvalResult> {
+async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: LabelledImages, center: boolean, backend: string, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
   const spec = ck.network;
   const tally = new EvalTally(mapLabels(data, ck), ck.classes);
   const used = await useBackend(backend as Parameters<typeof useBackend>[0]);
@@ -47,6 +48,7 @@ async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: Labe
       const probs = await averagedSoftmax(spec, params, x, per);
       x.dispose();
       tally.add(probs, b.index * images, b.size);
+      onProgress?.(b.index * images + b.size, data.split.count);
     }
   } finally {
     await pipe.close();

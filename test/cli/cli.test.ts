@@ -301,6 +301,7 @@ test('train --labels: the checkpoint and the export answer with the texts, eval 
   const onnx = await alexnet('eval', path.join(out, 'model.onnx'), '--data', data, '--center', '--report', report);
   t.is(onnx.code, 0, onnx.stderr);
   t.regex(onnx.stdout, /^16 images, center crop, onnxruntime cpu: top-1 error/m);
+  t.regex(onnx.stderr, /^evaluating \(center crop\): 16\/16$/m, 'progress on stderr (a line in a log; a bar on a terminal)');
   t.true(onnx.stdout.includes(`wrote ${path.join(report, 'report.json')}, ${path.join(report, 'confusion.svg')}`), onnx.stdout);
   const json = JSON.parse(await fs.readFile(path.join(report, 'report.json'), 'utf8'));
   t.deepEqual(json.confusion.labels, folders.map(text));
@@ -313,6 +314,7 @@ test('train --labels: the checkpoint and the export answer with the texts, eval 
   const checkpoint = await alexnet('eval', out, '--data', data, '--center', '--backend', 'cpu');
   t.is(checkpoint.code, 0, checkpoint.stderr);
   t.regex(checkpoint.stdout, /^16 images, center crop, tfjs cpu: top-1 error/m);
+  t.regex(checkpoint.stderr, /^evaluating \(center crop\): 16\/16$/m);
 
   // A resume keeps its labels: the same file is accepted, another text refused.
   const other = path.join(dir, 'other.txt');
