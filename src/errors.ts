@@ -39,6 +39,9 @@ export class DeadlineError extends AlexNetError {}
 /** The caller cancelled the call before its image reached the model (CANCELLED). */
 export class CancelledError extends AlexNetError {}
 
+/** Training diverged (the loss is no longer a number): the learning rate is too high for the network and data. */
+export class TrainingDivergedError extends AlexNetError {}
+
 /** Long work stopped by the user (Ctrl-C, SIGTERM) after saving what it had: run it again to go on. */
 export class InterruptedError extends AlexNetError {}
 

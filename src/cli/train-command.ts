@@ -125,6 +125,9 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
           `epoch ${m.epoch}: loss ${m.trainLoss.toFixed(4)}, val ${top5 ? 'top-1/top-5' : 'top-1'} error center ${errors(m.val.center)}${ten}, ` +
             `${m.imagesPerSecond.toFixed(1)} img/s, data wait ${(100 * m.dataWait).toFixed(1)}%, lr ${m.learningRate}`,
         );
+        // Guessing among C classes costs ln C: a loss ten times that is a network thrown off by its steps.
+        const chance = Math.log(data.meta.classes.length);
+        if (m.trainLoss > 10 * chance) console.error(`warning: the training loss ${m.trainLoss.toPrecision(3)} is far above a guess's ${chance.toFixed(2)} (ln ${data.meta.classes.length}): training is diverging; a lower --lr (in a new run) should help`);
       },
     });
     bar.stop();

@@ -12,9 +12,10 @@ export function countErrors(probs: Float32Array, classes: number, labels: ArrayL
   for (let i = 0; i < labels.length; i++) {
     const row = probs.subarray(i * classes, (i + 1) * classes);
     const target = row[labels[i]!]!;
-    // Rank of the true class: how many classes score strictly higher.
-    let above = 0;
-    for (let c = 0; c < classes; c++) if (row[c]! > target) above++;
+    // Rank of the true class: how many classes score strictly higher. A row with a NaN (a
+    // diverged network) is wrong: compared with NaN nothing is higher, which would count it right.
+    let above = Number.isNaN(target) ? classes : 0;
+    for (let c = 0; c < classes; c++) if (row[c]! > target || Number.isNaN(row[c]!)) above++;
     if (above >= 1) top1++;
     if (above >= k) top5++;
   }

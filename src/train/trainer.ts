@@ -11,6 +11,7 @@ import type { CheckpointMeta } from '../model/checkpoint.js';
 import { initParameters } from '../model/init.js';
 import { parameterShapes } from '../model/spec.js';
 import type { NamedTensor } from '../model/tensor.js';
+import { TrainingDivergedError } from '../errors.js';
 import { Rng } from '../util/rng.js';
 import { BatchPipeline, batchSeed, permutation } from './batch-pipeline.js';
 import type { DataCache } from './data-cache.js';
@@ -116,7 +117,9 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
         const s0 = performance.now();
         const loss = await pending;
         stepMs += performance.now() - s0;
-        if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss} at epoch ${e + 1}, batch ${index + 1}: lower the learning rate`);
+        if (!Number.isFinite(loss)) {
+          throw new TrainingDivergedError(`the loss became ${loss} at epoch ${e + 1}, batch ${index + 1}: training diverged (learning rate ${state.learningRate}); start a new run (another --out) with a lower --lr than ${cfg.learningRate}, e.g. ${cfg.learningRate / 10}`);
+        }
         lossSum += loss;
         lossCount++;
         state.batch = index + 1;

@@ -129,6 +129,12 @@ test('train --dropout and --weight-decay: saved with a new run, change its train
   const bad = await alexnet('train', '--data', data, '--out', path.join(dir, 'bad'), '--dropout', '1');
   t.is(bad.code, 1);
   t.regex(bad.stderr, /--dropout.*must be a number from 0 to less than 1/);
+  // A learning rate far too high: a warning once the loss is far above chance, then a message (no stack) when it is NaN.
+  const wild = await alexnet('train', '--data', data, '--out', path.join(dir, 'wild'), '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--epochs', '4', '--batch-size', '16', '--seed', '4', '--patience', '9', '--lr', '10', '--no-ten-crop');
+  t.is(wild.code, 1, wild.stderr);
+  t.regex(wild.stderr, /warning: the training loss \S+ is far above a guess's 1\.39 \(ln 4\): training is diverging/);
+  t.regex(wild.stderr, /alexnet: the loss became NaN at epoch \d+, batch \d+: training diverged .* a lower --lr than 10, e\.g\. 1/);
+  t.notRegex(wild.stderr, /at .*\.js:\d+/, 'a message, not a stack trace');
   // A run that fails before its first checkpoint leaves no empty --out behind; one that existed stays.
   const nodata = await alexnet('train', '--data', path.join(dir, 'no-such-data'), '--out', path.join(dir, 'never'), '--backend', 'cpu');
   t.is(nodata.code, 1);
