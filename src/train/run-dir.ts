@@ -20,10 +20,14 @@ export const CURVES_FILE = 'curves.svg';
 
 const hasCheckpointFile = async (out: string) => (await fs.stat(path.join(out, CHECKPOINT_FILE)).catch(() => null)) !== null;
 
-/** A new run never overwrites another: its checkpoint is hours of work. */
+/** A new run never overwrites another (its checkpoint is hours of work), nor files of the names a run writes. */
 export async function refuseExistingRun(out: string): Promise<void> {
   const existing = await readCheckpointMeta(out).catch(() => undefined);
-  if (!existing && !(await hasCheckpointFile(out))) return;
+  if (!existing && !(await hasCheckpointFile(out))) {
+    const present = (await Promise.all([BEST_DIR, METRICS_FILE].map(async (f) => ((await fs.stat(path.join(out, f)).catch(() => null)) ? f : undefined)))).filter((f) => f !== undefined);
+    if (present.length > 0) throw new ConfigError(`${out} holds ${present.join(' and ')} but no checkpoint: a new run would write over them; give another --out, or remove them first`);
+    return;
+  }
   // Only a checkpoint written by `alexnet train` holds a run --resume can go on with.
   const run = existing?.training as { epoch?: number; config?: unknown } | undefined;
   const done = run?.config ? run.epoch : undefined;
@@ -36,12 +40,6 @@ export async function refuseExistingRun(out: string): Promise<void> {
 
 export async function requireCheckpointToResume(out: string): Promise<void> {
   if (!(await hasCheckpointFile(out))) throw new ConfigError(`--resume: ${out} holds no checkpoint.json to resume from`);
-}
-
-/** A new run: what an earlier, never-checkpointed run left here would mix with its metrics. */
-export async function clearNewRunDir(out: string): Promise<void> {
-  await fs.rm(path.join(out, METRICS_FILE), { force: true });
-  await fs.rm(path.join(out, BEST_DIR), { recursive: true, force: true });
 }
 
 /** The run's checkpoint, and with `alsoBest` its copy in best/. */

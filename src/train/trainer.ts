@@ -22,7 +22,7 @@ import { PaperSgd } from './sgd.js';
 import { GradientPool } from './parallel-step.js';
 import type { TrainingBackend } from './backends.js';
 import { afterEpoch, initialPlateau, plateauAllowsMore } from './plateau-schedule.js';
-import { clearNewRunDir, recordEpoch, saveRunCheckpoint } from './run-dir.js';
+import { recordEpoch, saveRunCheckpoint } from './run-dir.js';
 import { checkRunData, runLabels, type TrainingRun, type TrainingState } from './training-run.js';
 
 export interface TrainHooks {
@@ -68,7 +68,6 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
     ({ state, tensors } = run.resumed);
     log(`resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch}, lr ${state.learningRate}`);
   } else {
-    await clearNewRunDir(out);
     const rng = new Rng(run.config.seed);
     tensors = initParameters(spec, classes, rng);
     state = { epoch: 0, batch: 0, ...initialPlateau(run.config.learningRate), config: run.config, history: [], rng: rng.state() };

@@ -252,6 +252,16 @@ test('train keeps its best validation epoch in <out>/best and --export exports t
   const onInit = await alexnet('train', ...common.map((a) => (a === out ? path.join(dir, 'init') : a)), '--epochs', '1');
   t.is(onInit.code, 1);
   t.regex(onInit.stderr, /init already holds a checkpoint: give another --out/);
+  // Nor a folder holding files of the names a run writes (best/, metrics.jsonl) without a checkpoint.
+  const notes = path.join(dir, 'notes');
+  await fs.mkdir(path.join(notes, 'best'), { recursive: true });
+  await fs.writeFile(path.join(notes, 'best', 'notes.txt'), 'mine');
+  await fs.writeFile(path.join(notes, 'metrics.jsonl'), '{"mine":1}\n');
+  const onNotes = await alexnet('train', ...common.map((a) => (a === out ? notes : a)), '--epochs', '1');
+  t.is(onNotes.code, 1);
+  t.regex(onNotes.stderr, /notes holds best and metrics\.jsonl but no checkpoint: a new run would write over them/);
+  t.is(await fs.readFile(path.join(notes, 'best', 'notes.txt'), 'utf8'), 'mine');
+  t.is(await fs.readFile(path.join(notes, 'metrics.jsonl'), 'utf8'), '{"mine":1}\n');
 });
 
 test('train on data prepared for another base size exits 1 and says how to prepare it', async (t) => {
