@@ -106,7 +106,7 @@ program
   .option('--no-ten-crop', 'validate with the center crop only each epoch (faster)')
   .option('--resume', "continue the run saved in --out exactly where it stopped, with its own preset and settings (it may change only --epochs, --patience, --workers, --threads, --ten-crop / --no-ten-crop)")
   .option('--export', "export the ONNX models into --out when training ends, from the best validation epoch's checkpoint (<out>/best); a run stopped early (Ctrl-C, --max-steps) does not export")
-  .option('--labels <file>', "human-readable labels: one 'folder-name label text' line per class folder (as ImageNet's synset mapping: 'n01440764 tench, Tinca tinca'); extra lines are ignored; a resume keeps its labels")
+  .option('--labels <file>', "human-readable labels: one 'folder-name label text' line per class folder (as ImageNet's synset mapping: 'n01440764 tench, Tinca tinca'; a tab after a folder name with spaces); extra lines are ignored; a resume keeps its labels")
   .option('--max-steps <n>', 'stop after N steps of this invocation, saving a checkpoint as Ctrl-C does (--resume continues exactly)', positiveInt)
   .addHelpText('after', '\nCtrl-C or SIGTERM saves a checkpoint after the current step; --resume continues from it.\n<out>/checkpoint.json is the last epoch (to resume); <out>/best/ a copy of the epoch with the lowest\nvalidation error so far (to export: alexnet export <out>/best).\nExample:\n  alexnet data fashion-mnist --out data/fmnist\n  alexnet train --data data/fmnist --preset mini --out models/fmnist --export')
   .action(async (opts, cmd: Command) => {

@@ -1,7 +1,8 @@
 /**
  * The labels file of `alexnet train --labels FILE`: one `folder-name label text` per line, as
- * ImageNet's synset mapping (`n01440764 tench, Tinca tinca`). The data's class folders stay the
- * model's class ids; the texts become the labels it answers with.
+ * ImageNet's synset mapping (`n01440764 tench, Tinca tinca`); a folder name with spaces is followed
+ * by a tab (`red apple<TAB>Red apple`). Names compare in Unicode NFC, as the class folders do.
+ * The data's class folders stay the model's class ids; the texts become the labels it answers with.
  */
 import { promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
@@ -22,13 +23,15 @@ export function parseLabelFile(text: string, source: string): LabelFile {
   for (const [i, raw] of lines.entries()) {
     const line = raw.trim();
     if (line === '') continue;
-    const [, folder, rest] = /^(\S+)\s*(.*)$/.exec(line)!;
+    // A tab ends the folder name (which may then hold spaces); otherwise the first space does.
+    const [, name, rest] = (line.includes('\t') ? /^([^\t]+)\t(.*)$/ : /^(\S+)\s*(.*)$/).exec(line)!;
+    const folder = name!.trim().normalize('NFC');
     const label = rest!.trim();
     if (label === '') throw new ConfigError(`${source}:${i + 1}: '${folder}' has no label text (each line is 'folder-name label text')`);
-    const first = lineOf.get(folder!);
+    const first = lineOf.get(folder);
     if (first !== undefined) throw new ConfigError(`${source}:${i + 1}: folder '${folder}' is listed twice (first on line ${first})`);
-    byFolder.set(folder!, label);
-    lineOf.set(folder!, i + 1);
+    byFolder.set(folder, label);
+    lineOf.set(folder, i + 1);
   }
   if (byFolder.size === 0) throw new ConfigError(`${source} has no 'folder-name label text' lines`);
   return { source, byFolder };
@@ -47,10 +50,10 @@ export async function readLabelFile(file: string): Promise<LabelFile> {
 
 /** The label of each class folder, in their order; folders the file lists but the data lacks are fine (ImageNet's lists 1000). */
 export function labelsFor(classIds: readonly string[], file: LabelFile): string[] {
-  const missing = classIds.filter((c) => !file.byFolder.has(c));
+  const missing = classIds.filter((c) => !file.byFolder.has(c.normalize('NFC')));
   if (missing.length > 0) {
     const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, ... (${missing.length} in all)` : '');
-    throw new ConfigError(`${file.source} has no line for the class folder(s) ${shown} of the data: add 'folder-name label text' for each`);
+    throw new ConfigError(`${file.source} has no line for the class folder(s) ${shown} of the data: add 'folder-name label text' for each (a tab after a name with spaces)`);
   }
-  return classIds.map((c) => file.byFolder.get(c)!);
+  return classIds.map((c) => file.byFolder.get(c.normalize('NFC'))!);
 }

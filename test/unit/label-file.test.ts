@@ -26,6 +26,15 @@ test('ImageNet-style lines: the first token is the folder, the rest of the line 
   t.deepEqual(labelsFor(['a', 'b'], parseLabelFile('a crane\nb crane\n', 'f')), ['crane', 'crane']);
 });
 
+test('a folder name with spaces ends at a tab; names match the folders in Unicode NFC whichever form either is written in', (t) => {
+  const nfd = 'cafe\u0301';
+  const file = parseLabelFile(`red apple\tRed apple, sweet\ngr\u00fcne Birne\tGreen pear\n${nfd} Coffee\n\u65e5\u672c Japan\n`, 'l.txt');
+  t.deepEqual([...file.byFolder.keys()], ['red apple', 'gr\u00fcne Birne', 'caf\u00e9', '\u65e5\u672c']);
+  // The folders as a file system may list them: NFD (macOS) for the pear, NFC for the coffee.
+  t.deepEqual(labelsFor(['red apple', 'gru\u0308ne Birne', 'caf\u00e9', '\u65e5\u672c'], file), ['Red apple, sweet', 'Green pear', 'Coffee', 'Japan']);
+  t.throws(() => labelsFor(['red apple', 'red  apple'], file), { instanceOf: ConfigError, message: /no line for the class folder\(s\) red {2}apple .*\(a tab after a name with spaces\)/ });
+});
+
 test('each bad labels file is a ConfigError that names the file and line', async (t) => {
   const bad = (text: string, message: RegExp) => t.throws(() => parseLabelFile(text, 'l.txt'), { instanceOf: ConfigError, message }, text);
   bad('cat a cat\ndog\n', /^l\.txt:2: 'dog' has no label text/);
