@@ -83,8 +83,10 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
   const adapter = `the WebGPU adapter (${backend.detail.split(';')[0]})`;
   if (backend.name === 'webgpu') checkWebgpuFits(preset.network, 2, config.batchSize, adapter);
   // A resumed run keeps the network it started with: the data is prepared at its base size.
+  // A resume holds out what the run did unless told otherwise (and then checkRunData refuses it).
+  const valSplit = opts.valSplit ?? run.resumed?.state.valSplit ?? undefined;
   const data = await loadOrPrepare(opts.data, run.preset, {
-    ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
+    ...(valSplit !== undefined ? { valSplit } : {}),
     ...(opts.cache !== undefined ? { cacheDir: opts.cache } : {}),
     ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
   });

@@ -12,7 +12,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, ImageTooLargeError, InterruptedError } from '../errors.js';
 import { decodeToSquare, encodeRgb } from '../image/decode.js';
-import { Rng } from '../util/rng.js';
 import { CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
 import { CacheWriter } from './cache-writer.js';
 import { listClassFolders, listingWarnings, type ListedFile } from './folder-listing.js';
@@ -84,27 +83,27 @@ export async function scanFolder(data: string, valSplit?: number): Promise<{ cla
 /**
  * Hold out `fraction` of each class (at least one image, never its last): a class split on its
  * own keeps its share of training images, where one draw over all images can take a small class
- * whole. The draw is the seed's, the same on every run.
+ * whole. Which images: those whose paths (below `root`) hash lowest with the seed, so the same
+ * files are held out on every run, and adding or removing an image moves at most one other
+ * across (one draw over the list would reshuffle them all).
  */
-export function stratifiedSplit(files: readonly ListedFile[], fraction: number, seed: number): { train: ListedFile[]; val: ListedFile[] } {
-  const rng = new Rng(seed);
+export function stratifiedSplit(files: readonly ListedFile[], fraction: number, seed: number, root: string): { train: ListedFile[]; val: ListedFile[] } {
   const byClass = new Map<number, ListedFile[]>();
   for (const f of files) {
     const own = byClass.get(f.label);
     if (own) own.push(f);
     else byClass.set(f.label, [f]);
   }
+  const rank = (f: ListedFile) => createHash('sha256').update(`${seed}\0${path.relative(root, f.path).split(path.sep).join('/').normalize('NFC')}`).digest('hex');
   const train: ListedFile[] = [];
   const val: ListedFile[] = [];
   for (const label of [...byClass.keys()].sort((a, b) => a - b)) {
-    const own = [...byClass.get(label)!];
-    for (let i = own.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [own[i], own[j]] = [own[j]!, own[i]!];
-    }
+    const own = byClass.get(label)!;
     const nVal = own.length < 2 ? 0 : Math.min(own.length - 1, Math.max(1, Math.round(own.length * fraction)));
-    val.push(...own.slice(0, nVal));
-    train.push(...own.slice(nVal));
+    const ranks = new Map(own.map((f) => [f, rank(f)]));
+    const held = new Set([...own].sort((a, b) => (ranks.get(a)! < ranks.get(b)! ? -1 : 1)).slice(0, nVal));
+    // Each part keeps the listing's (path) order.
+    for (const f of own) (held.has(f) ? val : train).push(f);
   }
   return { train, val };
 }
@@ -134,7 +133,7 @@ export async function planFolder(options: Omit<FolderOptions, 'plan'>): Promise<
   let { train, val } = scan;
   const split = val.length === 0;
   if (split) {
-    ({ train, val } = stratifiedSplit(train, options.valSplit!, options.seed ?? 1));
+    ({ train, val } = stratifiedSplit(train, options.valSplit!, options.seed ?? 1, path.join(data, 'train')));
     const validated = new Set(val.map((f) => f.label));
     const alone = scan.classes.filter((_, c) => !validated.has(c));
     if (alone.length > 0) warnings.push(`class(es) ${alone.slice(0, 5).join(', ')}${alone.length > 5 ? ` (${alone.length} in all)` : ''} have one image: it is trained on, and never validated`);

@@ -70,7 +70,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
   } else {
     const rng = new Rng(run.config.seed);
     tensors = initParameters(spec, classes, rng);
-    state = { epoch: 0, batch: 0, ...initialPlateau(run.config.learningRate), config: run.config, history: [], rng: rng.state() };
+    state = { epoch: 0, batch: 0, ...initialPlateau(run.config.learningRate), config: run.config, history: [], rng: rng.state(), valSplit: data.meta.valSplit ?? null };
   }
   const cfg = state.config;
   const names = new Set(parameterShapes(spec, classes).map((p) => p.name));

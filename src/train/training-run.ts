@@ -25,6 +25,8 @@ export interface TrainingState extends PlateauState {
   config: TrainConfig;
   history: EpochMetrics[];
   rng: ReturnType<Rng['state']>;
+  /** What the run validates on: the fraction of the folder held out (--val-split), or null for a val/ folder (absent in runs of older releases). */
+  valSplit?: number | null;
   /** The sums of the interrupted epoch's batches so far, so its metrics, once it ends, cover all of them. */
   partial?: { lossSum: number; lossCount: number; seconds: number; waitMs: number; stepMs: number };
 }
@@ -109,6 +111,13 @@ export function checkRunData(run: TrainingRun, data: DataCache): void {
   const val = data.splits.val;
   if (!val || val.count === 0) throw new ConfigError('the data has no validation split');
   if (train.count < config.batchSize) throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}`);
+  // A resume validates on the images the run did: its best epoch and lr schedule compare those errors.
+  const recorded = resumed?.state.valSplit;
+  const now = data.meta.valSplit ?? null;
+  if (recorded !== undefined && recorded !== now) {
+    const says = (v: number | null) => (v === null ? 'its val folder' : `--val-split ${v}`);
+    throw new ConfigError(`${out} validated on ${says(recorded)}, the data now on ${says(now)}: a resume keeps its validation images (${recorded === null ? 'train on the folder with its val/' : `--val-split ${recorded}`})`);
+  }
   const classIds = resumed?.classIds ?? resumed?.labels;
   if (classIds && classIds.join('\n') !== data.meta.classes.join('\n')) {
     throw new ConfigError(`${out} was trained on classes [${classIds.join(', ')}], the data has [${data.meta.classes.join(', ')}]`);

@@ -101,18 +101,33 @@ test('--val-split holds out the fraction of each class, never a class\'s last tr
   const sizes = [1, 2, 3, 10, 40];
   const files = sizes.flatMap((n, label) => Array.from({ length: n }, (_, i) => ({ path: `c${label}/${i}`, label })));
   for (const fraction of [0.1, 0.25, 0.5, 0.9]) {
-    const { train, val } = stratifiedSplit(files, fraction, 7);
+    const { train, val } = stratifiedSplit(files, fraction, 7, '');
     t.deepEqual([...train, ...val].map((f) => f.path).sort(), files.map((f) => f.path).sort(), 'every file once');
     sizes.forEach((n, label) => {
       const nVal = val.filter((f) => f.label === label).length;
       const expected = n < 2 ? 0 : Math.min(n - 1, Math.max(1, Math.round(n * fraction)));
       t.is(nVal, expected, `class of ${n} at ${fraction}`);
     });
-    t.deepEqual(stratifiedSplit(files, fraction, 7), { train, val });
+    t.deepEqual(stratifiedSplit(files, fraction, 7, ''), { train, val });
   }
-  const a = stratifiedSplit(files, 0.5, 1).val.map((f) => f.path);
-  const b = stratifiedSplit(files, 0.5, 2).val.map((f) => f.path);
+  const a = stratifiedSplit(files, 0.5, 1, '').val.map((f) => f.path);
+  const b = stratifiedSplit(files, 0.5, 2, '').val.map((f) => f.path);
   t.notDeepEqual(a, b, 'the seed draws which images');
+  // Images added to one class and removed from another: every other class holds out the same
+  // images, and in the changed classes at most one image crosses beyond those added or removed.
+  const before = stratifiedSplit(files, 0.2, 7, '');
+  const changed = [...files.filter((f) => f.path !== 'c4/3' && f.path !== 'c4/17'), { path: 'c3/new-a', label: 3 }, { path: 'c3/new-b', label: 3 }];
+  const after = stratifiedSplit(changed, 0.2, 7, '');
+  const held = (r: typeof before, label: number) => new Set(r.val.filter((f) => f.label === label).map((f) => f.path));
+  for (const label of [0, 1, 2]) t.deepEqual(held(after, label), held(before, label), `class ${label} untouched`);
+  for (const label of [3, 4]) {
+    const was = [...held(before, label)].filter((p) => changed.some((f) => f.path === p));
+    const left = was.filter((p) => !held(after, label).has(p));
+    t.true(left.length <= 1, `class ${label}: ${left.length} images left the held-out set (${left.join(', ')})`);
+  }
+  // The paths count below the root: a folder moved elsewhere keeps its split.
+  const moved = stratifiedSplit(files.map((f) => ({ ...f, path: `/elsewhere/${f.path}` })), 0.2, 7, '/elsewhere');
+  t.deepEqual(moved.val.map((f) => f.path), before.val.map((f) => `/elsewhere/${f.path}`));
 });
 
 test('a prepared folder is used again only while unchanged: new images, a new class, another --val-split prepare it again', async (t) => {
@@ -217,4 +232,23 @@ test('a cache prepared from one folder is not replaced by another folder\'s prep
   t.is(await fs.readFile(path.join(out, 'meta.json'), 'utf8'), before);
   await photo(path.join(a, 'train', 'red', 'new.jpg'), 0);
   t.deepEqual((await prepareFolder({ data: a, out, baseSize: base })).counts, { train: 5, val: 2 });
+});
+
+test('a run trained with --val-split resumes on the same held-out images: typed again or not, after --cache or not; another split is refused', async (t) => {
+  const { alexnet } = await import('../data-fixtures.js');
+  const root = await tempDir('resume-split');
+  await folder(root, { red: 10, green: 10 });
+  const out = path.join(root, 'run');
+  const common = ['--data', root, '--out', out, '--backend', 'cpu', '--threads', '1', '--no-ten-crop'];
+  const first = await alexnet(['train', ...common, '--preset', 'tiny', '--batch-size', '8', '--epochs', '1', '--val-split', '0.2', '--cache', path.join(root, 'elsewhere')]);
+  t.is(first.code, 0, first.stderr);
+  // No --val-split and no --cache: the run's own split, prepared again in the default cache.
+  const again = await alexnet(['train', ...common, '--resume', '--epochs', '2']);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /validating on 4\b/);
+  const other = await alexnet(['train', ...common, '--resume', '--epochs', '3', '--val-split', '0.5']);
+  t.is(other.code, 1);
+  t.regex(other.stderr, /validated on --val-split 0\.2, the data now on --val-split 0\.5: a resume keeps its validation images/);
+  const saved = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
+  t.is(saved.training.epoch, 2, 'the refused resume trained nothing');
 });
