@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_PRESET, getPreset } from '../config.js';
+import { InterruptedError } from '../errors.js';
 import type { TrainConfig } from '../train/run-config.js';
 import { readBestEpoch } from '../train/run-dir.js';
 import { ensureWritableDir, loadOrPrepare } from './data-command.js';
@@ -93,8 +94,10 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
   if (backend.name === 'webgpu') checkWebgpuFits(preset.network, data.meta.classes.length, config.batchSize, adapter);
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();
+  let stoppedBy = '';
   const stop = (signal: string) => {
     if (controller.signal.aborted) return;
+    stoppedBy = signal;
     console.error(`\n${signal}: finishing the current step and saving a checkpoint (press again to wait)`);
     controller.abort();
   };
@@ -146,6 +149,8 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
       const exported = await exportCheckpoint(best ? best.dir : opts.out, path.join(opts.out, 'model.onnx'));
       for (const f of exported.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
     }
+    // Exit 1, as an interrupted preparation does: a script's next step must not take the run as finished.
+    if (result.interrupted && !result.atStepLimit) throw new InterruptedError(`training stopped by ${stoppedBy}: the checkpoint is saved; the same command with --resume goes on`);
   } finally {
     bar.stop();
     process.off('SIGINT', onInt);

@@ -29,6 +29,7 @@ export async function averagedSoftmax(spec: NetworkSpec, params: Params, x: tf.T
  */
 export const imagesPerEvalBatch = (mode: 'center' | 'ten', crops: number): number => Math.max(1, Math.floor(crops / (mode === 'ten' ? 10 : 1)));
 
+/** The errors over the split; undefined when `signal` stopped it before the end. */
 export async function evaluateSplit(
   spec: NetworkSpec,
   params: Params,
@@ -37,13 +38,16 @@ export async function evaluateSplit(
   mode: 'center' | 'ten',
   classes: number,
   crops = 128,
-): Promise<ErrorRates> {
+  signal?: AbortSignal,
+): Promise<ErrorRates | undefined> {
   const per = mode === 'ten' ? 10 : 1;
   const s = spec.inputSize;
   const batchImages = imagesPerEvalBatch(mode, crops);
   let top1 = 0;
   let top5 = 0;
   for await (const batch of pipeline.batches(order, batchImages, mode, 0)) {
+    // Stopped (Ctrl-C): a validation of a big split takes long; the caller saves and validates on resume.
+    if (signal?.aborted) return undefined;
     const x = tf.tensor4d(batch.x, [batch.size * per, s, s, 3]);
     const probs = await averagedSoftmax(spec, params, x, per);
     x.dispose();

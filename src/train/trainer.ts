@@ -139,15 +139,24 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
         }
       }
       while (inflight.length > 0) await settle();
-      if (interrupted) {
-        state.partial = { lossSum, lossCount, seconds: (performance.now() - t0) / 1000, waitMs: trainPipe.waitMs, stepMs };
+      const stopHere = async (where: string, seconds = (performance.now() - t0) / 1000) => {
+        state.partial = { lossSum, lossCount, seconds, waitMs: trainPipe.waitMs, stepMs };
         checkpoint = await save();
-        log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} at epoch ${e + 1}, batch ${state.batch}: saved ${checkpoint}`);
+        log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} ${where}: saved ${checkpoint}`);
+      };
+      if (interrupted) {
+        await stopHere(`at epoch ${e + 1}, batch ${state.batch}`);
         break;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const center = await evaluateSplit(spec, params, valPipe, valOrder, 'center', classes, cfg.batchSize);
-      const ten = cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes, cfg.batchSize) : undefined;
+      const center = await evaluateSplit(spec, params, valPipe, valOrder, 'center', classes, cfg.batchSize, hooks.signal);
+      const ten = center && cfg.tenCropEachEpoch ? await evaluateSplit(spec, params, valPipe, valOrder, 'ten', classes, cfg.batchSize, hooks.signal) : undefined;
+      if (!center || (cfg.tenCropEachEpoch && !ten)) {
+        // Every step of the epoch is done: a resume only validates it.
+        interrupted = true;
+        await stopHere(`while validating epoch ${e + 1} (its steps are done; --resume validates it)`, seconds);
+        break;
+      }
       const m: EpochMetrics = {
         epoch: e + 1,
         learningRate: state.learningRate,

@@ -12,7 +12,7 @@ import type { Rng } from '../util/rng.js';
 import type { TrainingBackend } from './backends.js';
 import { labelsFor, type LabelFile } from './label-file.js';
 import { migrateEpochMetrics, type EpochMetrics } from './epoch-metrics.js';
-import type { PlateauState } from './plateau-schedule.js';
+import { plateauAllowsMore, type PlateauState } from './plateau-schedule.js';
 import { defaultDataWorkers, defaultThreads, newRunConfig, resumeConfig, type TrainConfig } from './run-config.js';
 import { refuseExistingRun, requireCheckpointToResume } from './run-dir.js';
 
@@ -81,6 +81,13 @@ export async function resumeRun(out: string, request: RunRequest): Promise<Train
         `${out} was started with the label '${ck.labels[i]}' for class folder ${ids[i]}, not '${asked[i]}' (${request.labelFile.source}): a resumed run keeps its labels; train into a new --out to change them`,
       );
     }
+  }
+  // A finished run has nothing to go on with: say so rather than train nothing.
+  if (saved.epoch >= config.epochs) {
+    throw new ConfigError(`${out} has done its ${config.epochs} epochs: pass --epochs with more (e.g. --epochs ${saved.epoch + 10}) to train on`);
+  }
+  if (!plateauAllowsMore(saved, config)) {
+    throw new ConfigError(`${out} ended at epoch ${saved.epoch}: its validation error stopped improving after ${config.maxDrops} learning-rate drops (the paper's schedule); its best epoch is in ${out}/best`);
   }
   const state: TrainingState = { ...saved, config, history: saved.history.map(migrateEpochMetrics) };
   const resumed = { state, tensors: [...ck.tensors.values()], labels: ck.labels, ...(ck.classIds ? { classIds: ck.classIds } : {}) };

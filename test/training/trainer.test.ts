@@ -76,6 +76,40 @@ test('2 epochs straight equal 1 epoch + resume + 1 epoch (<= 1e-6)', async (t) =
   t.regex(await fs.readFile(path.join(a, 'curves.svg'), 'utf8'), /<svg[\s\S]*polyline/);
 });
 
+test('stopped while validating: saved with every step done, and the resume only validates, as an uninterrupted run', async (t) => {
+  const data = await readDataCache(cacheDir);
+  const root = await tempDir('stop-validating');
+  const whole = await trainRun(tiny, data, path.join(root, 'whole'), config({ epochs: 1 }), false);
+  const batches = Math.floor(data.splits.train!.count / 16);
+  const controller = new AbortController();
+  const lines: string[] = [];
+  // Stopped once the last step's loss is in: the next thing the loop does is validate.
+  const stopped = await trainRun(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), false, {
+    signal: controller.signal,
+    log: (l) => lines.push(l),
+    onStep: (s) => (s.batch === batches ? controller.abort() : undefined),
+  });
+  t.true(stopped.interrupted);
+  t.is(stopped.state.batch, batches);
+  t.is(stopped.state.history.length, 0);
+  t.regex(lines.join('\n'), /interrupted while validating epoch 1 \(its steps are done; --resume validates it\)/);
+  const steps: number[] = [];
+  const resumed = await trainRun(tiny, data, path.join(root, 'b'), config({ epochs: 1 }), true, { onStep: (s) => steps.push(s.batch) });
+  t.deepEqual(steps, [], 'no step trained again');
+  const [a, b] = [whole.state.history[0]!, resumed.state.history[0]!];
+  t.deepEqual(b.val, a.val);
+  t.true(Math.abs(b.trainLoss - a.trainLoss) <= 1e-6);
+});
+
+test('a resume of a run that has done its epochs says so and how to go on', async (t) => {
+  const data = await readDataCache(cacheDir);
+  const out = await tempDir('finished');
+  await trainRun(tiny, data, out, config({ epochs: 1 }), false);
+  await t.throwsAsync(resumeRun(out, { config: {} }), { message: /has done its 1 epochs: pass --epochs with more \(e\.g\. --epochs 11\)/ });
+  const more = await trainRun(tiny, data, out, config({ epochs: 2 }), true);
+  t.is(more.state.epoch, 2);
+});
+
 test('an interrupted run saves mid-epoch and resumes to the same weights', async (t) => {
   const data = await readDataCache(cacheDir);
   const root = await tempDir('interrupt');
@@ -118,7 +152,8 @@ test('the paper\'s schedule ends training after its last learning-rate drop with
   const data = await readDataCache(cacheDir);
   // lr 1e-9: the weights barely move, so the validation error stops improving after epoch 1.
   const lines: string[] = [];
-  const r = await trainRun(tiny, data, await tempDir('schedule-end'), config({ epochs: 20, learningRate: 1e-9, patience: 1, tenCropEachEpoch: false }), false, { log: (l) => lines.push(l) });
+  const out = await tempDir('schedule-end');
+  const r = await trainRun(tiny, data, out, config({ epochs: 20, learningRate: 1e-9, patience: 1, tenCropEachEpoch: false }), false, { log: (l) => lines.push(l) });
   // The oracle: §5's rule walked naively over the recorded errors.
   let best = 1;
   let since = 0;
@@ -134,6 +169,8 @@ test('the paper\'s schedule ends training after its last learning-rate drop with
   t.is(r.state.history.length, epochs);
   t.regex(lines.at(-1)!, /after 3 learning-rate drops: training ends here/);
   t.is(lines.filter((l) => /learning rate now/.test(l)).length, 3);
+  // A resume of the ended run, even with more epochs, says it has ended instead of training nothing.
+  await t.throwsAsync(resumeRun(out, { config: { epochs: 30 } }), { message: /ended at epoch \d+: its validation error stopped improving after 3 learning-rate drops/ });
 });
 
 test('a resumed run keeps the network of its checkpoint when the preset has changed since', async (t) => {
@@ -188,4 +225,31 @@ test('bad data is refused before training: missing folder, empty class, class mi
   t.regex(meta.skipped[0]!.path, /broken\.jpg$/);
   t.true(warnings.some((w) => w.includes('broken.jpg')));
   t.is(meta.counts.train, 4);
+});
+
+test('train stopped by SIGTERM: a checkpoint saved, exit 1 saying how to go on; --resume then finishes the run', async (t) => {
+  const { startAlexnet, alexnet } = await import('../data-fixtures.js');
+  const out = path.join(await tempDir('train-sigterm'), 'run');
+  // Epochs enough that it is still training whenever this (busy) test process reads its output.
+  const args = ['train', '--data', dataDir, '--out', out, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--batch-size', '16', '--patience', '1000', '--no-ten-crop'];
+  const run = startAlexnet([...args, '--epochs', '1000']);
+  // Stopped once training is under way (its first epoch line, or a step's progress line).
+  let seen = '';
+  let sent = false;
+  run.child.stderr!.on('data', (d) => {
+    seen += d;
+    if (!sent && /epoch 1\/1000: \d+\/\d+|epoch 1: loss/.test(seen)) {
+      sent = true;
+      run.child.kill('SIGTERM');
+    }
+  });
+  const stopped = await run.done;
+  t.is(stopped.code, 1, stopped.stderr);
+  t.regex(stopped.stderr, /alexnet: training stopped by SIGTERM: the checkpoint is saved; the same command with --resume goes on/);
+  t.true((await fs.stat(path.join(out, 'checkpoint.json'))).isFile());
+  const done = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')).training.epoch as number;
+  t.true(done < 1000);
+  const resumed = await alexnet([...args, '--resume', '--epochs', String(done + 1)]);
+  t.is(resumed.code, 0, resumed.stderr);
+  t.is(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')).training.epoch, done + 1);
 });
