@@ -4,6 +4,8 @@
  * without improvement. The state lives in the run's checkpoint, so a resumed run goes on with it.
  */
 
+import type { EpochMetrics } from './epoch-metrics.js';
+
 export interface PlateauState {
   learningRate: number;
   /** Drops so far. */
@@ -35,4 +37,20 @@ export function afterEpoch(state: PlateauState, error: number, settings: Plateau
   // From the initial rate, so repeated division adds no rounding (0.01 / 10 / 10 / 10 = 1.0000000000000002e-5).
   const learningRate = settings.learningRate / settings.lrDropFactor ** drops;
   return { state: { ...state, learningRate, drops, epochsSinceBest: 0 }, improved: false, dropped: true };
+}
+
+/**
+ * The validation error the schedule follows for the newest epoch of `history` (ten-crop when it
+ * was measured, as the paper reports), and the best error so far measured the same way: a resume
+ * may turn --ten-crop on or off, and ten-crop errors are lower than center ones, so after a switch
+ * the best is taken again from the earlier epochs of the new kind (1 when there are none).
+ */
+export function scheduleErrors(history: readonly EpochMetrics[], bestError: number): { error: number; bestError: number } {
+  const now = history.at(-1)!;
+  const kind = (m: EpochMetrics) => (m.val.ten ? 'ten' : 'center');
+  const error = (now.val.ten ?? now.val.center).top1;
+  const before = history.at(-2);
+  if (!before || kind(before) === kind(now)) return { error, bestError };
+  const same = history.slice(0, -1).map((m) => (kind(now) === 'ten' ? m.val.ten?.top1 : m.val.center.top1)).filter((e) => e !== undefined);
+  return { error, bestError: Math.min(1, ...same) };
 }

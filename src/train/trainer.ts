@@ -21,7 +21,7 @@ import { fromTfjs, toTfjs } from './network.js';
 import { PaperSgd } from './sgd.js';
 import { GradientPool } from './parallel-step.js';
 import type { TrainingBackend } from './backends.js';
-import { afterEpoch, initialPlateau, plateauAllowsMore } from './plateau-schedule.js';
+import { afterEpoch, initialPlateau, plateauAllowsMore, scheduleErrors } from './plateau-schedule.js';
 import { recordEpoch, saveRunCheckpoint } from './run-dir.js';
 import { checkRunData, runLabels, type TrainingRun, type TrainingState } from './training-run.js';
 
@@ -168,7 +168,8 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       };
       state.history.push(m);
       // The lr schedule follows validation error (ten-crop when measured, as the paper reports it).
-      const schedule = afterEpoch(state, (ten ?? center).top1, cfg);
+      const { error, bestError } = scheduleErrors(state.history, state.bestError);
+      const schedule = afterEpoch({ ...state, bestError }, error, cfg);
       Object.assign(state, schedule.state);
       const improved = schedule.improved;
       let dropMessage = '';

@@ -117,7 +117,9 @@ export function checkRunData(run: TrainingRun, data: DataCache): void {
   const train = data.splits.train!;
   const val = data.splits.val;
   if (!val || val.count === 0) throw new ConfigError('the data has no validation split');
-  if (train.count < config.batchSize) throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}`);
+  if (train.count < config.batchSize) {
+    throw new ConfigError(`${train.count} training images is fewer than one batch of ${config.batchSize}: ${resumed ? `the run in ${out} needs more images` : `pass --batch-size ${train.count} or less, or add images`}`);
+  }
   // A resume validates on the images the run did: its best epoch and lr schedule compare those errors.
   const recorded = resumed?.state.valSplit;
   const now = data.meta.valSplit ?? null;

@@ -225,6 +225,9 @@ test('bad data is refused before training: missing folder, empty class, class mi
   t.regex(meta.skipped[0]!.path, /broken\.jpg$/);
   t.true(warnings.some((w) => w.includes('broken.jpg')));
   t.is(meta.counts.train, 4);
+  // Four training images and a batch of 16: refused saying which batch size would do.
+  const few = await readDataCache(path.join(root, 'c'));
+  await t.throwsAsync(async () => train(await newRun(path.join(root, 'run'), tiny, { config: config() }), few), { message: /4 training images is fewer than one batch of 16: pass --batch-size 4 or less, or add images/ });
 });
 
 test('train stopped by SIGTERM: a checkpoint saved, exit 1 saying how to go on; --resume then finishes the run', async (t) => {

@@ -1,6 +1,6 @@
 /** The plateau schedule against a naive oracle that rereads the whole error history each epoch. */
 import test from 'ava';
-import { afterEpoch, initialPlateau, plateauAllowsMore, type PlateauSettings } from '../../src/train/plateau-schedule.js';
+import { afterEpoch, initialPlateau, plateauAllowsMore, scheduleErrors, type PlateauSettings } from '../../src/train/plateau-schedule.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
@@ -59,4 +59,22 @@ test('the paper: 0.01 divided by 10 from the initial rate, exactly 1e-5 after th
   t.true(plateauAllowsMore(state, s));
   t.false(plateauAllowsMore(afterEpoch(state, 0.5, s).state, s));
   t.like(afterEpoch(state, 0.4, s), { improved: true, dropped: false, state: { bestError: 0.4, drops: 3 } });
+});
+
+test('after a resume turns ten-crop validation off or on, the schedule compares errors of one kind only', (t) => {
+  const epoch = (n: number, center: number, ten?: number) => ({
+    epoch: n, learningRate: 0.01, trainLoss: 1, seconds: 1, imagesPerSecond: 1, dataWait: 0,
+    val: { center: { top1: center, top5: 0, count: 10 }, ...(ten !== undefined ? { ten: { top1: ten, top5: 0, count: 10 } } : {}) },
+  });
+  // Ten-crop errors 0.30 and 0.25 (center 0.40, 0.35); then center only, 0.33: better than any center before.
+  const off = [epoch(1, 0.4, 0.3), epoch(2, 0.35, 0.25), epoch(3, 0.33)];
+  t.deepEqual(scheduleErrors(off, 0.25), { error: 0.33, bestError: 0.35 });
+  t.true(afterEpoch({ ...initialPlateau(0.01), bestError: 0.35 }, 0.33, { learningRate: 0.01, lrDropFactor: 10, patience: 1, maxDrops: 3 }).improved);
+  // On again: against the best ten-crop error of the earlier epochs, not the center ones between.
+  const on = [...off, epoch(4, 0.3), epoch(5, 0.31, 0.27)];
+  t.deepEqual(scheduleErrors(on, 0.3), { error: 0.27, bestError: 0.25 });
+  // No switch: the running best is kept as it is.
+  t.deepEqual(scheduleErrors(off.slice(0, 2), 0.25), { error: 0.25, bestError: 0.25 });
+  // Switched to ten-crop with no earlier ten-crop epoch: anything is an improvement.
+  t.deepEqual(scheduleErrors([epoch(1, 0.5), epoch(2, 0.45, 0.4)], 0.5), { error: 0.4, bestError: 1 });
 });
