@@ -11,10 +11,11 @@
 import { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import { resolveParallelism } from './batching-defaults.js';
-import { releaseRunLockOf, runLockFor, stopWorker } from './gpu-run-lock.js';
+import { releaseRunLockOf, runLockFor } from './gpu-run-lock.js';
 import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
 import { splitTenCrop, TEN } from './ten-crop-split.js';
+import { stopWorker } from './worker-stop.js';
 
 export type { BatchReport, CropModeName, EngineOptions, EngineStats, InferenceResult, QueueSlot, SubmitOptions };
 
@@ -140,6 +141,12 @@ export class InferenceEngine {
     }
   }
 
+  /** Batches sent to a worker and not yet answered. */
+  get running(): number {
+    return this.slots.filter((s) => s.pending).length;
+  }
+
+  /** Refuse new images, drop the queued ones, let each worker finish its batch under way (worker-stop.ts), stop the workers. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -174,7 +181,8 @@ export class InferenceEngine {
       });
       worker.on('exit', (code) => {
         if (!ready) return reject(new Error(`inference worker exited with code ${code} before loading the model`));
-        if (!this.closed) this.fail(slot, new Error(`inference worker exited with code ${code}`));
+        // Closing, a worker ends once its batch is answered; one still pending was ended by the backstop mid-run.
+        this.fail(slot, this.closed ? new UnavailableError('the server is shutting down') : new Error(`inference worker exited with code ${code}`));
       });
     });
   }

@@ -11,13 +11,14 @@
  * batch while the first one's runs.
  *
  * Session creation and release take the lock too: two workers creating their sessions at once
- * crashed here as well (a segfault, or a hang, about one start in three).
+ * crashed here as well (a segfault, or a hang, about one start in three). A stopping worker
+ * releases its sessions itself, holding the lock (worker-stop.ts).
  *
  * The lock is an Int32 in a SharedArrayBuffer made once in the main thread and handed to each
  * worker: 0 when free, else the holder's threadId + 1 (the main thread's is 0), so that a worker terminated while holding it
  * (shutdown, a crash) can be released by the engine that ends it.
  */
-import { threadId, type Worker } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 
 let shared: SharedArrayBuffer | undefined;
 
@@ -43,27 +44,6 @@ export async function withRunLock<T>(lock: SharedArrayBuffer | undefined, body: 
     Atomics.store(cell, 0, 0);
     Atomics.notify(cell, 0, 1);
   }
-}
-
-/** Asks a worker to release its sessions, holding the lock, and then end its thread. */
-export const CLOSE_SESSIONS = 'close-sessions';
-
-/**
- * Stop an inference worker (main thread). Under a lock, its sessions are first released by the
- * worker itself, holding the lock (a session torn down with its thread would touch the shared
- * context while another runs; at most `graceMs` is waited for that), then the thread is
- * terminated, and the lock freed if it still held it.
- */
-export async function stopWorker(worker: Worker, workerThreadId: number, lock: SharedArrayBuffer | undefined, graceMs = 5000): Promise<void> {
-  if (lock) {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, graceMs);
-      worker.once('exit', () => (clearTimeout(timer), resolve()));
-      worker.postMessage(CLOSE_SESSIONS);
-    });
-  }
-  await worker.terminate();
-  releaseRunLockOf(lock, workerThreadId);
 }
 
 /** Once the worker with `workerThreadId` has stopped (main thread): free the lock if it held it. */

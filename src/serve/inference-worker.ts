@@ -15,7 +15,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { centerCropsNchw, cropsNchw, tenCropSpecs } from '../image/crops.js';
 import type { ModelFiles } from '../model/model-files.js';
-import { CLOSE_SESSIONS, withRunLock } from './gpu-run-lock.js';
+import { withRunLock } from './gpu-run-lock.js';
+import { CLOSE_SESSIONS } from './worker-stop.js';
 
 export type CropModeName = 'ten' | 'center';
 
@@ -95,7 +96,8 @@ async function run(req: InferenceRequest): Promise<InferenceReply> {
   return { id: req.id, ok: true, probabilities, embeddings, ms: performance.now() - t0 };
 }
 
-// The run under way, if any: a close waits for it (taking the lock this thread holds would block it).
+// The run under way, if any: a close waits for it (taking the lock this thread holds would block it,
+// and a session released or a thread ended under a run aborts the process: worker-stop.ts).
 let running: Promise<unknown> = Promise.resolve();
 parentPort!.on('message', (req: InferenceRequest | typeof CLOSE_SESSIONS) => {
   if (req === CLOSE_SESSIONS) {

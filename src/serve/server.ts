@@ -246,6 +246,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         });
       });
       const inferred = running().stats.inferred;
+      // Batches already running finish (a worker ended mid-run aborts the process: worker-stop.ts); nothing new starts.
+      log.info('closing the model', { batchesRunning: running().running });
       await modelHost.close();
       await Promise.all(services.map((s) => s.close?.()));
       await http?.close();

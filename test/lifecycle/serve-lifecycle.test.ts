@@ -1,6 +1,7 @@
 /**
  * Lifecycle tier of the server: health while the model loads, deadlines, cancellation and a full
- * queue, SIGTERM under load (the CLI as a child process), a port already in use.
+ * queue, SIGTERM under load and SIGTERM past the grace with a stream still busy (the CLI as a child
+ * process), a port already in use.
  */
 import test from 'ava';
 import { once } from 'node:events';
@@ -11,6 +12,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { startServer } from '../../src/serve/server.js';
 import { byIndex, CLI, maxDiff, MODEL, png, quiet, serveForTests } from '../serve-fixtures.js';
+import { startServerProcess } from '../server-process.js';
 
 const statusesSeen: string[] = [];
 let watching: Promise<void> = Promise.resolve();
@@ -132,6 +134,48 @@ test('SIGTERM under load: every accepted call is answered right, later ones get 
   const busyLine = stats.find((s) => (s.inFlight ?? 0) > 0);
   t.truthy(busyLine, log);
   t.true(busyLine!.cpuCores! > 0 && typeof busyLine!.inferred === 'number' && typeof busyLine!.batches === 'number' && typeof busyLine!.queued === 'number', JSON.stringify(busyLine));
+});
+
+test('SIGTERM past the grace with a stream still busy: the batches running finish, the server logs "stopped" and exits 0', async (t) => {
+  // The stream never ends, so the grace (1 s) runs out with it in flight and batches still running
+  // when the sessions are closed. Ending a worker in the middle of a run once aborted the whole
+  // process (exit 134, "terminate called after throwing an instance of 'Napi::Error'").
+  const server = await startServerProcess(['--model', MODEL, '--device', 'cpu', '--grace', '1']);
+  const c = new AlexNetClient(server.address);
+  const image = await png(9);
+  const n = served.meta.labels.length;
+  const expected = (await served.offline(image)).p;
+  const call = c.stream('ClassifyStream');
+  const replies: { error: unknown; classes: { index: number; probability: number }[] }[] = [];
+  let answered!: () => void;
+  const first = new Promise<void>((r) => (answered = r));
+  call.on('data', (r) => (replies.push(r), answered()));
+  const ended = new Promise<grpc.ServiceError | undefined>((resolve) => {
+    call.on('error', resolve);
+    call.on('end', () => resolve(undefined));
+  });
+  let open = true;
+  void ended.then(() => (open = false));
+  // Written as fast as the stream takes them (the server pauses it at its window), until it is cut off.
+  void (async () => {
+    while (open) {
+      if (!call.write({ image, top_k: n } as never)) await Promise.race([once(call, 'drain'), ended]);
+    }
+  })();
+  await first; // the server is answering the stream
+  server.child.kill('SIGTERM');
+  const exit = await server.done;
+  const error = await ended;
+  c.close();
+  t.is(exit.code, 0, exit.stderr.slice(-2000));
+  t.notRegex(exit.stderr, /terminate called/);
+  t.is(server.log.count((l) => l.msg === 'grace period over: closing with calls in flight'), 1, 'the grace ran out with the stream in flight');
+  const closing = server.log.lines.find((l) => l.msg === 'closing the model');
+  t.true((closing?.batchesRunning as number) > 0, `batches were running when the model was closed: ${JSON.stringify(closing)}`);
+  t.is(server.log.count((l) => l.msg === 'stopped'), 1, exit.stderr.slice(-2000));
+  // The stream was cut off, not ended; what it answered before is right.
+  t.truthy(error, 'the stream ended with an error');
+  t.true(replies.length > 0 && replies.every((r) => r.error === null && maxDiff(byIndex(r.classes, n), expected) <= 1e-6));
 });
 
 test('a port already in use is refused with a message saying so', async (t) => {
