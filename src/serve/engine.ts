@@ -8,12 +8,13 @@
  * full queue refuses at once (OverloadedError). A lone ten-crop image (nothing else waiting) with
  * two or more workers free has its crops split among them (ten-crop-split.ts).
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import { resolveParallelism } from './batching-defaults.js';
 import { releaseRunLockOf, runLockFor } from './gpu-run-lock.js';
 import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
+import { startInferenceWorker } from './inference-worker-start.js';
 import { splitTenCrop, TEN } from './ten-crop-split.js';
 import { stopWorker } from './worker-stop.js';
 
@@ -157,34 +158,18 @@ export class InferenceEngine {
     this.slots.length = 0;
   }
 
-  private spawn(): Promise<void> {
+  private async spawn(): Promise<void> {
     const o = this.opts;
     const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0, runLock: runLockFor(o.provider) };
-    const worker = new Worker(new URL('./inference-worker.js', import.meta.url), { workerData });
-    const slot: Slot = { worker, threadId: worker.threadId, busy: true };
-    return new Promise<void>((resolve, reject) => {
-      let ready = false;
-      worker.on('message', (m: InferenceReply | { ready: true }) => {
-        if ('ready' in m) {
-          ready = true;
-          slot.busy = false;
-          this.slots.push(slot);
-          resolve();
-          this.schedule();
-        } else {
-          this.finish(slot, m);
-        }
-      });
-      worker.on('error', (e) => {
-        if (!ready) return reject(e);
-        this.fail(slot, e);
-      });
-      worker.on('exit', (code) => {
-        if (!ready) return reject(new Error(`inference worker exited with code ${code} before loading the model`));
-        // Closing, a worker ends once its batch is answered; one still pending was ended by the backstop mid-run.
-        this.fail(slot, this.closed ? new UnavailableError('the server is shutting down') : new Error(`inference worker exited with code ${code}`));
-      });
+    const slot = { busy: false } as Slot;
+    slot.worker = await startInferenceWorker(workerData, {
+      reply: (m) => this.finish(slot, m),
+      // Closing, a worker ends once its batch is answered; one still pending was ended by the backstop mid-run.
+      ended: (why) => this.fail(slot, this.closed ? new UnavailableError('the server is shutting down') : typeof why === 'number' ? new Error(`inference worker exited with code ${why}`) : why),
     });
+    slot.threadId = slot.worker.threadId;
+    this.slots.push(slot);
+    this.schedule();
   }
 
   /** A worker died: its batch fails, and a new worker takes its place. */
