@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError } from '../errors.js';
 import type { ClientSecurity } from '../serve/client-call.js';
+import { checkKeyPair, pemCertificates } from '../serve/tls-pem.js';
 
 export interface ClientOptionValues {
   server: string;
@@ -39,9 +40,24 @@ function read(file: string, what: string): Buffer {
   }
 }
 
+/**
+ * The TLS files, checked here: grpc-js hands them to OpenSSL, which throws a bare
+ * "key values mismatch" for a key of another certificate, and takes a CA file that holds no
+ * certificate only to fail the handshake later with a message about the server.
+ */
+function tlsFiles(o: ClientOptionValues): NonNullable<ClientSecurity['tls']> {
+  const ca = o.tlsCa ? read(o.tlsCa, '--tls-ca') : undefined;
+  if (ca) pemCertificates(ca, { option: '--tls-ca', file: o.tlsCa! });
+  if (!o.tlsCert) return ca ? { ca } : {};
+  const cert = read(o.tlsCert, '--tls-cert');
+  const key = read(o.tlsKey!, '--tls-key');
+  checkKeyPair(cert, key, { option: '--tls-cert', file: o.tlsCert }, { option: '--tls-key', file: o.tlsKey! });
+  return { ...(ca ? { ca } : {}), cert, key };
+}
+
 export function clientSecurity(o: ClientOptionValues, env: NodeJS.ProcessEnv = process.env): ClientSecurity {
   if (!!o.tlsCert !== !!o.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together: give both for mTLS, or neither');
-  const tls = o.tls || o.tlsCa || o.tlsCert ? { ...(o.tlsCa ? { ca: read(o.tlsCa, '--tls-ca') } : {}), ...(o.tlsCert ? { cert: read(o.tlsCert, '--tls-cert'), key: read(o.tlsKey!, '--tls-key') } : {}) } : undefined;
+  const tls = o.tls || o.tlsCa || o.tlsCert ? tlsFiles(o) : undefined;
   let token = env[TOKEN_ENV]?.trim();
   if (o.tokenFile) {
     token = read(o.tokenFile, '--token-file').toString('utf8').split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));

@@ -1,6 +1,7 @@
 /** What the promise-based clients (client.ts, search-client.ts) share: their channel options and one unary call as a promise. */
 import * as grpc from '@grpc/grpc-js';
 import { FLEET_SERVICE_CONFIG } from './fleet-config.js';
+import { IpWithoutServerName } from './ip-server-name.js';
 
 export interface CallOptions {
   /** Milliseconds from now. */
@@ -15,7 +16,7 @@ export interface ClientSecurity {
 }
 
 export function channelCredentials(s: ClientSecurity = {}): grpc.ChannelCredentials {
-  return s.tls ? grpc.credentials.createSsl(s.tls.ca ?? null, s.tls.key ?? null, s.tls.cert ?? null) : grpc.credentials.createInsecure();
+  return s.tls ? new IpWithoutServerName(grpc.credentials.createSsl(s.tls.ca ?? null, s.tls.key ?? null, s.tls.cert ?? null)) : grpc.credentials.createInsecure();
 }
 
 /** Each call's metadata: the token, if any, as `authorization: Bearer`. */

@@ -130,7 +130,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const currentModel = () => models?.current.model ?? opened;
   const metrics = o.metricsPort !== undefined ? new ServerMetrics({ model: currentModel, queued: () => models?.current.engine.queued ?? 0, inFlight: () => admission.inFlight }) : undefined;
   const tokens = o.authTokens ? AuthTokens.open(o.authTokens, log) : undefined;
-  const credentials = serverCredentials(o.tls);
+  const credentials = serverCredentials(o.tls, log);
   const env: ServingEnv = {
     admission,
     log,
