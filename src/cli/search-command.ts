@@ -75,12 +75,24 @@ export function labelPair(s: string): [string, string] {
   return [s.slice(0, at), s.slice(at + 1)];
 }
 
+/** --where pairs as a filter: different keys must all hold; the same key given again matches any of its values. */
+export function whereFilter(where: string[]): { equals: Record<string, string>; one_of: Record<string, { values: string[] }> } {
+  const byKey = new Map<string, string[]>();
+  for (const [k, v] of where.map(labelPair)) byKey.set(k, [...new Set([...(byKey.get(k) ?? []), v])]);
+  const equals: Record<string, string> = {};
+  const oneOf: Record<string, { values: string[] }> = {};
+  for (const [k, values] of byKey) {
+    if (values.length === 1) equals[k] = values[0]!;
+    else oneOf[k] = { values };
+  }
+  return { equals, one_of: oneOf };
+}
+
 export async function searchCommand(image: string, opts: ClientOptionValues & { k: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
   const bytes = await fs.readFile(image).catch((e: Error) => {
     throw new ConfigError(`cannot read ${image}: ${e.message}`);
   });
-  const equals = Object.fromEntries((opts.where ?? []).map(labelPair));
-  const r = await withClient(opts, (c) => c.search({ image: bytes, k: opts.k, filter: { equals }, max_distance: opts.maxDistance ?? 0 }));
+  const r = await withClient(opts, (c) => c.search({ image: bytes, k: opts.k, filter: whereFilter(opts.where ?? []), max_distance: opts.maxDistance ?? 0 }));
   if (opts.json) {
     console.log(JSON.stringify(r.hits));
     return;

@@ -37,7 +37,7 @@ export function registerSearchCommands(program: Command): void {
     .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
     .argument('<image>', 'JPEG, PNG or WebP file')
     .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
-    .option('--where <key=value>', 'only items with this label (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')

@@ -44,6 +44,11 @@ test.serial('index add walks the folders, then skips what is stored; search prin
   const json = JSON.parse((await cli('search', query, '-k', '5', '--where', 'class=shoe', '--json', ...server)).out) as { uri: string; labels: { class: string }; distance: number }[];
   t.deepEqual(json.map((h) => h.labels.class), ['shoe', 'shoe']);
   t.true(json[0]!.distance <= json[1]!.distance);
+  // The same key twice: either value; another key beside it: both must hold.
+  const either = JSON.parse((await cli('search', query, '-k', '5', '--where', 'class=shoe', '--where', 'class=shirt', '--json', ...server)).out) as { labels: { class: string } }[];
+  t.deepEqual(either.map((h) => h.labels.class).sort(), ['shirt', 'shirt', 'shirt', 'shoe', 'shoe']);
+  const none = JSON.parse((await cli('search', query, '-k', '5', '--where', 'class=shoe', '--where', 'colour=red', '--json', ...server)).out) as unknown[];
+  t.deepEqual(none, []);
 
   const info = await cli('index', 'info', ...server);
   t.regex(info.out, /items\s+5 \(512-d, euclidean\)/);
