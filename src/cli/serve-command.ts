@@ -6,6 +6,7 @@ import { imageFiles } from './image-args.js';
 import { inOrder } from '../train/in-order.js';
 import type { DeviceChoice } from '../serve/execution-providers.js';
 import type { LogLevel } from '../serve/log.js';
+import { REQUEST_ID } from '../serve/request-id.js';
 
 export interface ServeCommandOptions {
   model?: string;
@@ -132,7 +133,9 @@ function unreachableWhy(details: string): string {
 
 /** A call failed: an unreachable server stops everything; a bad image is reported and the others go on. */
 export function callError(e: unknown, file: string, server: string): string {
-  const err = e as { code?: number; details?: string; message?: string };
+  const err = e as { code?: number; details?: string; message?: string; metadata?: { get(key: string): unknown[] } };
+  // Our server's own UNAVAILABLE (shutting down, its index database down) carries the call's request id; grpc-js's "cannot connect" does not.
+  if (err.code === 14 && (err.metadata?.get(REQUEST_ID).length ?? 0) > 0) throw new ConfigError(`the server at ${server} is unavailable: ${err.details ?? err.message}`);
   if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${unreachableWhy(err.details ?? err.message ?? '')}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
   if (err.code === 16) throw new ConfigError(`the server at ${server} wants a token: ${err.details ?? err.message}`);
   return `${file}: ${err.details ?? err.message}`;

@@ -9,6 +9,10 @@
  * reload nor the watcher ever sees half a version (Triton's users hit half-copied files picked
  * up by polling). A version whose files are there but do not load (corrupt, wrong shape) is
  * reported by the loader and never replaces the one serving.
+ *
+ * A directory named `<name>.index` is not a model: it is where the server keeps the model's
+ * similarity index by default (model-source.ts), inside the repository, so a repository whose
+ * index exists still restarts with its one model found.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +28,8 @@ export interface RepositoryVersion {
 }
 
 const VERSION_DIR = /^[1-9][0-9]{0,15}$/;
+/** The suffix of the index directories a server keeps beside its models (never a model name). */
+export const INDEX_DIR_SUFFIX = '.index';
 
 /** `latest`, or a version number: what `--model-version` takes. */
 export function parseVersionPolicy(text: string): VersionPolicy {
@@ -43,10 +49,10 @@ async function readDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
-/** The model names in the repository: its subdirectories not starting with a dot. */
+/** The model names in the repository: its subdirectories not starting with a dot, nor ending in `.index` (an index). */
 export async function modelNames(dir: string): Promise<string[]> {
   return (await readDir(dir))
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.endsWith(INDEX_DIR_SUFFIX))
     .map((e) => e.name)
     .sort();
 }
@@ -55,6 +61,7 @@ export async function modelNames(dir: string): Promise<string[]> {
 export async function resolveModelName(dir: string, name?: string): Promise<string> {
   const names = await modelNames(dir);
   if (name !== undefined) {
+    if (name.endsWith(INDEX_DIR_SUFFIX)) throw new ConfigError(`'${name}' names a similarity index, not a model: a model's name may not end in '${INDEX_DIR_SUFFIX}'`);
     if (!names.includes(name)) throw new ConfigError(`model directory ${dir} has no model '${name}' (it has: ${names.join(', ') || 'none'})`);
     return name;
   }

@@ -9,14 +9,14 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { modelName, openModel, singleCropPath, type ModelFiles } from '../model/model-files.js';
-import { chooseVersion, resolveModelName, type VersionPolicy } from '../model/model-repository.js';
+import { chooseVersion, INDEX_DIR_SUFFIX, resolveModelName, type VersionPolicy } from '../model/model-repository.js';
 
 export interface ModelSource {
   /** What the source names now, opened (ModelFileError, ConfigError if it is not there or not right). */
   open(): Promise<ModelFiles>;
   /** The directory watched for new versions. */
   readonly watchDir: string;
-  /** Where the index lives by default: beside the model file, or beside the repository's model directory. */
+  /** Where the index lives by default: beside the model file, or beside the repository's model directory (never taken for a model: model-repository.ts). */
   readonly defaultIndex: string;
   describe(): string;
 }
@@ -40,7 +40,7 @@ export async function repositorySource(dir: string, name: string | undefined, po
       return openModel(v.file, { name: resolved, version: String(v.version) });
     },
     watchDir: path.join(root, resolved),
-    defaultIndex: path.join(root, `${resolved}.index`),
+    defaultIndex: path.join(root, `${resolved}${INDEX_DIR_SUFFIX}`),
     describe: () => `${path.join(root, resolved)} (${policy.kind === 'latest' ? 'latest version' : `version ${policy.version}`})`,
   };
 }

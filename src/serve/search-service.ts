@@ -2,8 +2,11 @@
  * alexnet.v1.ImageSearch: upsert, search, get, delete and describe the index of fc7 vectors, as
  * plain async functions that throw typed errors (status.ts maps them). Images are embedded by the
  * shared decode-and-infer step, ten crops, exactly as Embed does, so a stored image and the same
- * image as a query are at distance 0. The index opens on first use: one of another model answers
- * FAILED_PRECONDITION to every call, the AlexNet service serving on regardless.
+ * image as a query are at distance 0. The index opens on first use (its health is checked at
+ * start: index-health.ts); one holding another model's vectors answers FAILED_PRECONDITION to
+ * upserts, searches and gets (delete and describe still work, so it can be emptied), and once
+ * empty the next upsert re-binds it to the served model. An index that cannot be used answers
+ * with its cause (index-availability.ts). The AlexNet service serves on regardless.
  */
 import { NotFoundError } from '../errors.js';
 import type { ModelFiles } from '../model/model-files.js';
@@ -23,7 +26,9 @@ import type { SearchResponse } from './generated/alexnet/v1/SearchResponse.js';
 import type { UpsertRequest__Output } from './generated/alexnet/v1/UpsertRequest.js';
 import type { UpsertResponse } from './generated/alexnet/v1/UpsertResponse.js';
 import { inferImage } from './image-inference.js';
-import { checkIdentity } from './index/index-identity.js';
+import { explainIndexError } from './index/index-availability.js';
+import { indexHealth } from './index/index-health.js';
+import { mismatchError, sameModel } from './index/index-identity.js';
 import { displayLocation, identityOf, openVectorIndex } from './index/open-vector-index.js';
 import type { IndexIdentity, VectorIndex } from './index/vector-index.js';
 import type { Served } from './model-host.js';
@@ -36,27 +41,53 @@ import { unaryAdapter } from './unary-adapter.js';
 
 export function searchHandlers(env: ServingEnv) {
   const location = env.index;
-  let opening: Promise<{ ix: VectorIndex; identity: IndexIdentity }> | undefined;
-  /** The index, opened once (by the model serving then); a failed open is tried again by the next call. */
+  const health = indexHealth(location, env.log);
+  let opening: Promise<VectorIndex> | undefined;
+  /** One rebind at a time: the upserts of one `index add` arrive together. */
+  let rebinding: Promise<boolean> | undefined;
+  /** The index, opened once (for the model serving then, if new); a failed open is tried again by the next call. */
   const opened = () => {
-    const identity = identityOf(env.model);
-    opening ??= openVectorIndex(location, identity).then(
-      (ix) => ({ ix, identity }),
-      (e: unknown) => {
-        opening = undefined;
-        throw e;
-      },
-    );
+    opening ??= openVectorIndex(location, identityOf(env.model)).catch((e: unknown) => {
+      opening = undefined;
+      throw e;
+    });
     return opening;
   };
-  /** Any index, for calls that do not compare vectors (get, delete, describe). */
-  const index = async (): Promise<VectorIndex> => (await opened()).ix;
-  /** The index, if the version the call holds made its vectors (a reload to another model's version makes it refuse). */
-  const indexFor = async (model: ModelFiles): Promise<VectorIndex> => {
-    const { ix, identity } = await opened();
-    checkIdentity(identity, identityOf(model), displayLocation(location));
-    return ix;
+  /** Any index, for calls that do not compare vectors (delete, describe). */
+  const index = (): Promise<VectorIndex> => opened();
+  /**
+   * The index, if the model of the version the call holds made its vectors (a reload to another
+   * checkpoint makes it refuse). One of another model that is empty takes this model's vectors
+   * from the first write (`write`), and answers as empty (undefined) to a read until then.
+   */
+  const indexFor = async (model: ModelFiles, write: boolean): Promise<VectorIndex | undefined> => {
+    const ix = await opened();
+    const stored = await ix.storedIdentity();
+    const served = identityOf(model);
+    if (sameModel(stored, served)) return ix;
+    if (!write && (await ix.describe()).count === 0) return undefined;
+    // A rebind under way may be for the other version of a reload: what counts is what it left.
+    if (write && (await (rebinding ??= rebindOnce(ix, stored, served))) && sameModel(await ix.storedIdentity(), served)) return ix;
+    throw mismatchError(await ix.storedIdentity(), served, displayLocation(location));
   };
+  const rebindOnce = async (ix: VectorIndex, stored: IndexIdentity, served: IndexIdentity): Promise<boolean> => {
+    try {
+      const done = await ix.rebind(served);
+      if (done) env.log.info('the empty index now holds the served model\'s vectors', { index: displayLocation(location), from: stored.modelFingerprint, to: served.modelFingerprint });
+      return done;
+    } finally {
+      rebinding = undefined;
+    }
+  };
+  /** Errors saying the index cannot be used become their status (and its health); the others pass as they are. */
+  const guard =
+    <A extends unknown[], R>(f: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      f(...args).catch((e: unknown) => {
+        const explained = explainIndexError(e, location);
+        health.failed(explained);
+        throw explained;
+      });
 
   /** The vector and top-1 class of an image, as Embed computes them. */
   const embedImage = async (served: Served, bytes: Buffer | undefined, context: CallContext) => {
@@ -71,7 +102,8 @@ export function searchHandlers(env: ServingEnv) {
     const k = checkK(req.k);
     const filter = toIndexFilter(req.filter);
     const maxDistance = checkMaxDistance(req.max_distance);
-    const ix = await indexFor(served.model);
+    const ix = await indexFor(served.model, false);
+    if (!ix) return { hits: [], model: modelRef(served.model), error: null };
     let query: Float32Array;
     const excludeIds: string[] = [];
     if (req.query === 'image') query = (await embedImage(served, req.image, context)).vector;
@@ -88,12 +120,13 @@ export function searchHandlers(env: ServingEnv) {
   };
 
   return {
-    upsert: (req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> =>
+    upsert: guard(
+      (req: UpsertRequest__Output, context: CallContext): Promise<UpsertResponse> =>
       env.withModel(async (served) => {
         const id = checkId(req.id);
         const labels = checkLabels(req.labels ?? {});
         const uri = checkUri(req.uri);
-        const ix = await indexFor(served.model);
+        const ix = (await indexFor(served.model, true))!;
         let item: { vector: Float32Array; predictedClass: string };
         if (req.source === 'image') item = await embedImage(served, req.image, context);
         else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, served.model.metadata.embeddingDimension), predictedClass: '' };
@@ -101,14 +134,15 @@ export function searchHandlers(env: ServingEnv) {
         await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }]);
         return { id, ok: true, error: null, predicted_class: item.predictedClass };
       }),
-    search,
+    ),
+    search: guard(search),
     async searchBatch(req: SearchBatchRequest__Output, context: CallContext): Promise<SearchBatchResponse> {
       checkBatch(req.queries.length);
       const started = performance.now();
       // Each query answers its own error; the batch fails only as a whole request.
       const results = await Promise.all(
         req.queries.map((q) =>
-          search(q, context).catch((e: unknown) => {
+          guard(search)(q, context).catch((e: unknown) => {
             const s = reportFailure(env.log, 'SearchBatch', e, started, context);
             return { hits: [], model: modelRef(env.model), error: { code: s.code, message: s.details } };
           }),
@@ -116,9 +150,10 @@ export function searchHandlers(env: ServingEnv) {
       );
       return { results };
     },
-    async get(req: GetRequest__Output): Promise<GetResponse> {
+    get: guard(async (req: GetRequest__Output): Promise<GetResponse> => {
       const ids = checkIds(req.ids);
-      const items = await (await index()).get(ids);
+      const ix = await indexFor(env.model, false);
+      const items = ix ? await ix.get(ids) : ids.map(() => undefined);
       const missing = ids.filter((_, i) => !items[i]);
       if (missing.length > 0 && !req.allow_missing) throw new NotFoundError(`not in the index: ${missing.slice(0, 5).map((id) => JSON.stringify(id)).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''} (set allow_missing to get the others)`);
       return {
@@ -127,17 +162,20 @@ export function searchHandlers(env: ServingEnv) {
           return it ? { id, found: true, vector: { values: Array.from(it.vector) }, uri: it.uri, labels: it.labels, predicted_class: it.predictedClass } : { id, found: false };
         }),
       };
-    },
-    async delete(req: DeleteRequest__Output): Promise<DeleteResponse> {
-      return { deleted: await (await index()).delete(checkIds(req.ids)) };
-    },
-    async describeIndex(): Promise<IndexDescription> {
-      const d = await (await index()).describe();
+    }),
+    delete: guard(async (req: DeleteRequest__Output): Promise<DeleteResponse> => ({ deleted: await (await index()).delete(checkIds(req.ids)) })),
+    describeIndex: guard(async (): Promise<IndexDescription> => {
+      const ix = await index();
+      await ix.storedIdentity(); // another replica may have re-bound a shared index
+      const d = await ix.describe();
       return { count: d.count, dimension: d.dimension, metric: d.metric, model: { name: d.modelName, version: d.modelFingerprint }, indexed: d.indexed, unindexed: d.unindexed, backend: d.backend, location: displayLocation(location) };
-    },
+    }),
+    /** Check the index now and tell its health from here on (the server's, set per service). */
+    start: (setServing: (serving: boolean) => void) => health.start(setServing),
     async close(): Promise<void> {
-      const o = await opening?.catch(() => undefined);
-      await o?.ix.close();
+      health.stop();
+      const ix = await opening?.catch(() => undefined);
+      await ix?.close();
     },
   };
 }
@@ -153,5 +191,5 @@ export function searchService(env: ServingEnv): ServiceDescriptor {
     Delete: unaryAdapter(env, 'Delete', h.delete),
     DescribeIndex: unaryAdapter(env, 'DescribeIndex', h.describeIndex),
   };
-  return { name: SEARCH_SERVICE_NAME, definition: searchClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(SEARCH_PROTO_FILE), close: h.close };
+  return { name: SEARCH_SERVICE_NAME, definition: searchClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(SEARCH_PROTO_FILE), start: h.start, close: h.close };
 }

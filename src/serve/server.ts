@@ -256,6 +256,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     })();
     return shuttingDown;
   };
+  // A service's own health (ImageSearch: its index's) from here on; shutdown's NOT_SERVING is final.
+  for (const s of services) {
+    s.start?.((serving) => {
+      if (!shuttingDown) health.setStatus(s.name, serving ? 'SERVING' : 'NOT_SERVING');
+    });
+  }
 
   return {
     address,

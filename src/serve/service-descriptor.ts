@@ -45,6 +45,11 @@ export interface ServiceDescriptor {
   definition: grpc.ServiceDefinition;
   implementation: grpc.UntypedServiceImplementation;
   packageDefinition: protoLoader.PackageDefinition;
+  /**
+   * Once serving: the service may report its own health from then on (the index's, for
+   * ImageSearch), apart from the server's, which stays the model's.
+   */
+  start?(setServing: (serving: boolean) => void): void;
   /** Release what the service holds (an open index), after the last call. */
   close?(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  * watcher), a closed loop of calls running throughout.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { SearchClient } from '../../src/serve/search-client.js';
@@ -145,26 +145,42 @@ test('clear refusals: no model, both --model and --model-dir, a repository with 
   await t.throwsAsync(startServer({ modelDir: repo, modelVersion: { kind: 'pinned', version: 9 }, port: 0, logger: quiet }), { message: /has no version 9 .*it has: 1/ });
 });
 
-test('the index stays the index of the model that made it: after a reload to another checkpoint, search refuses (FAILED_PRECONDITION) and classify goes on', async (t) => {
+test('the index stays the index of the model that made it: after a reload to another checkpoint, search and get refuse (FAILED_PRECONDITION) and classify goes on; emptied, it takes the new model; the repository restarts with its index inside', async (t) => {
   const repo = await tempDir('reload-index');
   await publish(repo, 'tiny', 1, exportsDir.a);
-  const server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
-  const search = new SearchClient(server.address);
+  let server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  let search = new SearchClient(server.address);
   const client = new AlexNetClient(server.address);
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => undefined,
+      (e: { code: number; details: string }) => e,
+    );
   try {
     const image = await png(5);
     t.like((await search.upsert([{ id: 'x', image }]))[0], { ok: true });
     t.is((await search.search({ image, k: 1 })).hits[0]!.id, 'x');
     await publish(repo, 'tiny', 2, exportsDir.b);
     t.like(await server.reload('test'), { status: 'loaded', to: '2' });
-    const refused = await search.search({ image, k: 1 }).then(
-      () => undefined,
-      (e: { code: number; details: string }) => e,
-    );
+    const refused = await refusal(search.search({ image, k: 1 }));
     t.is(refused?.code, 9, 'FAILED_PRECONDITION');
-    t.regex(refused?.details ?? '', /not comparable.*index the images again/);
+    t.regex(refused?.details ?? '', /not comparable.*'alexnet index delete' every id.*index the images again/);
+    // What 'alexnet index add' looks up first: a stored item of the other model is not "already there".
+    t.is((await refusal(search.get({ ids: ['x'], allow_missing: true })))?.code, 9);
     t.is((await client.classify({ image, top_k: 1 })).model!.version, '2');
     t.is((await search.describe()).count, 1, 'nothing stored was lost');
+    t.is((await search.delete(['x'])).deleted, 1);
+    t.like((await search.upsert([{ id: 'y', image }]))[0], { ok: true });
+    const hit = (await search.search({ image, k: 1 })).hits[0]!;
+    t.is(hit.id, 'y');
+    t.true(hit.distance < 1e-3, `distance ${hit.distance}`);
+    search.close();
+    await server.shutdown();
+    // Restarted on the same repository: its default index (repo/tiny.index) is not taken for a second model.
+    t.deepEqual((await fs.readdir(repo)).sort(), ['tiny', 'tiny.index']);
+    server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+    search = new SearchClient(server.address);
+    t.is((await search.search({ image, k: 1 })).hits[0]!.id, 'y');
   } finally {
     search.close();
     client.close();

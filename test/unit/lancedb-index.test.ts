@@ -1,12 +1,11 @@
 /**
  * The LanceDB backend alone (no model, no server): the approximate index once past its threshold
  * against a brute force computed here, the unindexed tail folded in by optimize, filters that a
- * quote cannot break out of, the refusal of another model's index, orphaned temporary files.
+ * quote cannot break out of, another model's index and its re-binding once empty, orphaned temporary files.
  */
 import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { FailedPreconditionError } from '../../src/errors.js';
 import { LanceDbIndex } from '../../src/serve/index/lancedb-index.js';
 import type { IndexItem } from '../../src/serve/index/vector-index.js';
 import { tempDir } from '../temp-dir.js';
@@ -76,17 +75,27 @@ test('filters quote their values: a quote, a backslash or SQL in a label matches
   await ix.close();
 });
 
-test("another model's index is refused; orphaned temporary files are removed at open", async (t) => {
+test("another model's index opens as that model's and is re-bound only once empty (another dimension too); orphaned temporary files are removed at open", async (t) => {
   const dir = await tempDir('lance-identity');
   const ix = await LanceDbIndex.open(dir, identity, { optimizeIntervalMs: 0 });
   await ix.upsert([item(1)]);
   await ix.close();
   const orphan = path.join(dir, 'items.lance', 'data', '.tmp_killed_writer');
   await fs.writeFile(orphan, 'half a file');
-  const e = await t.throwsAsync(LanceDbIndex.open(dir, { ...identity, modelFingerprint: 'bbbbbbbbbbbb' }), { instanceOf: FailedPreconditionError });
-  t.regex(e!.message, /another --index directory/);
-  const again = await LanceDbIndex.open(dir, identity, { optimizeIntervalMs: 0 });
+  const other = { modelFingerprint: 'bbbbbbbbbbbb', modelName: 'n', dimension: 8 };
+  const again = await LanceDbIndex.open(dir, other, { optimizeIntervalMs: 0 });
   await t.throwsAsync(fs.stat(orphan));
+  t.deepEqual(await again.storedIdentity(), identity);
+  t.false(await again.rebind(other), 'it holds an item');
   t.is((await again.get(['v1']))[0]!.id, 'v1');
+  t.is(await again.delete(['v1']), 1);
+  t.true(await again.rebind(other));
+  const small = { id: 's', vector: Float32Array.from({ length: 8 }, (_, j) => j), uri: '', labels: {}, predictedClass: '' };
+  await again.upsert([small]);
+  t.like(await again.describe(), { ...other, count: 1 });
   await again.close();
+  const reopened = await LanceDbIndex.open(dir, identity, { optimizeIntervalMs: 0 });
+  t.deepEqual(await reopened.storedIdentity(), other, 'the new binding is on disk');
+  t.is((await reopened.search(small.vector, 1))[0]!.id, 's');
+  await reopened.close();
 });

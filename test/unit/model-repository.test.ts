@@ -27,7 +27,10 @@ test('the model name: the only one there, or the one named; clear refusals other
   await t.throwsAsync(resolveModelName(dir), { message: /holds no model/ });
   await version(dir, 'cats', '1');
   await fs.mkdir(path.join(dir, '.trash'));
+  // The index a server keeps beside the model (its default --index) is not a second model.
+  await fs.mkdir(path.join(dir, 'cats.index'));
   t.is(await resolveModelName(dir), 'cats');
+  await t.throwsAsync(resolveModelName(dir, 'cats.index'), { message: /names a similarity index, not a model/ });
   await version(dir, 'dogs', '1');
   await t.throwsAsync(resolveModelName(dir), { message: /several models \(cats, dogs\).*--model-name/ });
   t.is(await resolveModelName(dir, 'dogs'), 'dogs');

@@ -2,7 +2,7 @@
  * The pgvector backend against a real PostgreSQL + pgvector (PGlite served on 127.0.0.1, see
  * pglite-server.ts) and a brute force computed here over random clustered vectors: exact and HNSW
  * search, filters, max_distance, excluded ids, upsert/get/delete, all-or-nothing writes, the
- * identity refusal, two replicas opening at once, and persistence across a restart.
+ * another model's table and its re-binding once empty, two replicas opening at once, and persistence across a restart.
  */
 import test from 'ava';
 import pg from 'pg';
@@ -203,15 +203,27 @@ test.serial('an upsert is all or nothing: a bad vector, or a failure inside the 
   t.deepEqual((await index.get(['img-0', 'img-3', 'img-600'])).map((i) => i?.uri), [items[0]!.uri, undefined, undefined]);
 });
 
-test.serial("a table made by another model, or of another dimension, is refused with how to rebuild", async (t) => {
+test.serial("a table made by another model opens as that model's, is re-bound only once empty, and a replica's stale binding writes nothing", async (t) => {
   const index = await openPgvectorIndex(at('owned_items'), identity);
   await index.upsert(items.slice(0, 3));
-  await index.close();
-  await t.throwsAsync(openPgvectorIndex(at('owned_items'), { ...identity, modelFingerprint: 'ffffffffffff' }), { instanceOf: FailedPreconditionError, message: /0123456789ab.*DROP TABLE owned_items/s });
-  await t.throwsAsync(openPgvectorIndex(at('owned_items'), { ...identity, dimension: 32 }), { instanceOf: FailedPreconditionError, message: /64-d.*32-d/ });
+  const other: IndexIdentity = { modelFingerprint: 'ffffffffffff', modelName: 'other', dimension: 32 };
+  const second = await openPgvectorIndex(at('owned_items'), other);
+  t.deepEqual(await second.storedIdentity(), identity);
+  t.false(await second.rebind(other), 'it holds items');
+  t.is((await second.describe()).count, 3);
   await t.throwsAsync(openPgvectorIndex(at('Robert"); DROP TABLE x; --'), identity), { instanceOf: ConfigError });
+  t.is(await second.delete(items.slice(0, 3).map((i) => i.id)), 3);
+  t.true(await second.rebind(other));
+  t.true(await second.rebind(other), 'again: already bound');
+  const small = { ...items[0]!, vector: items[0]!.vector.slice(0, 32) };
+  await second.upsert([small]);
+  t.like(await second.describe(), { ...other, count: 1 });
+  // The first replica still holds the old binding: its write is refused, not mixed in.
+  await t.throwsAsync(index.upsert([items[5]!]), { instanceOf: FailedPreconditionError, message: /ffffffffffff.*re-bound by another server/ });
+  t.deepEqual(await index.storedIdentity(), other);
+  await Promise.all([index.close(), second.close()]);
   const again = await openPgvectorIndex(at('owned_items'), identity);
-  t.is((await again.describe()).count, 3);
+  t.like(await again.describe(), { ...other, count: 1 });
   await again.close();
 });
 

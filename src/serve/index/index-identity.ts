@@ -1,6 +1,6 @@
 /**
  * The identity of an index on disk (which model made its vectors) as a small JSON file beside the
- * table, written atomically (a temporary file renamed over it), and the refusal of another model.
+ * table, written atomically (a temporary file renamed over it), and the refusal of another model's vectors.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -25,12 +25,19 @@ export async function writeIdentity(dir: string, identity: IndexIdentity): Promi
   await fs.rename(tmp, path.join(dir, IDENTITY_FILE));
 }
 
-/** Throws unless `stored` was made by the model of `served` (vectors of two models are not comparable). */
-export function checkIdentity(stored: IndexIdentity, served: IndexIdentity, location: string): void {
-  if (stored.modelFingerprint === served.modelFingerprint && stored.dimension === served.dimension) return;
-  throw new FailedPreconditionError(
-    `the index at ${location} was made by model ${stored.modelName} (version ${stored.modelFingerprint}, ${stored.dimension}-d), not the served ${served.modelName} ` +
-      `(version ${served.modelFingerprint}, ${served.dimension}-d): vectors of two models are not comparable; serve with another --index directory, ` +
-      `or delete this one and index the images again with 'alexnet index add'`,
+export function sameModel(stored: IndexIdentity, served: IndexIdentity): boolean {
+  return stored.modelFingerprint === served.modelFingerprint && stored.dimension === served.dimension;
+}
+
+/**
+ * The refusal of an index holding another model's vectors, saying what works while the server
+ * runs: an index emptied of its items is re-bound to the served model by the next upsert.
+ */
+export function mismatchError(stored: IndexIdentity, served: IndexIdentity, location: string): FailedPreconditionError {
+  return new FailedPreconditionError(
+    `the index at ${location} holds vectors of model ${stored.modelName} (version ${stored.modelFingerprint}, ${stored.dimension}-d), not of the served ${served.modelName} ` +
+      `(version ${served.modelFingerprint}, ${served.dimension}-d): vectors of two models are not comparable. Serve the model that made it, serve with another --index, ` +
+      `or empty it ('alexnet index delete' every id, or remove the index while the server is stopped) and index the images again with 'alexnet index add': ` +
+      `an empty index takes the served model's vectors`,
   );
 }

@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
-import { checkIdentity, readIdentity, writeIdentity } from './index-identity.js';
+import { readIdentity, writeIdentity } from './index-identity.js';
 import { filterClauses, idClause, labelPairs } from './label-filter.js';
 import type { IndexDescription, IndexIdentity, IndexItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
 
@@ -62,25 +62,48 @@ export class LanceDbIndex implements VectorIndex {
 
   private constructor(
     readonly dir: string,
-    private readonly identity: IndexIdentity,
+    private identity: IndexIdentity,
     private readonly db: lancedb.Connection,
     private readonly o: Required<LanceDbOptions>,
   ) {}
 
-  /** Opens the index in `dir` (refusing another model's), creating nothing until the first upsert. */
+  /**
+   * Opens the index in `dir`, creating nothing until the first upsert. One made by another model
+   * opens as that model's (storedIdentity says which): its callers refuse to mix vectors, and can
+   * still delete its items and rebind it.
+   */
   static async open(dir: string, identity: IndexIdentity, options: LanceDbOptions = {}): Promise<LanceDbIndex> {
     const stored = await readIdentity(dir);
-    if (stored) checkIdentity(stored, identity, dir);
     await removeOrphans(dir);
     const db = await lancedb.connect(dir);
     const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ef: 64, refineFactor: 4, nprobes: 0, ...options };
-    const index = new LanceDbIndex(dir, identity, db, o);
+    const index = new LanceDbIndex(dir, stored ?? identity, db, o);
     if ((await db.tableNames()).includes(TABLE)) index.table = await db.openTable(TABLE);
     if (o.optimizeIntervalMs > 0) {
       index.timer = setInterval(() => void index.optimizeIfDue(1).catch(() => undefined), o.optimizeIntervalMs);
       index.timer.unref();
     }
     return index;
+  }
+
+  storedIdentity(): Promise<IndexIdentity> {
+    return Promise.resolve(this.identity);
+  }
+
+  rebind(identity: IndexIdentity): Promise<boolean> {
+    return this.serially(async () => {
+      if (this.identity.modelFingerprint === identity.modelFingerprint && this.identity.dimension === identity.dimension) return true;
+      if (this.table && (await this.table.countRows()) > 0) return false;
+      // The empty table goes too: its schema has the old dimension, its ANN index the old model's quantization.
+      if (this.table) {
+        this.table.close();
+        this.table = undefined;
+        await this.db.dropTable(TABLE);
+      }
+      this.identity = identity;
+      await writeIdentity(this.dir, identity);
+      return true;
+    });
   }
 
   private serially<T>(work: () => Promise<T>): Promise<T> {

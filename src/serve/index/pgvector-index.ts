@@ -54,7 +54,7 @@ export class PgvectorIndex implements VectorIndex {
   constructor(
     private readonly pool: pg.Pool,
     private readonly table: string,
-    private readonly identity: IndexIdentity,
+    private identity: IndexIdentity,
     options: PgvectorOptions,
   ) {
     this.ident = `${table}_identity`;
@@ -64,29 +64,50 @@ export class PgvectorIndex implements VectorIndex {
     if (!Number.isInteger(identity.dimension) || identity.dimension < 1) throw new BadRequestError(`dimension ${identity.dimension} is not a positive integer`);
   }
 
-  /** Creates what is missing, or refuses a table made by another model. */
+  /** Creates what is missing; a table made by another model opens as that model's (storedIdentity says which). */
   async init(): Promise<void> {
     const { modelFingerprint, modelName, dimension } = this.identity;
     this.hnsw = await this.transaction(async (c) => {
       await c.query(`SELECT pg_advisory_xact_lock(${OPEN_LOCK})`);
       await c.query('CREATE EXTENSION IF NOT EXISTS vector');
       await c.query(`CREATE TABLE IF NOT EXISTS ${this.ident} (one boolean PRIMARY KEY DEFAULT true CHECK (one), model_fingerprint text NOT NULL, model_name text NOT NULL, dimension integer NOT NULL)`);
-      const stored = await c.query<{ model_fingerprint: string; model_name: string; dimension: number }>(`SELECT model_fingerprint, model_name, dimension FROM ${this.ident}`);
-      const row = stored.rows[0];
-      const rebuild = `Serve the model that built it, or rebuild: use another table (--index ...?table=other_name) or drop this one (DROP TABLE ${this.table}, ${this.ident}) and index again.`;
-      if (row === undefined) {
-        await c.query(`INSERT INTO ${this.ident} (model_fingerprint, model_name, dimension) VALUES ($1, $2, $3)`, [modelFingerprint, modelName, dimension]);
-      } else if (row.model_fingerprint !== modelFingerprint) {
-        throw new FailedPreconditionError(`index table ${this.table} holds vectors of model ${row.model_name} (${row.model_fingerprint}), not of the served model ${modelName} (${modelFingerprint}): vectors of different models are not comparable. ${rebuild}`);
-      } else if (row.dimension !== dimension) {
-        throw new FailedPreconditionError(`index table ${this.table} holds ${row.dimension}-d vectors, the served model makes ${dimension}-d ones. ${rebuild}`);
-      }
-      await c.query(`CREATE TABLE IF NOT EXISTS ${this.table} (id text PRIMARY KEY, vector vector(${dimension}) NOT NULL, uri text NOT NULL, labels jsonb NOT NULL, predicted_class text NOT NULL)`);
+      const stored = await this.readIdentity(c);
+      if (stored === undefined) await c.query(`INSERT INTO ${this.ident} (model_fingerprint, model_name, dimension) VALUES ($1, $2, $3)`, [modelFingerprint, modelName, dimension]);
+      else this.identity = stored;
+      await this.createTable(c, this.identity.dimension);
       if (await this.hnswExists(c)) return true;
       if ((await this.count(c)) < this.hnswThreshold) return false;
       await this.buildHnsw(c);
       return true;
     });
+  }
+
+  async storedIdentity(): Promise<IndexIdentity> {
+    // Another replica may have re-bound the table since: its vectors are then another model's.
+    this.identity = (await this.readIdentity(this.pool)) ?? this.identity;
+    return this.identity;
+  }
+
+  async rebind(identity: IndexIdentity): Promise<boolean> {
+    const done = await this.transaction(async (c) => {
+      await c.query(`SELECT pg_advisory_xact_lock(${OPEN_LOCK})`);
+      // No replica inserts between the count and the drop.
+      await c.query(`LOCK TABLE ${this.table} IN SHARE ROW EXCLUSIVE MODE`);
+      // Another replica serving the same model may have re-bound it (and written) first.
+      const stored = await this.readIdentity(c);
+      if (stored && stored.modelFingerprint === identity.modelFingerprint && stored.dimension === identity.dimension) return true;
+      if ((await this.count(c)) > 0) return false;
+      // The empty table goes too: its column has the old dimension, its HNSW index the old model's graph.
+      await c.query(`DROP TABLE ${this.table}`);
+      await c.query(`UPDATE ${this.ident} SET model_fingerprint = $1, model_name = $2, dimension = $3`, [identity.modelFingerprint, identity.modelName, identity.dimension]);
+      await this.createTable(c, identity.dimension);
+      return true;
+    });
+    if (done) {
+      this.identity = identity;
+      this.hnsw = false;
+    }
+    return done;
   }
 
   async describe(): Promise<IndexDescription> {
@@ -101,6 +122,11 @@ export class PgvectorIndex implements VectorIndex {
     const rows = checkItems(items, this.identity.dimension);
     if (rows.length === 0) return;
     const built = await this.transaction(async (c) => {
+      // FOR SHARE: a replica's rebind (an UPDATE of this row) waits for this write, or this write for it.
+      const stored = await this.readIdentity(c, 'FOR SHARE');
+      if (stored && stored.modelFingerprint !== this.identity.modelFingerprint) {
+        throw new FailedPreconditionError(`index table ${this.table} now holds vectors of model ${stored.modelName} (${stored.modelFingerprint}), re-bound by another server: nothing was written`);
+      }
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const chunk = rows.slice(i, i + INSERT_CHUNK);
         await c.query(
@@ -180,6 +206,16 @@ export class PgvectorIndex implements VectorIndex {
     } finally {
       c.release();
     }
+  }
+
+  private async readIdentity(c: pg.Pool | pg.PoolClient, lock = ''): Promise<IndexIdentity | undefined> {
+    const { rows } = await c.query<{ model_fingerprint: string; model_name: string; dimension: number }>(`SELECT model_fingerprint, model_name, dimension FROM ${this.ident} ${lock}`);
+    const r = rows[0];
+    return r && { modelFingerprint: r.model_fingerprint, modelName: r.model_name, dimension: r.dimension };
+  }
+
+  private async createTable(c: pg.PoolClient, dimension: number): Promise<void> {
+    await c.query(`CREATE TABLE IF NOT EXISTS ${this.table} (id text PRIMARY KEY, vector vector(${Number(dimension)}) NOT NULL, uri text NOT NULL, labels jsonb NOT NULL, predicted_class text NOT NULL)`);
   }
 
   private async count(c: pg.Pool | pg.PoolClient): Promise<number> {

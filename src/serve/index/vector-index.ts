@@ -61,6 +61,14 @@ export interface IndexDescription extends IndexIdentity {
 
 export interface VectorIndex {
   readonly backend: string;
+  /** The model whose vectors it holds (the one it was opened for, when new); read per call, as another server may re-bind a shared index. */
+  storedIdentity(): Promise<IndexIdentity>;
+  /**
+   * Bind the index to another model, only while it holds no item (dropping what the last one
+   * built: table, ANN index); false, and nothing changed, when it holds items. The answer to a
+   * reload to another checkpoint: delete the items, index the images again.
+   */
+  rebind(identity: IndexIdentity): Promise<boolean>;
   describe(): Promise<IndexDescription>;
   /** Insert or replace (by id) every item, all or none. */
   upsert(items: readonly IndexItem[]): Promise<void>;
