@@ -152,7 +152,8 @@ program
   )
   .addOption(new Option('--backend <name>', 'tfjs backend for a checkpoint').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .option('--report <dir>', 'also write <dir>/report.json (per-class precision, recall, F1, support; their averages; the confusion matrix) and <dir>/confusion.svg')
-  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string; report?: string }) => {
+  .option('--cache <dir>', 'for a folder trained with --val-split and --cache: the cache that holds its split (default: DIR/.alexnet-cache-<base>)')
+  .action(async (model: string, opts: { data: string; center?: boolean; split?: 'train' | 'val' | 'test'; backend: string; report?: string; cache?: string }) => {
     const { evalCommand } = await import('./cli/eval-command.js');
     await evalCommand(model, opts);
   });

@@ -6,13 +6,13 @@
 import type { SplitName } from '../train/data-cache.js';
 import { progressBar } from './progress.js';
 
-export async function evalCommand(model: string, opts: { data: string; center?: boolean; split?: SplitName; backend: string; report?: string }): Promise<void> {
+export async function evalCommand(model: string, opts: { data: string; center?: boolean; split?: SplitName; backend: string; report?: string; cache?: string }): Promise<void> {
   const center = opts.center ?? false;
   const bar = progressBar(`evaluating (${center ? 'center crop' : 'ten crops'})`);
-  const progress = (done: number, total: number) => bar.update(done, total);
+  const choices = { split: opts.split, cacheDir: opts.cache, onProgress: (done: number, total: number) => bar.update(done, total) };
   const r = await (model.endsWith('.onnx')
-    ? (await import('../export/eval-onnx.js')).evalOnnx(model, opts.data, center, opts.split, progress)
-    : (await import('../train/eval-checkpoint.js')).evalCheckpoint(model, opts.data, center, opts.backend, opts.split, progress)
+    ? (await import('../export/eval-onnx.js')).evalOnnx(model, opts.data, center, choices)
+    : (await import('../train/eval-checkpoint.js')).evalCheckpoint(model, opts.data, center, opts.backend, choices)
   ).finally(() => bar.stop());
   const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
   console.log(`${r.count} images, ${r.mode === 'ten' ? 'ten crops' : 'center crop'}, ${r.runtime}: top-1 error ${pct(r.top1)} (accuracy ${pct(1 - r.top1)}), ${r.classes.length > 5 ? `top-5 error ${pct(r.top5)}` : 'top-5 error not shown (5 classes or fewer: always 0)'}`);

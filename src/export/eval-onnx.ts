@@ -6,15 +6,14 @@ import * as ort from 'onnxruntime-node';
 import { centerCropsNchw } from '../image/crops.js';
 import { openModel, type ModelFiles } from '../model/model-files.js';
 import { EvalTally, type EvalResult } from '../train/count-errors.js';
-import { RecordReader, type SplitName } from '../train/data-cache.js';
-import { loadLabelledImages, mapLabels, type LabelledImages } from '../train/labelled-images.js';
+import { RecordReader } from '../train/data-cache.js';
+import { loadLabelledImages, mapLabels, type EvalChoices, type LabelledImages } from '../train/labelled-images.js';
 
-/** `onProgress` is told the images done after each batch. */
-export async function evalOnnx(file: string, dataDir: string, center: boolean, split?: SplitName, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
+export async function evalOnnx(file: string, dataDir: string, center: boolean, choices: EvalChoices = {}): Promise<EvalResult> {
   const model = await openModel(file);
-  const data = await loadLabelledImages(dataDir, model.metadata.baseSize, split);
+  const data = await loadLabelledImages(dataDir, model.metadata.baseSize, choices.split, choices.cacheDir);
   try {
-    return await evalOn(model, data, center, onProgress);
+    return await evalOn(model, data, center, choices.onProgress);
   } finally {
     await data.dispose();
   }

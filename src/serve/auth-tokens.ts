@@ -104,13 +104,16 @@ export class AuthTokens {
         start: (next) =>
           next({
             onReceiveMetadata: (md, pass) => {
-              const name = this.check(md.get('authorization')[0]);
+              const sent = md.get('authorization')[0];
+              const name = this.check(sent);
               if (name !== undefined) {
                 md.set(TOKEN_NAME, name);
                 return pass(md);
               }
               this.log.debug('call refused: no valid token', { method: method.path, peer: call.getPeer(), 'x-request-id': requestIdOf(md) });
-              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: 'this server needs a token: send the metadata authorization: Bearer <token> (the CLI: --token-file or ALEXNET_TOKEN)' });
+              // Whether a token came matters to the caller (a wrong one is to be replaced, not added); which one never is told.
+              const details = sent === undefined ? 'this server needs a token: send the metadata authorization: Bearer <token> (the CLI: --token-file or ALEXNET_TOKEN)' : 'the token sent is not one this server accepts (revoked, mistyped, or not "Bearer <token>")';
+              call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details });
             },
           }),
       });

@@ -45,18 +45,55 @@ export async function repositorySource(dir: string, name: string | undefined, po
   };
 }
 
-/** Call `onChange` once `dir` has been quiet for `quietMs` after a change; returns the stop function. */
-export function watchSource(source: ModelSource, onChange: () => void, quietMs = 500): () => void {
+/**
+ * Call `onChange` once the source's directory has been quiet for `quietMs` after a change; returns
+ * the stop function. The directory itself may be replaced (renamed over by a deploy, a fresh
+ * checkout): a watch on its parent sees its name change and moves the watch to the new one, which
+ * is itself a change. A watch that is lost is said in `warn`, never silently.
+ */
+export function watchSource(source: ModelSource, onChange: () => void, quietMs = 500, warn: (msg: string, fields: Record<string, unknown>) => void = () => {}): () => void {
+  const dir = source.watchDir;
   let timer: NodeJS.Timeout | undefined;
-  const watcher: FSWatcher = watch(source.watchDir, { persistent: false }, () => {
+  const changed = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(onChange, quietMs);
-  });
-  // A watched directory that goes away (deleted, unmounted) stops the watching, not the server.
-  watcher.on('error', () => watcher.close());
+  };
+  let inner: FSWatcher | undefined;
+  const arm = () => {
+    inner?.close();
+    inner = undefined;
+    try {
+      const w = watch(dir, { persistent: false }, changed);
+      // Deleted or unmounted: this watch ends; the parent's sees a new directory of the name.
+      w.on('error', (e) => {
+        w.close();
+        if (inner === w) inner = undefined;
+        warn('model directory watch lost: waiting for it to come back', { dir, problem: e.message });
+      });
+      inner = w;
+    } catch (e) {
+      warn('model directory not watched: waiting for it to come back', { dir, problem: (e as Error).message });
+    }
+  };
+  arm();
+  let outer: FSWatcher | undefined;
+  try {
+    outer = watch(path.dirname(dir), { persistent: false }, (_event, name) => {
+      if (name !== null && name.toString() !== path.basename(dir)) return;
+      arm();
+      changed();
+    });
+    outer.on('error', (e) => {
+      outer?.close();
+      warn('the watch on the model directory\'s parent was lost: a replaced model directory is not followed', { dir: path.dirname(dir), problem: e.message });
+    });
+  } catch (e) {
+    warn('the model directory\'s parent is not watched: a replaced model directory is not followed', { dir: path.dirname(dir), problem: (e as Error).message });
+  }
   return () => {
     if (timer) clearTimeout(timer);
-    watcher.close();
+    inner?.close();
+    outer?.close();
   };
 }
 

@@ -197,7 +197,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const modelHost = new ModelHost({ model: opened, engine }, startEngine, log);
   models = modelHost;
   const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason);
-  const stopWatching = o.watchModels ? watchSource(source, () => void reload('model files changed')) : undefined;
+  const stopWatching = o.watchModels ? watchSource(source, () => void reload('model files changed'), 500, (msg, fields) => log.warn(msg, fields)) : undefined;
   admission.open();
   setHealth('SERVING');
   log.info('serving', {

@@ -4,9 +4,8 @@ import { readCheckpoint } from '../model/checkpoint.js';
 import { useBackend } from './backends.js';
 import { BatchPipeline } from './batch-pipeline.js';
 import { EvalTally, type EvalResult } from './count-errors.js';
-import type { SplitName } from './data-cache.js';
 import { averagedSoftmax, imagesPerEvalBatch } from './evaluate.js';
-import { loadLabelledImages, mapLabels, type LabelledImages } from './labelled-images.js';
+import { loadLabelledImages, mapLabels, type EvalChoices, type LabelledImages } from './labelled-images.js';
 import { toTfjs } from './network.js';
 
 /** A checkpoint's mean as a baseSize x baseSize x 3 image (a per-channel mean is repeated). */
@@ -17,13 +16,12 @@ export function meanImageOf(mean: { kind: 'channel'; values: number[] } | { kind
   return out;
 }
 
-/** `onProgress` is told the images done after each batch. */
-export async function evalCheckpoint(location: string, dataDir: string, center: boolean, backend: string, split?: SplitName, onProgress?: (done: number, total: number) => void): Promise<EvalResult> {
+export async function evalCheckpoint(location: string, dataDir: string, center: boolean, backend: string, choices: EvalChoices = {}): Promise<EvalResult> {
   const ck = await readCheckpoint(location);
   const spec = ck.network;
-  const data = await loadLabelledImages(dataDir, spec.baseSize, split);
+  const data = await loadLabelledImages(dataDir, spec.baseSize, choices.split, choices.cacheDir);
   try {
-    return await evalOn(ck, data, center, backend, onProgress);
+    return await evalOn(ck, data, center, backend, choices.onProgress);
   } finally {
     await data.dispose();
   }

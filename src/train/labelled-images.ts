@@ -9,10 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
-import { defaultCacheDir } from './cache-format.js';
+import { defaultCacheDir, readCacheMeta } from './cache-format.js';
 import { cacheExists, readDataCache, type Split, type SplitName } from './data-cache.js';
 import { listClassFolders, listingWarnings } from './folder-listing.js';
 import { PREPARE_MAX_PIXELS } from './prepare-folder.js';
+
+/** Which images an evaluation takes (loadLabelledImages: a split, the cache of a --val-split folder), and `onProgress` told the images done after each batch. */
+export interface EvalChoices {
+  split?: SplitName | undefined;
+  cacheDir?: string | undefined;
+  onProgress?: ((done: number, total: number) => void) | undefined;
+}
 
 export interface LabelledImages {
   /** Class names of `labels`, in the data's order. */
@@ -29,7 +36,7 @@ export interface LabelledImages {
  * folder: DIR/<split>/<class>/* when a split is asked for, else DIR/test/, DIR/val/, the validation
  * split of DIR's prepared cache (a folder trained with --val-split) or DIR itself.
  */
-export async function loadLabelledImages(dir: string, baseSize: number, splitName?: SplitName): Promise<LabelledImages> {
+export async function loadLabelledImages(dir: string, baseSize: number, splitName?: SplitName, cacheDir?: string): Promise<LabelledImages> {
   if (await cacheExists(dir)) {
     const cache = await readDataCache(dir);
     if (cache.meta.baseSize !== baseSize) throw new ConfigError(`${dir} was prepared at ${cache.meta.baseSize}x${cache.meta.baseSize}; the model needs ${baseSize}x${baseSize}`);
@@ -39,6 +46,21 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
     return { classes: cache.meta.classes, split, baseSize, description: `${dir} (${name} split, ${split.count} images)`, dispose: async () => undefined };
   }
   const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
+  // A folder trained with --val-split (train/ alone): its train and validation images are the
+  // two parts its prepared cache holds, not the folder's train/ (which holds both).
+  const splitByCache = (await isDir(path.join(dir, 'train'))) && !(await isDir(path.join(dir, 'val'))) && !(await isDir(path.join(dir, 'test')));
+  if (splitByCache && splitName !== 'test') {
+    const cache = cacheDir ?? defaultCacheDir(dir, baseSize);
+    const meta = (await cacheExists(cache)) ? await readCacheMeta(cache) : undefined;
+    if (meta?.valSplit !== undefined) {
+      const name = splitName ?? 'val';
+      const loaded = await loadLabelledImages(cache, baseSize, name);
+      return { ...loaded, description: `${dir}'s ${name === 'val' ? 'validation images held out' : 'training images left'} by --val-split ${meta.valSplit} (${cache}, ${loaded.split.count} images)` };
+    }
+    if (splitName !== 'train') {
+      throw new ConfigError(`${dir} has train/ but no val/ or test/ folder, and no prepared cache at ${cache} holding a --val-split: evaluate on --split train, give the cache training used with --cache, or train on it with --val-split first`);
+    }
+  }
   let root = dir;
   if (splitName) {
     root = path.join(dir, splitName);
@@ -49,15 +71,6 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
         root = path.join(dir, sub);
         break;
       }
-    }
-    if (root === dir && (await isDir(path.join(dir, 'train')))) {
-      // A folder trained with --val-split: its validation images are those held out in its cache.
-      const cache = defaultCacheDir(dir, baseSize);
-      if (await cacheExists(cache)) {
-        const loaded = await loadLabelledImages(cache, baseSize, 'val');
-        return { ...loaded, description: `${dir}'s validation images held out by --val-split (${cache}, ${loaded.split.count} images)` };
-      }
-      throw new ConfigError(`${dir} has train/ but no val/ or test/ folder, and no prepared cache at ${cache} holding a validation split: evaluate on --split train, or train on it with --val-split first`);
     }
   }
   const listing = await listClassFolders(root, 1);

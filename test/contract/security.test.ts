@@ -146,7 +146,13 @@ test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, non
     t.is((await cli('classify', file, '--server', s.address, '--token-file', tokenFile)).code, 0);
     const refused = await cli('classify', file, '--server', s.address);
     t.is(refused.code, 1);
-    t.regex(refused.err, /wants a token/);
+    t.regex(refused.err, /refused the call: this server needs a token/);
+    const wrongFile = path.join(dir, 'wrong-token');
+    await fs.writeFile(wrongFile, 'not-a-token-of-this-server\n');
+    const mistyped = await cli('classify', file, '--server', s.address, '--token-file', wrongFile);
+    t.is(mistyped.code, 1);
+    t.regex(mistyped.err, /refused the call: the token sent is not one this server accepts/);
+    t.false(mistyped.err.includes('not-a-token-of-this-server'), 'the token is not echoed');
     for (const c of [anonymous, wrong, alice]) c.close();
   });
   t.false(lines.some((l) => l.includes(secret) || l.includes(secret.slice(0, -1))), 'a token reached the logs');

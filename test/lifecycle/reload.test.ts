@@ -137,6 +137,34 @@ test('--watch-models: a version published by rename is served without a signal; 
   }
 });
 
+test('--watch-models follows a model directory replaced by a rename: its versions and those published into it later are served', async (t) => {
+  const repo = await tempDir('reload-watch-replaced');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const watched = await startServer({ modelDir: repo, watchModels: true, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const client = new AlexNetClient(watched.address);
+  const served = async (version: string) => {
+    for (let i = 0; i < 200 && (await client.modelInfo()).model!.version !== version; i++) await new Promise((r) => setTimeout(r, 50));
+    return (await client.modelInfo()).model!.version;
+  };
+  try {
+    // A deploy that builds the whole model directory beside the old one and renames it into place.
+    await publish(repo, '.tiny.new', 5, exportsDir.b);
+    await fs.rename(path.join(repo, 'tiny'), path.join(repo, '.tiny.old'));
+    await fs.rename(path.join(repo, '.tiny.new'), path.join(repo, 'tiny'));
+    t.is(await served('5'), '5');
+    // The watch is on the new directory now: a version published into it is taken too.
+    await publish(repo, 'tiny', 6, exportsDir.a);
+    t.is(await served('6'), '6');
+    // And one published into the old, renamed-away directory is not.
+    await publish(repo, '.tiny.old', 9, exportsDir.b);
+    await new Promise((r) => setTimeout(r, 1500));
+    t.is((await client.modelInfo()).model!.version, '6');
+  } finally {
+    client.close();
+    await watched.shutdown();
+  }
+});
+
 test('clear refusals: no model, both --model and --model-dir, a repository with no version', async (t) => {
   const repo = await tempDir('reload-empty');
   await t.throwsAsync(startServer({ port: 0, logger: quiet }), { message: /no model to serve/ });

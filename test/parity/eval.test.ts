@@ -43,15 +43,15 @@ test('checkpoint (tfjs) and exported model (onnxruntime): same top-1 class for e
   }
   // --split train: the training images, read from the folder (decoded here) and from the cache
   // (decoded when it was prepared): the same images, so the same predictions.
-  const fromFolder = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), true, 'train');
-  const fromCache = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'cache'), true, 'train');
-  const byTfjs = await evalCheckpoint(ck, path.join(root, 'cache'), true, 'cpu', 'train');
+  const fromFolder = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), true, { split: 'train' });
+  const fromCache = await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'cache'), true, { split: 'train' });
+  const byTfjs = await evalCheckpoint(ck, path.join(root, 'cache'), true, 'cpu', { split: 'train' });
   t.is(fromFolder.count, 96);
   t.is(fromCache.count, 96);
   t.deepEqual(Array.from(fromCache.predictions), Array.from(fromFolder.predictions));
   t.deepEqual(Array.from(byTfjs.predictions), Array.from(fromCache.predictions));
-  t.is((await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'cache'), true, 'val')).count, 40);
-  await t.throwsAsync(evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), true, 'test'), { message: /has no test\/ folder/ });
+  t.is((await evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'cache'), true, { split: 'val' })).count, 40);
+  await t.throwsAsync(evalOnnx(path.join(root, 'model.onnx'), path.join(root, 'data'), true, { split: 'test' }), { message: /has no test\/ folder/ });
   t.log(`train split: top-1 error ${fromCache.top1} (val: see above)`);
 });
 

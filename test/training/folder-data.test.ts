@@ -205,6 +205,15 @@ test('a folder trained with --val-split is evaluated on the images its cache hel
   t.is(data.split.count, cache.meta.counts.val!);
   t.deepEqual([...data.split.labels], [...cache.splits.val!.labels]);
   t.regex(data.description, /held out by --val-split/);
+  // --split train: the images left for training (not the whole train/ folder), --split val: those held out.
+  const trained = await loadLabelledImages(root, base, 'train');
+  t.is(trained.split.count, cache.meta.counts.train!);
+  t.is(trained.split.count + data.split.count, 8);
+  t.is((await loadLabelledImages(root, base, 'val')).split.count, cache.meta.counts.val!);
+  // A cache kept elsewhere (train --cache) is named with the same option.
+  const other = path.join(root, '..', `${path.basename(root)}-elsewhere`);
+  await loadOrPrepare(root, tiny, { valSplit: 0.5, cacheDir: other });
+  t.is((await loadLabelledImages(root, base, 'val', other)).split.count, 4);
 
   const file = path.join(root, 'a-file');
   await fs.writeFile(file, '');
