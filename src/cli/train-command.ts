@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_PRESET, getPreset } from '../config.js';
 import { InterruptedError } from '../errors.js';
+import { takeLock } from '../util/dir-lock.js';
 import type { TrainConfig } from '../train/run-config.js';
 import { readBestEpoch } from '../train/run-dir.js';
 import { ensureWritableDir, loadOrPrepare } from './data-command.js';
@@ -43,14 +44,21 @@ export interface TrainCommandOptions {
 
 export async function trainCommand(opts: TrainCommandOptions): Promise<void> {
   const made = await ensureWritableDir(opts.out);
+  // One process trains a run at a time: two would interleave its checkpoints and metrics.
+  const release = await takeLock(path.join(opts.out, RUN_LOCK), `the run directory ${opts.out}`);
   try {
     await trainInto(opts);
   } catch (e) {
+    release();
     // A run that failed before its first checkpoint leaves no empty --out behind (rmdir keeps a folder with files).
     if (made) await fs.rmdir(opts.out).catch(() => {});
     throw e;
+  } finally {
+    release();
   }
 }
+
+const RUN_LOCK = '.alexnet-train.lock';
 
 async function trainInto(opts: TrainCommandOptions): Promise<void> {
   const { train } = await import('../train/trainer.js');

@@ -14,6 +14,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { takeLock } from '../util/dir-lock.js';
 import { ImageStatistics, rgbPca } from '../image/pca.js';
 import { writeAtomic } from '../util/atomic-file.js';
 import { CACHE_FORMAT, CACHE_VERSION, cacheState, splitFiles, type CacheMeta, type ImageStore, type SplitName } from './cache-format.js';
@@ -87,6 +88,7 @@ export class CacheWriter {
     private readonly outputs: Partial<Record<SplitName, SplitOutput>>,
     journal: Journal | undefined,
     stats: Uint8Array | undefined,
+    private readonly release: () => void,
   ) {
     this.skipped = journal ? [...journal.skipped] : [];
     this.resumeFrom = journal?.next ?? 0;
@@ -97,6 +99,17 @@ export class CacheWriter {
 
   /** Open `<out>.partial/`, resuming it when it holds an interrupted run of the same preparation. */
   static async open(out: string, spec: CacheSpec): Promise<CacheWriter> {
+    // One preparation of `out` at a time: two would write the same partial files.
+    const release = await takeLock(`${out}.lock`, `the cache ${out}`);
+    try {
+      return await CacheWriter.openLocked(out, spec, release);
+    } catch (e) {
+      release();
+      throw e;
+    }
+  }
+
+  private static async openLocked(out: string, spec: CacheSpec, release: () => void): Promise<CacheWriter> {
     // What finish() replaces must be a cache or nothing: never someone's files.
     const entries = await fs.readdir(out).catch(() => [] as string[]);
     if (entries.length > 0 && (await cacheState(out)) === 'none') throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
@@ -140,7 +153,7 @@ export class CacheWriter {
           bytes,
         };
       }
-      return new CacheWriter(out, dir, spec, outputs, journal, stats);
+      return new CacheWriter(out, dir, spec, outputs, journal, stats, release);
     } catch (e) {
       throw writeError(e, out);
     }
@@ -225,6 +238,7 @@ export class CacheWriter {
       await fs.rm(path.join(this.dir, JOURNAL), { force: true });
       if (this.statsFile) await fs.rm(path.join(this.dir, this.statsFile), { force: true });
       await replaceDir(this.dir, this.out);
+      this.release();
       return meta;
     } catch (e) {
       throw writeError(e, this.out);
@@ -235,6 +249,7 @@ export class CacheWriter {
   async close(keep: boolean): Promise<void> {
     await this.closeFiles(false);
     if (!keep) await fs.rm(this.dir, { recursive: true, force: true });
+    this.release();
   }
 
   private async closeFiles(sync: boolean): Promise<void> {

@@ -144,3 +144,22 @@ test('a directory of other files is never written over; an unreadable folder and
   t.is(empty.code, 1);
   t.regex(empty.stderr, /empty-class has no \.jpg/);
 });
+
+test('two preparations of one cache at once: the second is refused naming the first, which goes on unharmed', async (t) => {
+  const root = await tempDir('prepare-twice');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 1000, 50);
+  const out = path.join(root, 'cache');
+  const args = ['data', 'prepare', data, '--preset', 'mini', '--out', out, '--workers', '1'];
+  const first = startAlexnet(args);
+  await appears(path.join(`${out}.partial`, 'journal.json'));
+  const second = await alexnet(args);
+  t.is(second.code, 1);
+  t.regex(second.stderr, new RegExp(`the cache .*cache is in use by process ${first.child.pid} on `));
+  const done = await first.done;
+  t.is(done.code, 0, done.stderr);
+  t.false(await exists(`${out}.lock`), 'the lock goes with the preparation');
+  const whole = path.join(root, 'whole');
+  t.is((await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', whole, '--workers', '1'])).code, 0);
+  t.deepEqual(await cacheFiles(out), await cacheFiles(whole), 'the same cache as a preparation alone');
+});

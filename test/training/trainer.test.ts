@@ -256,3 +256,23 @@ test('train stopped by SIGTERM: a checkpoint saved, exit 1 saying how to go on; 
   t.is(resumed.code, 0, resumed.stderr);
   t.is(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')).training.epoch, done + 1);
 });
+
+test('one train per --out at a time: a second is refused naming the first, a lock left by a dead process is taken over', async (t) => {
+  const { startAlexnet, alexnet } = await import('../data-fixtures.js');
+  const out = path.join(await tempDir('train-lock'), 'run');
+  const args = ['train', '--data', dataDir, '--out', out, '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--batch-size', '16', '--patience', '1000', '--no-ten-crop'];
+  const first = startAlexnet([...args, '--epochs', '1000']);
+  let seen = '';
+  const training = new Promise<void>((resolve) => first.child.stderr!.on('data', (d) => ((seen += d), /epoch 1\/1000/.test(seen) && resolve())));
+  await training;
+  const second = await alexnet([...args, '--epochs', '1']);
+  first.child.kill('SIGTERM');
+  await first.done;
+  t.is(second.code, 1);
+  t.regex(second.stderr, new RegExp(`the run directory .*run is in use by process ${first.child.pid} on `));
+  // The first's lock went with it; one left by a process that no longer runs is no obstacle either.
+  await fs.writeFile(path.join(out, '.alexnet-train.lock'), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), since: 'then' }));
+  const resumed = await alexnet([...args, '--resume', '--epochs', String(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')).training.epoch + 1)]);
+  t.is(resumed.code, 0, resumed.stderr);
+  await t.throwsAsync(fs.stat(path.join(out, '.alexnet-train.lock')), undefined, 'released at the end');
+});

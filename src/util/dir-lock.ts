@@ -1,0 +1,61 @@
+/**
+ * One writer per directory: a lock file made with O_EXCL holding the writer's pid and host. A
+ * second `alexnet train` into the same --out (or a second preparation of one cache) is refused
+ * while the first runs; a lock left by a process that is gone (killed, the machine rebooted) is
+ * taken over. Released when the work ends, and at the latest when the process exits.
+ */
+import { closeSync, openSync, promises as fs, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import { ConfigError } from '../errors.js';
+
+interface Holder {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** Whether the holder is a live process on this machine (a lock from another host is taken as held). */
+function alive(h: Holder): boolean {
+  if (h.host !== os.hostname()) return true;
+  try {
+    process.kill(h.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Take `file` for this process, or refuse naming the holder and what it is doing (`what`). Returns the release. */
+export async function takeLock(file: string, what: string): Promise<() => void> {
+  const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, JSON.stringify(me));
+      closeSync(fd);
+      let held = true;
+      const release = () => {
+        if (!held) return;
+        held = false;
+        process.off('exit', release);
+        rmSync(file, { force: true });
+      };
+      process.on('exit', release);
+      return release;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const text = await fs.readFile(file, 'utf8').catch(() => '');
+    let holder: Holder | undefined;
+    try {
+      holder = JSON.parse(text) as Holder;
+    } catch {
+      // Written by a process that died between making and filling it: not a live holder.
+    }
+    if (holder && alive(holder)) {
+      throw new ConfigError(`${what} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): wait for it to end, or stop it; if no such process runs, remove ${file}`);
+    }
+    await fs.rm(file, { force: true });
+  }
+  throw new ConfigError(`could not take the lock ${file}: another process keeps taking it`);
+}
