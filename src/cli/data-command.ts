@@ -28,7 +28,17 @@ export interface PrepareChoices {
  * given), else prepared now. A class with no training image is refused either way.
  */
 export async function loadOrPrepare(dataDir: string, preset: Preset, choices: PrepareChoices = {}): Promise<DataCache> {
-  const data = (await cacheExists(dataDir)) ? await readDataCache(dataDir) : await folderCache(dataDir, preset, choices);
+  const prepared = await cacheExists(dataDir);
+  const data = prepared ? await readDataCache(dataDir) : await folderCache(dataDir, preset, choices);
+  if (prepared) {
+    // Options about preparing a folder do nothing to data already prepared: say so rather than ignore them.
+    const moot = [
+      ...(choices.cacheDir !== undefined ? ['--cache'] : []),
+      ...(choices.maxPixels !== undefined ? ['--max-pixels'] : []),
+      ...(choices.valSplit !== undefined && choices.valSplit !== data.meta.valSplit ? ['--val-split'] : []),
+    ];
+    if (moot.length > 0) console.error(`warning: ${moot.join(', ')} not used: ${dataDir} is already prepared (${data.meta.valSplit !== undefined ? `with --val-split ${data.meta.valSplit}` : 'with its val folder'}); prepare the photo folder again to change them`);
+  }
   const { noTrain, noVal } = classCoverage(data);
   if (noTrain.length > 0) {
     throw new ConfigError(`class(es) ${nameSome(noTrain)} of ${dataDir} have no readable training image (every one was skipped: see ${data.dir}/meta.json): add images that can be read, or remove the class folder`);
@@ -41,6 +51,9 @@ async function folderCache(dataDir: string, preset: Preset, choices: PrepareChoi
   const { baseSize } = preset.network;
   const cache = choices.cacheDir ?? defaultCacheDir(dataDir, baseSize);
   const state = await cacheState(cache);
+  if (choices.cacheDir !== undefined && state === 'none' && (await fs.readdir(cache).catch(() => [])).length > 0) {
+    throw new ConfigError(`--cache ${cache} exists and is not a prepared data cache: give an empty or new folder`);
+  }
   const made = state === 'current' ? await readCacheMeta(cache) : undefined;
   // Checked with the cache's own store and options: only the files and what was typed can make it out of date.
   const options = {

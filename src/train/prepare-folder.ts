@@ -60,6 +60,11 @@ export interface FolderPlan {
 export async function scanFolder(data: string, valSplit?: number): Promise<{ classes: string[]; train: ListedFile[]; val: ListedFile[]; warnings: string[] }> {
   const isDir = (p: string) => fs.stat(p).then((st) => st.isDirectory(), () => false);
   if ((await isDir(data)) && !(await isDir(path.join(data, 'train')))) {
+    // Pointed at the train/ (or val/) folder itself: the folder above is the one to give.
+    const above = path.dirname(path.resolve(data));
+    if (['train', 'val', 'test'].includes(path.basename(path.resolve(data))) && (await isDir(path.join(above, 'train')))) {
+      throw new ConfigError(`${data} is the ${path.basename(path.resolve(data))}/ folder of ${above}: give the folder that holds train/ (--data ${above})`);
+    }
     throw new ConfigError(`${data} has no train/ folder: the layout is ${data}/train/<class>/<images> (and ${data}/val/<class>/<images>, or --val-split); move the class folders into ${data}/train/`);
   }
   const train = await listClassFolders(path.join(data, 'train'));

@@ -224,6 +224,34 @@ test('class folders put directly in DIR (no train/) are refused saying the layou
   const root = await tempDir('flat');
   await folder(root, { red: 2, green: 2 }, '.');
   await t.throwsAsync(prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base }), { message: /has no train\/ folder: the layout is .*\/train\/<class>\/<images>/ });
+  // Given the train/ folder itself: the folder above it is named.
+  const proper = await tempDir('given-train');
+  await folder(proper, { red: 2, green: 2 });
+  await t.throwsAsync(prepareFolder({ data: path.join(proper, 'train'), out: path.join(proper, 'cache'), baseSize: base }), { message: new RegExp(`is the train/ folder of ${proper}: give the folder that holds train/ \\(--data ${proper}\\)`) });
+});
+
+// Serial: it listens to console.error, which the other tests of this file write to.
+test.serial('options about preparing a folder: --cache naming a folder of other files is refused; given with data already prepared, they are said to do nothing', async (t) => {
+  const root = await tempDir('moot-options');
+  await folder(root, { red: 3, green: 3 });
+  await folder(root, { red: 1, green: 1 }, 'val');
+  const mine = path.join(root, '..', `${path.basename(root)}-mine`);
+  await fs.mkdir(mine, { recursive: true });
+  await fs.writeFile(path.join(mine, 'thesis.txt'), 'years of work');
+  await t.throwsAsync(loadOrPrepare(root, tiny, { cacheDir: mine }), { message: /--cache .*-mine exists and is not a prepared data cache: give an empty or new folder/ });
+  t.is(await fs.readFile(path.join(mine, 'thesis.txt'), 'utf8'), 'years of work');
+  const prepared = path.join(root, '..', `${path.basename(root)}-prepared`);
+  await prepareFolder({ data: root, out: prepared, baseSize: base });
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => said.push(line);
+  try {
+    await loadOrPrepare(prepared, tiny, { maxPixels: 10, valSplit: 0.5 });
+    await loadOrPrepare(prepared, tiny, {});
+  } finally {
+    console.error = error;
+  }
+  t.deepEqual(said.filter((l) => l.startsWith('warning') && l.includes(prepared)), [`warning: --max-pixels, --val-split not used: ${prepared} is already prepared (with its val folder); prepare the photo folder again to change them`]);
 });
 
 test('a cache prepared from one folder is not replaced by another folder\'s preparation (a typo of --out); the same folder replaces it', async (t) => {
