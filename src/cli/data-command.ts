@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { getPreset, type Preset } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { LockHeldError, waitForLock } from '../util/dir-lock.js';
 import { defaultCacheDir, readCacheMeta, splitBytes, type ImageStore } from '../train/cache-format.js';
 import { classCoverage, nameSome } from '../train/class-coverage.js';
 import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
@@ -48,8 +49,21 @@ export async function loadOrPrepare(dataDir: string, preset: Preset, choices: Pr
 }
 
 async function folderCache(dataDir: string, preset: Preset, choices: PrepareChoices): Promise<DataCache> {
+  // Another process preparing this very cache (a second train on the same folder) makes what this
+  // one would: wait for it and use its cache, rather than be refused; also when both began at once.
+  for (;;) {
+    try {
+      return await folderCacheOnce(dataDir, preset, choices);
+    } catch (e) {
+      if (!(e instanceof LockHeldError)) throw e;
+    }
+  }
+}
+
+async function folderCacheOnce(dataDir: string, preset: Preset, choices: PrepareChoices): Promise<DataCache> {
   const { baseSize } = preset.network;
   const cache = choices.cacheDir ?? defaultCacheDir(dataDir, baseSize);
+  await waitForLock(`${cache}.lock`, (h) => console.error(`waiting for process ${h.pid} to finish preparing ${cache}`));
   const state = await cacheState(cache);
   if (choices.cacheDir !== undefined && state === 'none' && (await fs.readdir(cache).catch(() => [])).length > 0) {
     throw new ConfigError(`--cache ${cache} exists and is not a prepared data cache: give an empty or new folder`);

@@ -8,7 +8,10 @@ import { closeSync, openSync, promises as fs, rmSync, writeSync } from 'node:fs'
 import os from 'node:os';
 import { ConfigError } from '../errors.js';
 
-interface Holder {
+/** The lock is held by a live process (the message names it). */
+export class LockHeldError extends ConfigError {}
+
+export interface Holder {
   pid: number;
   host: string;
   since: string;
@@ -22,6 +25,26 @@ function alive(h: Holder): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The live process holding `file`, if any. */
+export async function lockHolder(file: string): Promise<Holder | undefined> {
+  try {
+    const holder = JSON.parse(await fs.readFile(file, 'utf8')) as Holder;
+    return alive(holder) ? holder : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Wait while a live process holds `file`, telling `waiting` once who it is; resolves when it is free. */
+export async function waitForLock(file: string, waiting: (holder: Holder) => void, pollMs = 500): Promise<void> {
+  let told = false;
+  for (let h = await lockHolder(file); h; h = await lockHolder(file)) {
+    if (!told) waiting(h);
+    told = true;
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 
@@ -53,7 +76,7 @@ export async function takeLock(file: string, what: string): Promise<() => void> 
       // Written by a process that died between making and filling it: not a live holder.
     }
     if (holder && alive(holder)) {
-      throw new ConfigError(`${what} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): wait for it to end, or stop it; if no such process runs, remove ${file}`);
+      throw new LockHeldError(`${what} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): wait for it to end, or stop it; if no such process runs, remove ${file}`);
     }
     await fs.rm(file, { force: true });
   }

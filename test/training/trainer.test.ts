@@ -264,7 +264,8 @@ test('one train per --out at a time: a second is refused naming the first, a loc
   const first = startAlexnet([...args, '--epochs', '1000']);
   let seen = '';
   const training = new Promise<void>((resolve) => first.child.stderr!.on('data', (d) => ((seen += d), /epoch 1\/1000/.test(seen) && resolve())));
-  await training;
+  await Promise.race([training, first.done]);
+  t.is(first.child.exitCode, null, `the first run ended before training: ${seen}`);
   const second = await alexnet([...args, '--epochs', '1']);
   first.child.kill('SIGTERM');
   await first.done;
@@ -275,4 +276,18 @@ test('one train per --out at a time: a second is refused naming the first, a loc
   const resumed = await alexnet([...args, '--resume', '--epochs', String(JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')).training.epoch + 1)]);
   t.is(resumed.code, 0, resumed.stderr);
   await t.throwsAsync(fs.stat(path.join(out, '.alexnet-train.lock')), undefined, 'released at the end');
+});
+
+test('two trains on one photo folder at once: the folder is prepared once, the other waits for it and both train', async (t) => {
+  const { startAlexnet } = await import('../data-fixtures.js');
+  const root = await tempDir('train-same-folder');
+  const photos = path.join(root, 'photos');
+  await writeSyntheticDataset({ out: photos, perClassTrain: 60, perClassVal: 10, size: 48 });
+  const run = (name: string) => startAlexnet(['train', '--data', photos, '--out', path.join(root, name), '--backend', 'cpu', '--threads', '1', '--preset', 'tiny', '--max-steps', '2', '--no-ten-crop']);
+  const [a, b] = await Promise.all([run('a').done, run('b').done]);
+  t.is(a.code, 0, a.stderr);
+  t.is(b.code, 0, b.stderr);
+  const prepared = [a, b].filter((r) => /preparing images: 280\/280/.test(r.stderr));
+  t.is(prepared.length, 1, 'one of them prepared the folder, the other used its cache');
+  t.log([a, b].map((r) => (/waiting for process/.test(r.stderr) ? 'waited' : 'did not wait')).join(', '));
 });
