@@ -11,11 +11,14 @@ export function countErrors(probs: Float32Array, classes: number, labels: ArrayL
   const k = Math.min(5, classes);
   for (let i = 0; i < labels.length; i++) {
     const row = probs.subarray(i * classes, (i + 1) * classes);
-    const target = row[labels[i]!]!;
-    // Rank of the true class: how many classes score strictly higher. A row with a NaN (a
-    // diverged network) is wrong: compared with NaN nothing is higher, which would count it right.
+    const label = labels[i]!;
+    const target = row[label]!;
+    // Rank of the true class among the scores sorted high to low, ties in class order (as
+    // argmaxRows breaks them): a tie never counts in the model's favour, so a network answering
+    // the same score for every class is right only for class 0, as its predictions say. A row with
+    // a NaN (a diverged network) is wrong: compared with NaN nothing is higher.
     let above = Number.isNaN(target) ? classes : 0;
-    for (let c = 0; c < classes; c++) if (row[c]! > target || Number.isNaN(row[c]!)) above++;
+    for (let c = 0; c < classes; c++) if (row[c]! > target || (row[c] === target && c < label) || Number.isNaN(row[c]!)) above++;
     if (above >= 1) top1++;
     if (above >= k) top5++;
   }

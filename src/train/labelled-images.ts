@@ -106,8 +106,17 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
 /** Map the data's class indices onto the model's label indices, by class folder name: its class ids, else its labels (a model trained without --labels). */
 export function mapLabels(data: LabelledImages, model: { labels: string[]; classIds?: string[] }): Int32Array {
   // Compared in Unicode NFC: macOS writes folder names decomposed (NFD), and a model may have been trained on either.
-  const index = new Map((model.classIds ?? model.labels).map((l, i) => [l.normalize('NFC'), i]));
+  const names = (model.classIds ?? model.labels).map((l) => l.normalize('NFC'));
+  const index = new Map(names.map((l, i) => [l, i]));
+  // A label no folder can be named ("T-shirt/top") matches its folder-safe spelling ("T-shirt_top").
+  for (const [i, l] of names.entries()) {
+    const safe = l.replace(/[/\\:]/g, '_');
+    if (safe !== l && !index.has(safe)) index.set(safe, i);
+  }
   const missing = data.classes.filter((c) => !index.has(c.normalize('NFC')));
-  if (missing.length > 0) throw new ConfigError(`the data has classes the model does not know: ${missing.slice(0, 5).join(', ')}`);
+  if (missing.length > 0) {
+    const shown = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? `, ... (${xs.length} in all)` : '');
+    throw new ConfigError(`the data has classes the model does not know: ${shown(missing)} (the model's: ${shown(names)})`);
+  }
   return Int32Array.from(data.split.labels, (l) => index.get(data.classes[l]!.normalize('NFC'))!);
 }

@@ -1,6 +1,7 @@
 /**
- * Top-1 / top-5 counting against a brute force: each row sorted, the true class's place looked up.
- * A row of NaN (what a diverged network answers) is an error, never a hit.
+ * Top-1 / top-5 counting against a brute force: each row's classes sorted (ties in class order, as
+ * the predictions break them), the true class's place looked up. A row of NaN (what a diverged
+ * network answers) is an error, never a hit; so is a tie lost by class order.
  */
 import test from 'ava';
 import { countErrors } from '../../src/train/count-errors.js';
@@ -16,8 +17,9 @@ function bruteForce(probs: number[][], labels: number[]): { top1: number; top5: 
       top5++;
       return;
     }
-    const sorted = [...row].sort((a, b) => b - a);
-    const place = sorted.indexOf(row[labels[i]!]!);
+    // Classes sorted by score, high to low, ties in class order (a stable sort).
+    const order = row.map((_, c) => c).sort((a, b) => row[b]! - row[a]! || a - b);
+    const place = order.indexOf(labels[i]!);
     if (place >= 1) top1++;
     if (place >= Math.min(5, row.length)) top5++;
   });
@@ -45,4 +47,14 @@ test('top-1 and top-5 errors equal the sorted brute force, NaN rows counted wron
 test('an all-NaN batch is all errors, not all right', (t) => {
   const probs = new Float32Array(4 * 3).fill(Number.NaN);
   t.deepEqual(countErrors(probs, 3, [0, 1, 2, 0]), { top1: 4, top5: 4 });
+});
+
+test('ties count against the model: a uniform answer is right for class 0 only, as its argmax says', (t) => {
+  const third = 1 / 3;
+  const probs = new Float32Array(6 * 3).fill(third);
+  t.deepEqual(countErrors(probs, 3, [0, 1, 2, 0, 1, 2]), { top1: 4, top5: 0 });
+  // Eight classes, the true one at exactly 0 with six others: top-5 holds only the first five in class order.
+  const row = Float32Array.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  t.deepEqual(countErrors(row, 8, [4]), { top1: 1, top5: 0 });
+  t.deepEqual(countErrors(row, 8, [5]), { top1: 1, top5: 1 });
 });

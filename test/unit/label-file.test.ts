@@ -76,5 +76,8 @@ test('class ids: kept in the checkpoint and the ONNX metadata, absent when not g
   t.deepEqual([...mapLabels(data, reversed)], [0, 1, 0]);
   // A model without class ids: its labels are the folder names.
   t.deepEqual([...mapLabels(data, { labels: ['n01443537', 'n01440764'] })], [0, 1, 0]);
-  t.throws(() => mapLabels(data, { labels: ['goldfish', 'tench'] }), { message: /the data has classes the model does not know: n01440764, n01443537/ });
+  t.throws(() => mapLabels(data, { labels: ['goldfish', 'tench'] }), { message: /the data has classes the model does not know: n01440764, n01443537 \(the model's: goldfish, tench\)/ });
+  // A label no folder can be named (the shipped model's 'T-shirt/top') matches its folder-safe spelling.
+  const fashion = { ...data, classes: ['T-shirt_top', 'Trouser'] } as LabelledImages;
+  t.deepEqual([...mapLabels(fashion, { labels: ['Trouser', 'T-shirt/top'] })], [0, 1, 0]);
 });
