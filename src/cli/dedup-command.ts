@@ -13,6 +13,7 @@ import type { ClientOptionValues } from './client-options.js';
 import { progressBar } from './progress.js';
 import { imageFiles } from './image-args.js';
 import { addFiles, withClient } from './search-command.js';
+import { plural } from '../util/plural.js';
 
 /** Queries per SearchBatch (the server's limit). */
 const BATCH = 256;
@@ -113,5 +114,5 @@ export async function dedupCommand(args: string[], opts: DedupOptions): Promise<
     grp.files.forEach((f, i) => console.log(`  ${i === 0 ? '        ' : grp.distances[i]! < 0 ? ' (chain)' : grp.distances[i]!.toFixed(4).padStart(8)}  ${f}`));
   });
   const dupes = groups.reduce((s, g) => s + g.files.length - 1, 0);
-  console.log(`${groups.length} groups of near duplicates (fc7 distance <= ${opts.maxDistance}) among ${files.length} images; ${dupes} could go, keeping one per group`);
+  console.log(`${plural(groups.length, 'group')} of near duplicates (fc7 distance <= ${opts.maxDistance}) among ${files.length} images; ${dupes} could go, keeping one per group`);
 }

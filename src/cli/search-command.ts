@@ -33,12 +33,15 @@ export interface Added {
   ids: string[];
   added: number;
   skipped: number;
+  /** Files with the same bytes as one given before them: one item, sent once. */
+  copies: number;
   failures: string[];
 }
 
 /** Store these files in the index (those already stored, by content hash, are skipped), with a progress bar. */
 export async function addFiles(c: SearchClient, files: string[], title = 'indexing images'): Promise<Added> {
-  const r: Added = { ids: [], added: 0, skipped: 0, failures: [] };
+  const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, failures: [] };
+  const seen = new Set<string>();
   const bar = progressBar(title);
   try {
     for (let at = 0; at < files.length; at += CHUNK) {
@@ -48,8 +51,14 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
       r.ids.push(...ids);
       // Resumable: what the index already holds is not sent again.
       const stored = (await c.get({ ids, allow_missing: true })).items.map((i) => i.found);
-      const todo = chunk.flatMap((file, i) => (stored[i] ? [] : [{ id: ids[i]!, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } }]));
-      r.skipped += chunk.length - todo.length;
+      const todo: { id: string; image: Buffer; uri: string; labels: Record<string, string> }[] = [];
+      chunk.forEach((file, i) => {
+        const id = ids[i]!;
+        if (seen.has(id)) r.copies++;
+        else if (stored[i]) r.skipped++;
+        else todo.push({ id, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } });
+        seen.add(id);
+      });
       const results = todo.length > 0 ? await c.upsert(todo) : [];
       results.forEach((res, i) => (res.ok ? r.added++ : r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`)));
       bar.update(at + chunk.length, files.length, `${r.added} added, ${r.skipped} already there, ${r.failures.length} failed`);
@@ -63,7 +72,8 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
 export async function indexAddCommand(args: string[], opts: ClientOptionValues): Promise<void> {
   const files = await imageFiles(args);
   const r = await withClient(opts, (c) => addFiles(c, files));
-  console.log(`${r.added} added, ${r.skipped} already in the index, ${r.failures.length} failed (of ${files.length} files)`);
+  const copies = r.copies > 0 ? `, ${r.copies} ${r.copies === 1 ? 'a copy' : 'copies'} of another file given (one item per content)` : '';
+  console.log(`${r.added} added, ${r.skipped} already in the index${copies}, ${r.failures.length} failed (of ${files.length} files)`);
   for (const f of r.failures) console.error(`alexnet: ${f}`);
   if (r.failures.length > 0) throw new ConfigError(`${r.failures.length} of ${files.length} images failed`);
 }

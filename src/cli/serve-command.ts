@@ -136,6 +136,8 @@ export function callError(e: unknown, file: string, server: string): string {
   const err = e as { code?: number; details?: string; message?: string; metadata?: { get(key: string): unknown[] } };
   // Our server's own UNAVAILABLE (shutting down, its index database down) carries the call's request id; grpc-js's "cannot connect" does not.
   if (err.code === 14 && (err.metadata?.get(REQUEST_ID).length ?? 0) > 0) throw new ConfigError(`the server at ${server} is unavailable: ${err.details ?? err.message}`);
+  // mTLS: the handshake ends in the server's "certificate required" alert when no client certificate was given.
+  if (err.code === 14 && /certificate required/i.test(err.details ?? '')) throw new ConfigError(`the server at ${server} asks for a client certificate (mTLS): pass --tls-cert and --tls-key`);
   if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${unreachableWhy(err.details ?? err.message ?? '')}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
   if (err.code === 16) throw new ConfigError(`the server at ${server} refused the call: ${err.details ?? err.message}`);
   return `${file}: ${err.details ?? err.message}`;

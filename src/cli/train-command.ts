@@ -106,7 +106,7 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
   const stop = (signal: string) => {
     if (controller.signal.aborted) return;
     stoppedBy = signal;
-    console.error(`\n${signal}: finishing the current step and saving a checkpoint (press again to wait)`);
+    console.error(`\n${signal}: finishing the current step and saving a checkpoint (another Ctrl-C is ignored until it is saved)`);
     controller.abort();
   };
   const onInt = () => stop('SIGINT');

@@ -12,6 +12,7 @@ import { CHECKPOINT_FILE, readCheckpointMeta, writeCheckpoint, type CheckpointMe
 import type { NamedTensor } from '../model/tensor.js';
 import { writeCurves } from './curves.js';
 import type { EpochMetrics } from './epoch-metrics.js';
+import { plural } from '../util/plural.js';
 
 /** Where the run keeps a copy of the checkpoint of its best validation epoch (a checkpoint directory of its own). */
 export const BEST_DIR = 'best';
@@ -33,7 +34,7 @@ export async function refuseExistingRun(out: string): Promise<void> {
   const done = run?.config ? run.epoch : undefined;
   throw new ConfigError(
     done !== undefined
-      ? `${out} already holds a training run (${done} epochs done): add --resume to go on with it, or give another --out`
+      ? `${out} already holds a training run (${plural(done, 'epoch')} done): add --resume to go on with it, or give another --out`
       : `${out} already holds a checkpoint: give another --out`,
   );
 }

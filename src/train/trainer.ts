@@ -24,6 +24,7 @@ import type { TrainingBackend } from './backends.js';
 import { afterEpoch, initialPlateau, plateauAllowsMore, scheduleErrors } from './plateau-schedule.js';
 import { recordEpoch, saveRunCheckpoint } from './run-dir.js';
 import { checkRunData, runLabels, type TrainingRun, type TrainingState } from './training-run.js';
+import { plural } from '../util/plural.js';
 
 export interface TrainHooks {
   /** Called after every step. */
@@ -142,7 +143,7 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       const stopHere = async (where: string, seconds = (performance.now() - t0) / 1000) => {
         state.partial = { lossSum, lossCount, seconds, waitMs: trainPipe.waitMs, stepMs };
         checkpoint = await save();
-        log(`${atStepLimit ? `stopped at the step limit (${steps} steps)` : 'interrupted'} ${where}: saved ${checkpoint}`);
+        log(`${atStepLimit ? `stopped at the step limit (${plural(steps, 'step')})` : 'interrupted'} ${where}: saved ${checkpoint}`);
       };
       if (interrupted) {
         await stopHere(`at epoch ${e + 1}, batch ${state.batch}`);
@@ -176,8 +177,8 @@ export async function train(run: TrainingRun, data: DataCache, hooks: TrainHooks
       if (schedule.dropped) {
         sgd.learningRate = state.learningRate;
         dropMessage = plateauAllowsMore(state, cfg)
-          ? `validation error has not improved for ${cfg.patience} epoch(s): learning rate now ${state.learningRate}`
-          : `validation error has not improved for ${cfg.patience} epoch(s) after ${cfg.maxDrops} learning-rate drops: training ends here, as the paper's schedule does`;
+          ? `validation error has not improved for ${plural(cfg.patience, 'epoch')}: learning rate now ${state.learningRate}`
+          : `validation error has not improved for ${plural(cfg.patience, 'epoch')} after ${plural(cfg.maxDrops, 'learning-rate drop')}: training ends here, as the paper's schedule does`;
       }
       state.epoch = e + 1;
       state.batch = 0;

@@ -6,6 +6,7 @@
  */
 import { closeSync, openSync, promises as fs, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** The lock is held by a live process (the message names it). */
@@ -51,6 +52,8 @@ export async function waitForLock(file: string, waiting: (holder: Holder) => voi
 /** Take `file` for this process, or refuse naming the holder and what it is doing (`what`). Returns the release. */
 export async function takeLock(file: string, what: string): Promise<() => void> {
   const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  // The folder it goes in may not exist yet (--out data/x in a fresh clone).
+  await fs.mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx');
@@ -66,7 +69,8 @@ export async function takeLock(file: string, what: string): Promise<() => void> 
       process.on('exit', release);
       return release;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') throw new ConfigError(`cannot write ${file} (${code ?? (e as Error).message}): ${what} must be in a folder this user may write`);
     }
     const text = await fs.readFile(file, 'utf8').catch(() => '');
     let holder: Holder | undefined;

@@ -74,7 +74,7 @@ test.serial('dedup groups re-encoded, slightly changed and byte-identical copies
   const exact = await cli('dedup', s.dir, '--max-distance', String(Math.min(...pairs.filter((p) => p.d > 0).map((p) => p.d)) / 2), '--server', s.server.address);
   t.is(exact.code, 0, exact.err);
   t.regex(exact.out, /group 1 \(2 images\)\n\s+\S+\/a\/3\.png\n\s+0\.0000\s+\S+\/d\/3-copy\.png/);
-  t.regex(exact.out, /1 groups of near duplicates .* among 10 images; 1 could go/);
+  t.regex(exact.out, /1 group of near duplicates .* among 10 images; 1 could go/);
   // --max-distance 0: identical vectors only, as brute force at 0 finds them.
   const zero = await cli('dedup', s.dir, '--max-distance', '0', '--json', '--server', s.server.address);
   t.is(zero.code, 0, zero.err);

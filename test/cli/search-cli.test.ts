@@ -59,6 +59,18 @@ test.serial('index add walks the folders, then skips what is stored; search prin
   t.regex((await cli('index', 'add', query, ...server)).out, /^1 added, 0 already/);
 });
 
+test.serial('index add of two files with the same bytes: one item, and said so', async (t) => {
+  const dir = await tempDir('search-cli-copies');
+  const image = await png(40);
+  for (const f of ['a.png', 'copy-of-a.png']) await fs.writeFile(path.join(dir, f), image);
+  await fs.writeFile(path.join(dir, 'b.png'), await png(41));
+  const before = JSON.parse((await cli('index', 'info', '--json', '--server', s.server.address)).out).count as number;
+  const r = await cli('index', 'add', dir, '--server', s.server.address);
+  t.is(r.code, 0, r.err);
+  t.regex(r.out, /^2 added, 0 already in the index, 1 a copy of another file given \(one item per content\), 0 failed \(of 3 files\)/);
+  t.is(JSON.parse((await cli('index', 'info', '--json', '--server', s.server.address)).out).count, before + 2);
+});
+
 test.serial('refusals: no images, a bad k, an unreachable server', async (t) => {
   const none = await cli('index', 'add', path.join(s.dir, 'notes.txt'), '--server', s.server.address);
   t.is(none.code, 1);

@@ -75,6 +75,7 @@ test('mTLS: no client certificate, or one of another CA, refused; the CA\'s clie
     t.is(JSON.parse(r.out)[0].classes.length, 5);
     const without = await cli('classify', file, '--server', s.address, '--tls-ca', certs.ca.cert, '--timeout', '5');
     t.is(without.code, 1);
+    t.regex(without.err, /asks for a client certificate \(mTLS\): pass --tls-cert and --tls-key/);
   });
 });
 

@@ -143,6 +143,13 @@ test('a directory of other files is never written over; an unreadable folder and
   const empty = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(root, 'c')]);
   t.is(empty.code, 1);
   t.regex(empty.stderr, /empty-class has no \.jpg/);
+  await fs.rm(path.join(data, 'train', 'empty-class'), { recursive: true });
+  await fs.rm(path.join(data, 'val', 'empty-class'), { recursive: true });
+  // --out in folders that do not exist yet (data/ in a fresh clone): made, as train --out is.
+  const nested = path.join(root, 'not', 'yet', 'cache');
+  const made = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', nested]);
+  t.is(made.code, 0, made.stderr);
+  t.true(await exists(path.join(nested, 'meta.json')));
 });
 
 test('two preparations of one cache at once: the second is refused naming the first, which goes on unharmed', async (t) => {
