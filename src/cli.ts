@@ -92,7 +92,7 @@ program
   .addOption(new Option('--backend <name>', 'training backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .option('--epochs <n>', 'maximum epochs (default: the preset\'s)', positiveInt)
   .option('--batch-size <n>', 'images per step (default: the preset\'s: 128, the paper\'s, for paper and mini; 16 for tiny)', positiveInt)
-  .option('--lr <rate>', 'initial learning rate (default: 0.01)', positiveNumber)
+  .option('--lr <rate>', "initial learning rate (default: 0.01, the paper's at the preset's batch size; with another --batch-size, scaled with it: paper and mini 0.000625 at 8)", positiveNumber)
   .option('--weight-decay <w>', "weight decay in the paper's update rule, v <- 0.9v - w*lr*weights - lr*grad (default: 0.0005)", nonNegativeNumber)
   .option('--dropout <rate>', 'dropout on fc6 and fc7 while training, 0 to less than 1 (default: 0.5, the paper\'s)', dropoutRate)
   .option('--patience <n>', "epochs without validation improvement before the lr is divided by 10 (default: the preset's; 3 or more rides out validation noise)", positiveInt)

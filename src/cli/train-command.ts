@@ -100,6 +100,9 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
     ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
   });
   if (backend.name === 'webgpu') checkWebgpuFits(preset.network, data.meta.classes.length, config.batchSize, adapter);
+  if (!run.resumed && opts.lr === undefined && config.batchSize !== preset.train.batchSize) {
+    console.error(`learning rate ${config.learningRate}: the preset's ${preset.train.learningRate} at batch ${preset.train.batchSize}, scaled to batch ${config.batchSize} (--lr to choose another)`);
+  }
   console.error(`training ${preset.name} on ${data.meta.counts.train} images (${data.meta.classes.length} classes), validating on ${data.meta.counts.val}; ${JSON.stringify(config)}`);
   const controller = new AbortController();
   let stoppedBy = '';

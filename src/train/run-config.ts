@@ -26,13 +26,23 @@ export interface TrainConfig extends TrainDefaults {
 export const RESUMABLE_SETTINGS = ['epochs', 'patience', 'workers', 'threads', 'tenCropEachEpoch'] as const;
 
 /** A new run's settings: what was asked for, else the preset's default, else RUN_DEFAULTS. `threads` and `workers` may stay unset until the backend is known. */
+/**
+ * The preset's learning rate for another batch size, when none is given: scaled with the batch
+ * (Goyal et al. 2017's linear rule), so the paper's 0.01 at 128 images is 0.000625 at 8, where
+ * 0.01 on 8 images a step diverges. At the preset's own batch size it is the preset's (the paper's).
+ */
+export function scaledLearningRate(preset: Preset, batchSize: number): number {
+  const t = preset.train;
+  return batchSize === t.batchSize ? t.learningRate : (t.learningRate * batchSize) / t.batchSize;
+}
+
 export function newRunConfig(preset: Preset, requested: Partial<TrainConfig>): TrainConfig {
   const t = preset.train;
   const r = requested;
   return {
     preset: preset.name,
     batchSize: r.batchSize ?? t.batchSize,
-    learningRate: r.learningRate ?? t.learningRate,
+    learningRate: r.learningRate ?? scaledLearningRate(preset, r.batchSize ?? t.batchSize),
     momentum: t.momentum,
     weightDecay: r.weightDecay ?? t.weightDecay,
     lrDropFactor: t.lrDropFactor,

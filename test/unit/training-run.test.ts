@@ -101,3 +101,14 @@ test('batch workers and gradient threads follow the backend unless asked for: be
   settleBackendDefaults(asked, { name: 'webgpu', gpu: true });
   t.deepEqual([asked.config.workers, asked.config.threads], [3, 2]);
 });
+
+test('the learning rate follows the batch size when none is given: the preset\'s at its own batch, scaled linearly at another', (t) => {
+  const paper = PRESETS.paper;
+  t.is(newRunConfig(paper, {}).learningRate, 0.01);
+  t.is(newRunConfig(paper, { batchSize: 128 }).learningRate, 0.01);
+  // Written out: 0.01 for 128 images a step is 0.01 / 16 for 8.
+  t.is(newRunConfig(paper, { batchSize: 8 }).learningRate, 0.01 / 16);
+  t.is(newRunConfig(paper, { batchSize: 256 }).learningRate, 0.02);
+  t.is(newRunConfig(paper, { batchSize: 8, learningRate: 0.01 }).learningRate, 0.01, 'an --lr given is kept');
+  t.is(newRunConfig(PRESETS.tiny, { batchSize: 16 }).learningRate, 0.01, "tiny's own batch is 16");
+});
