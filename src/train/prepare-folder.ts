@@ -52,6 +52,8 @@ export interface FolderPlan {
   /** The --val-split that made the split (absent with a val folder). */
   valSplit?: number;
   fingerprint: string;
+  /** `folder:<real path>`: the folder, however it was typed. */
+  source: string;
   /** What the listing left out, to say. */
   warnings: string[];
 }
@@ -144,12 +146,15 @@ export async function planFolder(options: Omit<FolderOptions, 'plan'>): Promise<
     if (alone.length > 0) warnings.push(`class(es) ${alone.slice(0, 5).join(', ')}${alone.length > 5 ? ` (${alone.length} in all)` : ''} have one image: it is trained on, and never validated`);
   }
   const items = [...val.map((f) => ({ ...f, split: 'val' as const })), ...train.map((f) => ({ ...f, split: 'train' as const }))];
-  const source = `folder:${path.resolve(data)}`;
+  // The folder by its real path, and its files below it: the same folder typed another way
+  // (relative, absolute, through a link, from another directory) is the same preparation.
+  const root = await fs.realpath(data).catch(() => path.resolve(data));
+  const source = `folder:${root}`;
   const fingerprint = createHash('sha256').update(JSON.stringify({ version: CACHE_VERSION, baseSize, store, quality, maxPixels, source, classes: scan.classes }));
   // Each file's size and modification time too: a cache (or a partial one) is used only for the same files, unchanged.
   const stamps = await fileStamps(items.map((it) => it.path));
-  items.forEach((it, i) => fingerprint.update(`${it.split}\t${it.label}\t${it.path}\t${stamps[i]}\n`));
-  return { classes: scan.classes, items, ...(split ? { valSplit: options.valSplit! } : {}), fingerprint: fingerprint.digest('hex'), warnings };
+  items.forEach((it, i) => fingerprint.update(`${it.split}\t${it.label}\t${path.relative(data, it.path)}\t${stamps[i]}\n`));
+  return { classes: scan.classes, items, ...(split ? { valSplit: options.valSplit! } : {}), fingerprint: fingerprint.digest('hex'), source, warnings };
 }
 
 export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> {
@@ -167,7 +172,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
     store,
     ...(store === 'jpeg' ? { quality } : {}),
     classes: plan.classes,
-    source: `folder:${path.resolve(options.data)}`,
+    source: plan.source,
     splits: ['train', 'val'],
     fingerprint: plan.fingerprint,
     ...(plan.valSplit !== undefined ? { valSplit: plan.valSplit } : {}),

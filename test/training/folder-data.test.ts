@@ -289,3 +289,17 @@ test('a run trained with --val-split resumes on the same held-out images: typed 
   const saved = JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8'));
   t.is(saved.training.epoch, 2, 'the refused resume trained nothing');
 });
+
+test('the same folder typed another way (relative, absolute, through a link) is the same preparation: its cache is used again', async (t) => {
+  const root = await tempDir('spelled');
+  const photos = path.join(root, 'photos');
+  await folder(photos, { red: 4, green: 4 });
+  await fs.symlink(photos, path.join(root, 'link'));
+  const cache = path.join(root, 'cache');
+  await loadOrPrepare(photos, tiny, { valSplit: 0.25, cacheDir: cache });
+  const first = await fs.readFile(path.join(cache, 'meta.json'), 'utf8');
+  for (const spelled of [path.relative(process.cwd(), photos), path.join(root, 'link'), `${photos}/`, path.join(root, 'link', '..', 'photos')]) {
+    await loadOrPrepare(spelled, tiny, { valSplit: 0.25, cacheDir: cache });
+    t.is(await fs.readFile(path.join(cache, 'meta.json'), 'utf8'), first, `${spelled}: used again, not prepared again`);
+  }
+});
