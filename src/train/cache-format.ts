@@ -69,6 +69,8 @@ export interface DiskSplit {
   file: string;
   /** store jpeg: the offsets file. */
   offsetsFile?: string;
+  /** The images file's inode when the cache was read: a reader opening another file (the cache prepared again meanwhile) stops. */
+  ino?: number;
 }
 
 export interface DataCache {

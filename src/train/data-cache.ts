@@ -3,7 +3,7 @@
  * record at a time by positional reads, so memory does not grow with the data set. A batch
  * worker opens a RecordReader on its split; `alexnet eval` reads the same way.
  */
-import { closeSync, openSync, readSync, promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { decodeRecord } from '../image/decode.js';
 import { readCacheMeta, splitFiles, type DataCache, type Split, type SplitName } from './cache-format.js';
@@ -36,10 +36,11 @@ export async function readDataCache(dir: string): Promise<DataCache> {
   for (const [name, count] of Object.entries(meta.counts) as [SplitName, number][]) {
     const files = splitFiles(dir, name, meta.store);
     const labels = new Uint16Array(await readShared(files.labels, count * 2));
-    const size = await fs.stat(files.images).then((s) => s.size, () => -1);
+    const st = await fs.stat(files.images).catch(() => undefined);
+    const size = st?.size ?? -1;
     if (size < 0) throw new ConfigError(`data cache file ${files.images} is missing: prepare the data again`);
     if (meta.store === 'raw' && size !== count * px) throw new ConfigError(`data cache file ${files.images} has ${size} bytes, expected ${count * px}: prepare the data again`);
-    splits[name] = { count, labels, store: meta.store, file: files.images, ...(meta.store === 'jpeg' ? { offsetsFile: files.offsets } : {}) };
+    splits[name] = { count, labels, store: meta.store, file: files.images, ino: st!.ino, ...(meta.store === 'jpeg' ? { offsetsFile: files.offsets } : {}) };
   }
   const mean = new Float32Array(await readShared(`${dir}/mean.f32`, px * 4));
   return { dir, meta, mean, splits };
@@ -63,7 +64,15 @@ export class RecordReader {
     const px = this.baseSize * this.baseSize * 3;
     if ('images' in this.split) return this.split.images.subarray(index * px, (index + 1) * px);
     const disk = this.split;
-    this.fd ??= openSync(disk.file, 'r');
+    if (this.fd === undefined) {
+      const fd = openSync(disk.file, 'r');
+      // Labels and counts were read with the cache: images of a cache prepared again since would pair with the wrong labels.
+      if (disk.ino !== undefined && fstatSync(fd).ino !== disk.ino) {
+        closeSync(fd);
+        throw new ConfigError(`${disk.file} was prepared again after this run read its cache: its images no longer match the labels read; run the command again (a training run: with --resume)`);
+      }
+      this.fd = fd;
+    }
     if (disk.store === 'raw') return this.readAt(this.fd, new Uint8Array(px), index * px, disk.file);
     this.offsetsFd ??= openSync(disk.offsetsFile!, 'r');
     this.readAt(this.offsetsFd, new Uint8Array(this.offsetPair.buffer), index * 8, disk.offsetsFile!);

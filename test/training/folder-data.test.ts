@@ -303,3 +303,23 @@ test('the same folder typed another way (relative, absolute, through a link) is 
     t.is(await fs.readFile(path.join(cache, 'meta.json'), 'utf8'), first, `${spelled}: used again, not prepared again`);
   }
 });
+
+test('a cache prepared again while a reader has it: a reader already reading goes on with the images it began with; one opening after stops with a message', async (t) => {
+  const { readDataCache, RecordReader } = await import('../../src/train/data-cache.js');
+  const root = await tempDir('replaced-under');
+  await folder(root, { red: 3, green: 3 });
+  await folder(root, { red: 1, green: 1 }, 'val');
+  const out = path.join(root, '..', `${path.basename(root)}-cache`);
+  await prepareFolder({ data: root, out, baseSize: base });
+  const old = await readDataCache(out);
+  const early = new RecordReader(old.splits.train!, base);
+  const before = Buffer.from(await early.read(0));
+  // The folder changes (another first image) and is prepared again into the same place.
+  await photo(path.join(root, 'train', 'green', 'img0.jpg'), 2, 'png');
+  await prepareFolder({ data: root, out, baseSize: base });
+  t.deepEqual(Buffer.from(await early.read(0)), before, 'the open file is the one it began with');
+  const late = new RecordReader(old.splits.train!, base);
+  await t.throwsAsync(late.read(0), { message: /was prepared again after this run read its cache/ });
+  const fresh = await readDataCache(out);
+  t.notDeepEqual(Buffer.from(await new RecordReader(fresh.splits.train!, base).read(0)), before, 'the new cache holds the new image');
+});
