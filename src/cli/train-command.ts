@@ -85,7 +85,8 @@ async function trainInto(opts: TrainCommandOptions): Promise<void> {
   const run = opts.resume ? await resumeRun(opts.out, request) : await newRun(opts.out, getPreset(opts.preset ?? DEFAULT_PRESET), request);
   const backend = await useBackend(opts.backend as Parameters<typeof useBackend>[0]);
   console.error(`backend: ${backend.name} (${backend.detail})`);
-  settleBackendDefaults(run, backend);
+  const note = settleBackendDefaults(run, backend);
+  if (note) console.error(`note: ${note}`);
   const { preset, config } = run;
   const { checkWebgpuFits } = await import('../train/webgpu-limits.js');
   // Before preparing any data, with the fewest classes; again below with the data's.

@@ -98,9 +98,18 @@ export async function resumeRun(out: string, request: RunRequest): Promise<Train
  * A run without a thread or batch-worker count (none asked for, or a checkpoint older than the
  * option) gets the backend's defaults.
  */
-export function settleBackendDefaults(run: TrainingRun, backend: { name: TrainingBackend; gpu: boolean }): void {
-  run.config.threads ??= defaultThreads(backend.name);
+export function settleBackendDefaults(run: TrainingRun, backend: { name: TrainingBackend; gpu: boolean }): string | undefined {
   run.config.workers ??= defaultDataWorkers(backend.gpu);
+  // Gradient threads split a step across CPU cores; a GPU backend runs the whole step on its one
+  // device (its kernels cannot run in worker threads). A run resumed from wasm keeps going on one.
+  const cpu = backend.name === 'wasm' || backend.name === 'cpu';
+  if (!cpu && run.config.threads !== undefined && run.config.threads > 1) {
+    const asked = run.config.threads;
+    run.config.threads = 1;
+    return `--threads ${asked} splits a step across CPU cores (wasm, cpu); ${backend.name} runs it on the GPU: one thread`;
+  }
+  run.config.threads ??= defaultThreads(backend.name);
+  return undefined;
 }
 
 /** Refuse data the run cannot train on: another base size, no validation split, fewer images than a batch, other classes. */

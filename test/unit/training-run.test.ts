@@ -98,8 +98,12 @@ test('batch workers and gradient threads follow the backend unless asked for: be
   settleBackendDefaults(cpu, { name: 'wasm', gpu: false });
   t.deepEqual([cpu.config.workers, cpu.config.threads], [1, cores]);
   const asked = await open('asked', { workers: 3, threads: 2 });
-  settleBackendDefaults(asked, { name: 'webgpu', gpu: true });
-  t.deepEqual([asked.config.workers, asked.config.threads], [3, 2]);
+  // Gradient threads are CPU work: on webgpu (whose kernels cannot run in worker threads) one, said so.
+  t.regex(settleBackendDefaults(asked, { name: 'webgpu', gpu: true }) ?? '', /--threads 2 splits a step across CPU cores .* webgpu runs it on the GPU: one thread/);
+  t.deepEqual([asked.config.workers, asked.config.threads], [3, 1]);
+  const onWasm = await open('asked-wasm', { threads: 2 });
+  t.is(settleBackendDefaults(onWasm, { name: 'wasm', gpu: false }), undefined);
+  t.is(onWasm.config.threads, 2);
 });
 
 test('the learning rate follows the batch size when none is given: the preset\'s at its own batch, scaled linearly at another', (t) => {
