@@ -15,6 +15,11 @@ export const SEARCH_LIMITS = {
   batch: 256,
   /** Most ids in one Get or Delete. */
   ids: 1000,
+  /** Longest uri, and the most labels an item holds, with their longest key and value, in characters: what every hit carries back. */
+  uriLength: 2048,
+  labels: 32,
+  labelKeyLength: 128,
+  labelValueLength: 512,
 } as const;
 
 /** A NUL character: PostgreSQL refuses it in text and jsonb, so no backend is given one. */
@@ -53,17 +58,25 @@ export function checkMaxDistance(d: number): number | undefined {
   return d > 0 ? d : undefined;
 }
 
+/** Labels checked and put in Unicode NFC (a folder name from macOS is NFD, the same text typed is NFC: both must match). */
 export function checkLabels(labels: Record<string, string>, what = 'labels'): Record<string, string> {
-  if (Object.keys(labels).some((key) => key === '')) throw new BadRequestError(`${what} has an empty key: every label needs a name`);
-  for (const [key, value] of Object.entries(labels)) {
+  const entries = Object.entries(labels);
+  if (entries.some(([key]) => key === '')) throw new BadRequestError(`${what} has an empty key: every label needs a name`);
+  if (entries.length > SEARCH_LIMITS.labels) throw new BadRequestError(`${what} has ${entries.length} keys, more than ${SEARCH_LIMITS.labels}`);
+  const out: Record<string, string> = {};
+  for (const [key, value] of entries) {
     refuseNul(key, `${what} key ${JSON.stringify(key)}`);
     refuseNul(value, `${what}[${JSON.stringify(key)}]`);
+    if (key.length > SEARCH_LIMITS.labelKeyLength) throw new BadRequestError(`${what} key ${JSON.stringify(key.slice(0, 40))}... is ${key.length} characters, more than ${SEARCH_LIMITS.labelKeyLength}`);
+    if (value.length > SEARCH_LIMITS.labelValueLength) throw new BadRequestError(`${what}[${JSON.stringify(key)}] is ${value.length} characters, more than ${SEARCH_LIMITS.labelValueLength}`);
+    out[key.normalize('NFC')] = value.normalize('NFC');
   }
-  return labels;
+  return out;
 }
 
 export function checkUri(uri: string | undefined): string {
   refuseNul(uri ?? '', 'uri');
+  if ((uri ?? '').length > SEARCH_LIMITS.uriLength) throw new BadRequestError(`uri is ${uri!.length} characters, more than ${SEARCH_LIMITS.uriLength}: store a shorter reference to the image`);
   return uri ?? '';
 }
 
@@ -76,7 +89,7 @@ export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter
     if (!list.values?.length) throw new BadRequestError(`filter.one_of["${key}"] is an empty list, which nothing matches: give at least one value or leave the key out`);
     for (const v of list.values) refuseNul(v, `filter.one_of["${key}"]`);
     refuseNul(key, 'filter.one_of key');
-    oneOf[key] = list.values;
+    oneOf[key.normalize('NFC')] = list.values.map((v) => v.normalize('NFC'));
   }
   return { equals, oneOf };
 }

@@ -153,7 +153,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => names.forEach((n) => health.setStatus(n, s));
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxMessageBytes,
-    'grpc.max_send_message_length': 4 * 1024 * 1024,
+    // A SearchBatch of 256 queries of k 1000 is 256,000 hits: tens of MiB with ordinary uris.
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_concurrent_streams': o.maxConcurrentStreams,
     'grpc.max_connection_age_ms': o.maxConnectionAgeMs,
     'grpc.max_connection_age_grace_ms': o.graceMs,
