@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
 import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
@@ -181,7 +181,7 @@ program
   .option('--workers <n>', 'inference worker threads, each with its own sessions (default on cpu: one per core with 1 thread below 4 cores, else one per 4 cores; 1 on a GPU; cores: those of a cgroup CPU limit in a container, else the machine\'s)', positiveInt)
   .option('--threads <n>', 'onnxruntime threads per worker (default: cores / workers; given alone on cpu, workers = cores / threads)', positiveInt)
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, 16 on a GPU; bench/RESULTS.md says why)', positiveInt)
-  .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', nonNegativeNumber)
+  .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch, 0 to 10000 (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', batchDelay)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
   .option('--worker-nice <n>', 'nice value of the inference worker threads (0-19): above 0, the main thread (gRPC, refusals) and image decoding run first when every core is busy, so an overloaded server refuses in milliseconds; 0 for none', niceValue, 10)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')

@@ -25,6 +25,13 @@ export function port(value: string): number {
   return n;
 }
 
+/** A batching delay: 0 to 10,000 ms (a longer one holds a lone call for as long; Node's timers end at 2^31 ms). */
+export function batchDelay(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 10_000) throw new InvalidArgumentError('must be from 0 to 10000 (milliseconds)');
+  return n;
+}
+
 export function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a non-negative number');

@@ -7,11 +7,12 @@ import path from 'node:path';
 import { getPreset, type Preset } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { LockHeldError, waitForLock } from '../util/dir-lock.js';
+import { plural } from '../util/plural.js';
 import { defaultCacheDir, readCacheMeta, splitBytes, type ImageStore } from '../train/cache-format.js';
 import { classCoverage, nameSome } from '../train/class-coverage.js';
 import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
 import { prepareFashionMnist } from '../train/fashion-mnist.js';
-import { planFolder, prepareFolder } from '../train/prepare-folder.js';
+import { planFolder, prepareFolder, PREPARE_MAX_PIXELS } from '../train/prepare-folder.js';
 import { progressBar } from './progress.js';
 
 export interface PrepareChoices {
@@ -80,7 +81,14 @@ async function folderCacheOnce(dataDir: string, preset: Preset, choices: Prepare
     ...(choices.maxPixels ?? made?.maxPixels) !== undefined ? { maxPixels: choices.maxPixels ?? made?.maxPixels } : {},
   };
   const plan = await planFolder(options);
-  if (made && made.fingerprint === plan.fingerprint) return readDataCache(cache);
+  if (made && made.fingerprint === plan.fingerprint) {
+    // Reused as it was made: what it was made with, when not the default, is said (it still holds).
+    for (const w of plan.warnings.filter((x) => x.startsWith('--val-split'))) console.error(`warning: ${w}`);
+    if (made.maxPixels !== undefined && made.maxPixels !== PREPARE_MAX_PIXELS && choices.maxPixels === undefined) {
+      console.error(`using ${cache}, prepared with --max-pixels ${made.maxPixels} (${plural(made.skipped.length, 'image')} skipped); give --max-pixels to prepare it otherwise`);
+    }
+    return readDataCache(cache);
+  }
   if (state === 'stale') console.error(`${cache} was prepared by another version of alexnet: preparing it again`);
   if (made && made.fingerprint === undefined) console.error(`${cache} was prepared by an alexnet that did not record its files: preparing it again`);
   if (made?.fingerprint !== undefined) {

@@ -211,7 +211,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
     }
     const meta = await writer.finish();
     finished = true;
-    if (meta.skipped.length > 0) warn(`${meta.skipped.length} of ${items.length} images could not be read and were skipped (listed in ${options.out}/meta.json)`);
+    if (meta.skipped.length > 0) warn(`${meta.skipped.length} of ${items.length} images were skipped, unreadable or over --max-pixels (listed with the reason in ${options.out}/meta.json)`);
     return meta;
   } finally {
     // A failure other than an interrupt leaves nothing behind (a disk that filled up above all).

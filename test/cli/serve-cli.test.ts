@@ -111,4 +111,8 @@ test('serve --model given a checkpoint, a folder or another file says what to gi
   t.is(port.code, 1);
   t.regex(port.err, /--port.*must be a port number from 0 to 65535/);
   t.notRegex(port.err, /execution provider/, 'refused before the model is opened');
+  // A batching delay of days would hold a lone call as long.
+  const delay = await cli('serve', '--max-delay-ms', '1e9');
+  t.is(delay.code, 1);
+  t.regex(delay.err, /--max-delay-ms.*must be from 0 to 10000/);
 });

@@ -323,3 +323,23 @@ test('a cache prepared again while a reader has it: a reader already reading goe
   const fresh = await readDataCache(out);
   t.notDeepEqual(Buffer.from(await new RecordReader(fresh.splits.train!, base).read(0)), before, 'the new cache holds the new image');
 });
+
+// Serial: it listens to console.error.
+test.serial('a cache prepared with a --max-pixels of its own, used again without one, says so', async (t) => {
+  const root = await tempDir('reuse-max-pixels');
+  await folder(root, { red: 3, green: 3 });
+  await folder(root, { red: 1, green: 1 }, 'val');
+  await photo(path.join(root, 'train', 'red', 'big.jpg'), 0, 'jpeg', 100, 100);
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (line: string) => said.push(String(line));
+  try {
+    await loadOrPrepare(root, tiny, { maxPixels: 5000 });
+    said.length = 0;
+    const again = await loadOrPrepare(root, tiny);
+    t.is(again.meta.skipped.length, 1);
+  } finally {
+    console.error = error;
+  }
+  t.true(said.some((l) => /prepared with --max-pixels 5000 \(1 image skipped\); give --max-pixels to prepare it otherwise/.test(l)), said.join('\n'));
+});
