@@ -121,7 +121,10 @@ function writeFailure(e: unknown, target: string): string {
 export async function exportCheckpoint(checkpointLocation: string, outPath: string, options: ExportOptions = {}): Promise<ExportResult> {
   // The server and eval open a model by its .onnx name; another name would be written and never found.
   if (!outPath.endsWith('.onnx') || outPath.endsWith('.tencrop.onnx')) {
-    throw new ModelFileError(`${outPath}: the single-crop model's name must end in .onnx (not .tencrop.onnx, its sibling's): e.g. ${outPath.replace(/(\.tencrop)?(\.onnx)?$/, '')}.onnx`);
+    // A folder (typed with its slash, or one that exists) gets a file inside it.
+    const isDir = outPath.endsWith('/') || (await fs.stat(outPath).then((st) => st.isDirectory(), () => false));
+    const example = isDir ? path.join(outPath, 'model.onnx') : `${outPath.replace(/(\.tencrop)?(\.onnx)?$/, '')}.onnx`;
+    throw new ModelFileError(`${outPath}: the single-crop model's name must end in .onnx (not .tencrop.onnx, its sibling's): e.g. ${example}`);
   }
   const ck = await readCheckpoint(checkpointLocation);
   const tenPath = options.tenCropPath ?? tenCropPath(outPath);

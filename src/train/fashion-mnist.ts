@@ -79,6 +79,12 @@ export async function prepareFashionMnist(options: FashionMnistOptions): Promise
   }
   const { baseSize } = options;
   const trainCount = train.count - valCount;
+  // A --limit and --val that leave a class without training images, or no validation at all, make data train refuses: say it here, in their terms.
+  const trained = new Set(order.slice(0, trainCount).map((i) => train.labels[i]!));
+  const untrained = FASHION_MNIST_LABELS.filter((_, c) => !trained.has(c));
+  if (valCount < 1 || untrained.length > 0) {
+    throw new ConfigError(`--limit ${train.count} with --val ${valCount} leaves ${valCount < 1 ? 'no validation image' : `no training image of ${untrained.join(', ')}`}: ${valCount < 1 ? 'raise --limit or --val' : 'lower --val or raise --limit'}`);
+  }
   // Every image in the order written: the shuffled training images (train, then val), then test.
   const items = [...order.map((i, k) => ({ from: train, i, split: k < trainCount ? ('train' as const) : ('val' as const) })), ...Array.from({ length: test.count }, (_, i) => ({ from: test, i, split: 'test' as const }))];
   const source = `fashion-mnist:${src}`;

@@ -203,6 +203,7 @@ test('errors: an output path that cannot be written -> ModelFileError saying why
     await t.throwsAsync(exportCheckpoint(ck, path.join(dir, name)), { name: 'ModelFileError', message: /must end in \.onnx/ });
   }
   t.false((await fs.readdir(dir)).some((f) => f.startsWith('model')), 'nothing written');
+  await t.throwsAsync(exportCheckpoint(ck, `${dir}/`), { name: 'ModelFileError', message: new RegExp(`e\\.g\\. ${dir}/model\\.onnx$`) });
 });
 
 test('the ten-crop file is named <name>.tencrop.onnx beside the single-crop file', (t) => {

@@ -89,6 +89,9 @@ test('fashion-mnist conversion: each cached image is its source upsampled, grey 
   await fs.writeFile(path.join(dir, 'train-labels-idx1-ubyte.gz'), idx([nTrain], tr.labels));
   await fs.writeFile(path.join(dir, 't10k-images-idx3-ubyte.gz'), idx([nTest, 28, 28], te.images));
   await fs.writeFile(path.join(dir, 't10k-labels-idx1-ubyte.gz'), idx([nTest], te.labels));
+  // Five training images cannot hold ten classes; one image leaves none to validate on: refused in the options' terms.
+  await t.throwsAsync(prepareFashionMnist({ source: dir, out: path.join(dir, 'few'), baseSize: 40, valCount: 15 }), { message: /--limit 20 with --val 15 leaves no training image of .*: lower --val or raise --limit/ });
+  await t.throwsAsync(prepareFashionMnist({ source: dir, out: path.join(dir, 'one'), baseSize: 40, limit: 1 }), { message: /--limit 1 with --val 0 leaves no validation image/ });
   await prepareFashionMnist({ source: dir, out: path.join(dir, 'cache'), baseSize: 40, valCount: 4 });
   const cache = await readDataCache(path.join(dir, 'cache'));
   t.deepEqual(cache.meta.counts, { train: 16, val: 4, test: 6 });
