@@ -52,10 +52,13 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
       if (requestId) out.set(REQUEST_ID, requestId);
       return out;
     };
+    // The version that answered, as the answer names it (Classify, Embed, ModelInfo carry `model`):
+    // across a reload the version serving when the call ends may be the next one.
+    let answeredBy: ModelLabels | undefined;
     const record = (code: grpc.status) => {
       if (finished) return;
       finished = true;
-      o.metrics?.callHandled(method.path, code, (performance.now() - started) / 1000, o.model());
+      o.metrics?.callHandled(method.path, code, (performance.now() - started) / 1000, answeredBy ?? o.model());
     };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
@@ -72,6 +75,11 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
           },
         }),
       sendMetadata: (md, next) => next(withId(md)),
+      sendMessage: (message, next) => {
+        const m = (message as { model?: { name?: unknown; version?: unknown } } | null)?.model;
+        if (typeof m?.name === 'string' && typeof m.version === 'string' && m.version !== '') answeredBy = { name: m.name, version: m.version };
+        next(message);
+      },
       sendStatus: (status, next) => {
         record(status.code);
         next({ ...status, metadata: withId(status.metadata) });

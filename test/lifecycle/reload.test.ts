@@ -165,6 +165,29 @@ test('--watch-models follows a model directory replaced by a rename: its version
   }
 });
 
+test('a call in flight across a reload is counted in the metrics under the version that answered it', async (t) => {
+  const { scrape, total } = await import('../prometheus-text.js');
+  const repo = await tempDir('reload-metrics');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  // A lone image waits up to 3 s for others to fill its batch: the reload happens meanwhile.
+  const server = await startServer({ modelDir: repo, port: 0, metricsPort: 0, device: 'cpu', workers: 1, threads: 1, maxBatch: 4, maxDelayMs: 3000, logger: quiet });
+  const client = new AlexNetClient(server.address);
+  try {
+    const call = client.classify({ image: await png(3), top_k: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    const answer = await call;
+    t.is(answer.model!.version, '1', 'the call was answered by the version it was queued on');
+    const m = await scrape(server.metricsPort!);
+    const classify = (version: string) => total(m, 'alexnet_grpc_server_handled_total', { grpc_method: 'Classify', version });
+    t.deepEqual([classify('1'), classify('2')], [1, 0]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
 test('clear refusals: no model, both --model and --model-dir, a repository with no version', async (t) => {
   const repo = await tempDir('reload-empty');
   await t.throwsAsync(startServer({ port: 0, logger: quiet }), { message: /no model to serve/ });
