@@ -77,6 +77,8 @@ export class CacheWriter {
   readonly skipped: CacheMeta['skipped'];
   /** Source items already consumed by an earlier, interrupted run (0 for a fresh one). */
   readonly resumeFrom: number;
+  /** Images an interrupted preparation of other files or options had done: started over instead (0 when none). */
+  restartedAfter = 0;
   private readonly stats: ImageStatistics;
   /** The statistics file the journal on disk names. */
   private statsFile: string | undefined;
@@ -121,10 +123,14 @@ export class CacheWriter {
     const dir = `${out}.partial`;
     let journal: Journal | undefined;
     let stats: Uint8Array | undefined;
+    let stale = 0;
     try {
       journal = JSON.parse(await fs.readFile(path.join(dir, JOURNAL), 'utf8')) as Journal;
       stats = new Uint8Array(await fs.readFile(path.join(dir, path.basename(journal.stats))));
-      if (journal.fingerprint !== spec.fingerprint) journal = undefined;
+      if (journal.fingerprint !== spec.fingerprint) {
+        stale = journal.next;
+        journal = undefined;
+      }
     } catch {
       journal = undefined;
     }
@@ -153,7 +159,9 @@ export class CacheWriter {
           bytes,
         };
       }
-      return new CacheWriter(out, dir, spec, outputs, journal, stats, release);
+      const writer = new CacheWriter(out, dir, spec, outputs, journal, stats, release);
+      writer.restartedAfter = stale;
+      return writer;
     } catch (e) {
       throw writeError(e, out);
     }

@@ -179,6 +179,7 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
     maxPixels,
   });
   if (writer.resumeFrom > 0) warn(`resuming the interrupted preparation in ${options.out}.partial at image ${writer.resumeFrom + 1} of ${items.length}`);
+  if (writer.restartedAfter > 0) warn(`the interrupted preparation in ${options.out}.partial (${writer.restartedAfter} images done) was of other files or options than now: starting over`);
   let finished = false;
   try {
     const decode = async (it: (typeof items)[number]): Promise<{ pixels: Uint8Array; encoded?: Uint8Array } | { reason: string }> => {

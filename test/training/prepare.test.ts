@@ -79,6 +79,7 @@ test('an image changed after an interruption: the run starts over instead of res
   const again = await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', out]);
   t.is(again.code, 0, again.stderr);
   t.notRegex(again.stderr, /resuming/);
+  t.regex(again.stderr, /the interrupted preparation in .*\.partial \(\d+ images done\) was of other files or options than now: starting over/);
   const whole = path.join(root, 'whole');
   t.is((await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', whole])).code, 0);
   t.deepEqual(await cacheFiles(out), await cacheFiles(whole));
