@@ -110,9 +110,12 @@ export class ModelHost {
     }
   }
 
+  private stopping = false;
+
   private retire(s: Slot): void {
+    // At shutdown the serving version is retired too: that is no reload.
     const closing = s.engine.close().then(
-      () => this.log.info('reload: previous version closed', { model: s.model.name, version: s.model.version }),
+      () => this.log.info(this.stopping ? 'model closed' : 'reload: previous version closed', { model: s.model.name, version: s.model.version }),
       (e: unknown) => this.log.warn('reload: closing the previous version failed', { version: s.model.version, cause: String(e) }),
     );
     this.closing.add(closing);
@@ -122,6 +125,7 @@ export class ModelHost {
   /** Wait for a reload in progress, then close every engine (the current one included). */
   async close(): Promise<void> {
     await this.reloading;
+    this.stopping = true;
     this.slot.retired = true;
     await Promise.all([this.slot.engine.close(), ...this.closing]);
   }
