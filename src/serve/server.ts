@@ -169,10 +169,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   for (const s of services) server.addService(tolerantDeserializers(s.definition), s.implementation);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
+  // An IPv6 host is written in brackets before its port ([::1]:50051), as clients take it.
+  const hostPart = host.includes(':') ? `[${host}]` : host;
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${o.port}`, credentials, (e, p) => (e ? reject(new ConfigError(`cannot listen on ${host}:${o.port}: ${listenProblem(e)}`)) : resolve(p))),
+    server.bindAsync(`${hostPart}:${o.port}`, credentials, (e, p) => (e ? reject(new ConfigError(`cannot listen on ${hostPart}:${o.port}: ${listenProblem(e)}`)) : resolve(p))),
   );
-  const address = `${host}:${port}`;
+  const address = `${hostPart}:${port}`;
   if (!isLoopback(host) && !o.tls && !tokens) log.warn('listening beyond this machine without TLS or tokens: anyone who reaches the port can call it (see --tls-cert, --auth-tokens)', { address });
   let http: HttpEndpoints | undefined;
   try {

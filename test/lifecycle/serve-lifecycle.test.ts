@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -183,4 +183,19 @@ test('a port already in use is refused with a message saying so', async (t) => {
     name: 'ConfigError',
     message: new RegExp(`cannot listen on 127\\.0\\.0\\.1:${served.server.port}: the port is already in use`),
   });
+});
+
+// IPv6 loopback: where this machine has none, the test is skipped saying so (probed in a child, synchronously).
+const ipv6Probe = spawnSync(process.execPath, ['-e', "require('net').createServer().on('error', () => process.exit(1)).listen(0, '::1', function () { this.close(); })"]);
+const noIpv6 = ipv6Probe.status === 0 ? undefined : 'no IPv6 loopback here';
+(noIpv6 ? test.skip : test)(`a server on ::1 gives its address as [::1]:port, which a client reaches${noIpv6 ? ` [skipped: ${noIpv6}]` : ''}`, async (t) => {
+  const s = await startServer({ model: MODEL, host: '::1', port: 0, device: 'cpu', logger: quiet });
+  const client = new AlexNetClient(s.address);
+  try {
+    t.regex(s.address, /^\[::1\]:\d+$/);
+    t.is((await client.modelInfo()).model!.name, 'fashion-mnist-mini');
+  } finally {
+    client.close();
+    await s.shutdown('test done');
+  }
 });
