@@ -99,6 +99,9 @@ export function kserveHandlers(env: ServingEnv) {
         const meta = served.model.metadata;
         const parsing = performance.now();
         const { input, raw } = parseInput(req, meta.baseSize);
+        // More images than the queue holds would be refused as "busy" however long the caller waits.
+        const n = input.kind === 'images' ? input.images.length : input.pixels.length;
+        if (n > env.maxQueue) throw new BadRequestError(`${n} images in one request, more than this server's queue of ${env.maxQueue} (--max-queue): send at most ${env.maxQueue} per request`);
         const outputs = parseOutputs(req, meta.labels.length);
         let inputNs = nsSince(parsing);
         const results = await infer(served, input, context, (ms) => (inputNs += Math.round(ms * 1e6)));

@@ -142,6 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     maxBatch,
     maxDelayMs,
     maxPixels: o.maxPixels,
+    maxQueue: o.maxQueue,
     index: o.index ?? source.defaultIndex,
     withModel: (f) => models!.with(f),
     reload: (reason) => reload(reason),

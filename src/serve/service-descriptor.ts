@@ -25,6 +25,8 @@ export interface ServingEnv extends AdapterEnv {
   maxBatch: number;
   maxDelayMs: number;
   maxPixels: number;
+  /** Most images waiting (--max-queue): a request of more could never be taken. */
+  maxQueue: number;
   /** The Prometheus metrics, when served (--metrics-port). */
   metrics?: ServerMetrics;
   /** Where the similarity index lives: a directory (LanceDB) or a postgres:// URL. */

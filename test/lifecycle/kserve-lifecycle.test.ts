@@ -90,3 +90,20 @@ test('RepositoryModelLoad serves a newly published version; a broken one is refu
     await server.shutdown();
   }
 });
+
+test('a ModelInfer of more images than --max-queue is INVALID_ARGUMENT saying the limit (it could never be taken); as many as the queue holds are answered', async (t) => {
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxQueue: 3, logger: quiet });
+  const client = new (kserveClientConstructor())(server.address, grpc.credentials.createInsecure());
+  try {
+    const image = await png(4);
+    const infer = (n: number) =>
+      unary<{ outputs: { shape: number[] }[] }>((d) => client.ModelInfer({ model_name: 'fashion-mnist-mini', inputs: [{ name: 'images', datatype: 'BYTES', shape: [n], contents: { bytes_contents: Array.from({ length: n }, () => image) } }] }, d));
+    const refused = await infer(4).then(() => undefined, (e: grpc.ServiceError) => e);
+    t.is(refused?.code, grpc.status.INVALID_ARGUMENT);
+    t.regex(refused?.details ?? '', /4 images in one request, more than this server's queue of 3 \(--max-queue\): send at most 3/);
+    t.is((await infer(3)).outputs[0]!.shape[0], 3);
+  } finally {
+    client.close();
+    await server.shutdown('test done');
+  }
+});
