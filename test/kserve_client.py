@@ -165,4 +165,8 @@ result["RepositoryModelLoadOther"] = call("RepositoryModelLoad", pb.RepositoryMo
 result["RepositoryModelUnload"] = {k: v for k, v in call("RepositoryModelUnload", pb.RepositoryModelUnloadRequest(model_name=MODEL)).items() if k != "reply"}
 result["RepositoryModelUnloadOther"] = call("RepositoryModelUnload", pb.RepositoryModelUnloadRequest(model_name="no-such-model"))["code"]
 result["ServerReadyAfterUnload"] = as_dict(answer("ServerReady", pb.ServerReadyRequest()))
+# max_batch_size is the most images one request may hold (Triton's meaning): that many are answered, one more refused.
+most = config.config.max_batch_size
+result["atMaxBatch"] = {k: v for k, v in call("ModelInfer", make_request([("images", "BYTES", [most], bytes_contents([images[0]] * most))])).items() if k != "reply"}
+result["overMaxBatch"] = {k: v for k, v in call("ModelInfer", make_request([("images", "BYTES", [most + 1], bytes_contents([images[0]] * (most + 1)))])).items() if k != "reply"}
 print(json.dumps(result))

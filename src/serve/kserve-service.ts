@@ -35,7 +35,7 @@ import type { RepositoryModelUnloadRequest__Output } from './generated/inference
 import type { RepositoryModelUnloadResponse } from './generated/inference/RepositoryModelUnloadResponse.js';
 import type { ServerMetadataResponse } from './generated/inference/ServerMetadataResponse.js';
 import { inferImage } from './image-inference.js';
-import { encodeOutputs, parseInput, parseOutputs, tensorsOf, type ParsedInput } from './kserve-tensors.js';
+import { encodeOutputs, MAX_IMAGES_PER_REQUEST, parseInput, parseOutputs, tensorsOf, type ParsedInput } from './kserve-tensors.js';
 import type { Served } from './model-host.js';
 import { KSERVE_PROTO_FILE, KSERVE_SERVICE_NAME, kserveClientConstructor, loadPackageDefinition } from './proto.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
@@ -142,10 +142,11 @@ export function kserveHandlers(env: ServingEnv) {
         name: model.name,
         platform: PLATFORM,
         backend: 'onnxruntime',
-        max_batch_size: env.maxBatch,
+        // Triton's meaning: the most images one request may hold; the engine's own batch is the preferred size.
+        max_batch_size: Math.min(MAX_IMAGES_PER_REQUEST, env.maxQueue),
         input: inputs.map((t) => ({ name: t.name, data_type: type(t.datatype), format: t.name === 'pixels' ? 'FORMAT_NHWC' : 'FORMAT_NONE', dims: t.dims })),
         output: outputs.map((t) => ({ name: t.name, data_type: type(t.datatype), dims: t.dims, label_filename: '' })),
-        dynamic_batching: { preferred_batch_size: [], max_queue_delay_microseconds: Math.round(env.maxDelayMs * 1000), preserve_ordering: false },
+        dynamic_batching: { preferred_batch_size: [env.maxBatch], max_queue_delay_microseconds: Math.round(env.maxDelayMs * 1000), preserve_ordering: false },
       },
     };
   };

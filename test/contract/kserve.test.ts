@@ -112,7 +112,11 @@ if (problem !== undefined) {
     const c = report['ModelConfig'].config;
     t.is(c.name, info.model!.name);
     t.is(c.platform, 'onnxruntime_onnx');
-    t.is(c.max_batch_size, info.max_batch_size!);
+    // Triton's max_batch_size: the most images one request may hold (the engine's batch is the preferred size).
+    t.is(report['atMaxBatch'].code, 'OK', report['atMaxBatch'].details);
+    t.is(report['overMaxBatch'].code, 'INVALID_ARGUMENT');
+    t.regex(report['overMaxBatch'].details, new RegExp(`at most ${c.max_batch_size}\\b`));
+    t.deepEqual(c.dynamic_batching.preferred_batch_size, [info.max_batch_size!]);
     t.is(report['schedulingChoice'], 'dynamic_batching');
     t.is(Number(c.dynamic_batching.max_queue_delay_microseconds), info.max_queue_delay_us!);
     t.deepEqual(c.input.map((x: { name: string; data_type: string; dims: string[] }) => `${x.name} ${x.data_type} [${x.dims.join(',')}]`), ['images TYPE_STRING [1]', `pixels TYPE_UINT8 [${b},${b},3]`]);
