@@ -1,6 +1,8 @@
 /**
  * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
  * every .jpg/.jpeg/.png/.webp below a folder (sorted), in the order of the arguments, each once.
+ * A folder is read as the trainer reads a class folder (folder-listing.ts): links followed, hidden
+ * files (macOS's `._x.jpg`) and NAS folders skipped, files of other types counted in a warning.
  * A file typed by name is sent whatever its name: the server says if it is no image. Paths are
  * absolute (what an index stores), or with `asTyped` as the user wrote them (what classify prints);
  * with `asTyped` a missing file is kept too, so its read fails alone and the others are answered.
@@ -8,9 +10,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { IMAGE_EXT, IMAGE_EXT_TEXT } from '../train/folder-listing.js';
+import { describeIgnored, IMAGE_EXT_TEXT, listImages } from '../train/folder-listing.js';
 
-export async function imageFiles(args: string[], asTyped = false): Promise<string[]> {
+export async function imageFiles(args: string[], asTyped = false, warn: (message: string) => void = (m) => console.error(`warning: ${m}`)): Promise<string[]> {
   const found = new Map<string, string>();
   const add = (file: string) => {
     const key = path.resolve(file);
@@ -23,9 +25,10 @@ export async function imageFiles(args: string[], asTyped = false): Promise<strin
       add(a);
       continue;
     }
-    const inside: string[] = [];
-    for (const e of await fs.readdir(a, { recursive: true, withFileTypes: true })) if (e.isFile() && IMAGE_EXT.test(e.name)) inside.push(path.join(e.parentPath, e.name));
-    if (inside.length === 0) throw new ConfigError(`folder ${a} has no ${IMAGE_EXT_TEXT} files`);
+    const { files: inside, ignored } = await listImages(a);
+    const other = ignored.size > 0 ? ` (it holds ${describeIgnored(ignored)})` : '';
+    if (inside.length === 0) throw new ConfigError(`folder ${a} has no ${IMAGE_EXT_TEXT} files${other}`);
+    if (ignored.size > 0) warn(`ignored the files in ${a} that are not ${IMAGE_EXT_TEXT} images${other}; convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to send them`);
     for (const f of inside.sort()) add(f);
   }
   return [...found.values()];

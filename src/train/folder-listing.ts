@@ -73,6 +73,14 @@ async function walk(dir: string, out: string[], ignored: Map<string, number>, se
   }
 }
 
+/** Every image below `dir` as the trainer reads a class folder (links followed; hidden and NAS entries skipped; path order), and the other files counted by extension. */
+export async function listImages(dir: string): Promise<{ files: string[]; ignored: Map<string, number> }> {
+  const files: string[] = [];
+  const ignored = new Map<string, number>();
+  await walk(dir, files, ignored, new Set());
+  return { files, ignored };
+}
+
 /** List ROOT's class folders and their images; refuses fewer than `minClasses` classes and a class with no image. */
 export async function listClassFolders(root: string, minClasses = 2): Promise<ClassFolders> {
   const entries = (await readDir(root)).filter((e) => !skipped(e.name));
