@@ -39,6 +39,11 @@ export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number
   return null;
 }
 
+/** A PNG of 16-bit RGB or RGBA samples, by its IHDR (always the first chunk): bit depth 16, colour type 2 or 6. */
+function isRgb16Png(bytes: Uint8Array): boolean {
+  return bytes.length >= 26 && bytes[24] === 16 && (bytes[25] === 2 || bytes[25] === 6);
+}
+
 export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions): Promise<SquareImage> {
   const { size } = options;
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
@@ -51,7 +56,12 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
   try {
     // One pipeline: libvips reads the header first and refuses an image over the pixel limit
     // before decoding any pixel.
-    out = await open(maxPixels)
+    let pipeline = open(maxPixels);
+    // sharp converts a 16-bit RGB image with an ICC profile into Display P3, whose numbers would
+    // pass for sRGB (red 200 read as 187): such a PNG goes to 8-bit sRGB first, its profile then
+    // applied as an 8-bit one's. Only it: grey would lose its grey profile that way.
+    if (format === 'png' && isRgb16Png(bytes)) pipeline = pipeline.pipelineColourspace('srgb');
+    out = await pipeline
       .rotate() // apply EXIF orientation
       .toColourspace('srgb') // grey, CMYK, 16-bit -> 8-bit sRGB
       .resize(size, size, { fit: 'cover', position: 'centre', kernel: 'lanczos3' }) // shorter side to size, center crop

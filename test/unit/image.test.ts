@@ -106,6 +106,26 @@ test('decode: EXIF orientation applied, alpha removed, grey made RGB', async (t)
   t.deepEqual(Array.from(g.data.subarray(0, 3)), [90, 90, 90]);
 });
 
+test('decode: a 16-bit PNG with an ICC profile gives the sRGB pixels it was made from, as an 8-bit one does', async (t) => {
+  // A smooth sRGB picture, saved as photo editors save 16-bit PNGs: with a profile (sRGB, or
+  // Display P3, into whose numbers sharp converts the pixels). 48x40 to 40: no resampling, the
+  // centre cut alone, so the oracle is the picture's own centre 40x40 pixels.
+  const [w, h] = [48, 40];
+  const rgb = await png(w, h, 3, (x, y) => [40 + x * 4, 30 + y * 5, 200 - x * 2 - y]);
+  const oracle = await sharp(rgb).extract({ left: (w - h) / 2, top: 0, width: h, height: h }).raw().toBuffer();
+  for (const [name, file] of [
+    ['16-bit, sRGB profile', await sharp(rgb).toColourspace('rgb16').withIccProfile('srgb').png().toBuffer()],
+    ['16-bit, Display P3 profile', await sharp(rgb).toColourspace('rgb16').withIccProfile('p3').png().toBuffer()],
+    ['8-bit, Display P3 profile', await sharp(rgb).withIccProfile('p3').png().toBuffer()],
+  ] as const) {
+    const d = (await decodeToSquare(file, { size: h })).data;
+    const diffs = d.map((v, i) => Math.abs(v - oracle[i]!));
+    const worst = diffs.reduce((m, v) => Math.max(m, v), 0);
+    const mean = diffs.reduce((m, v) => m + v, 0) / diffs.length;
+    t.true(worst <= 3 && mean < 1, `${name}: worst ${worst} levels, mean ${mean.toFixed(2)} from the sRGB pixels`);
+  }
+});
+
 test('decode: empty, random, truncated, SVG/GIF/TIFF and pixel bombs refused with a reason', async (t) => {
   await t.throwsAsync(decodeToSquare(new Uint8Array(0), { size: 8 }), { name: 'InvalidImageError', message: /empty/ });
   const rng = new Rng(1);
