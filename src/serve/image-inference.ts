@@ -2,7 +2,7 @@
  * Decode and infer one image: the step every service that takes image bytes shares (AlexNet's
  * Classify and Embed, ImageSearch's Upsert and Search), so they all see the same vector.
  */
-import { CancelledError } from '../errors.js';
+import { CancelledError, ImageTooLargeError } from '../errors.js';
 import { decodeToSquare } from '../image/decode.js';
 import type { CallContext } from './call-context.js';
 import type { CropModeName, InferenceResult } from './engine.js';
@@ -29,7 +29,10 @@ export async function inferImage(
   const slot = served.engine.reserve();
   try {
     const started = performance.now();
-    const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).finally(() => {
+    const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).catch((e: unknown) => {
+      // Preparation takes photos far larger than a server does: say what to send instead.
+      throw e instanceof ImageTooLargeError ? new ImageTooLargeError(`${e.message}: send it scaled down to at most ${env.maxPixels} pixels`) : e;
+    }).finally(() => {
       const ms = performance.now() - started;
       env.metrics?.decoded(served.model, ms);
       onDecoded?.(ms);

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { startServer } from '../../src/serve/server.js';
-import { byIndex, cli, maxDiff, png, quiet, serveForTests } from '../serve-fixtures.js';
+import { byIndex, cli, maxDiff, png, pngHeader, quiet, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
 const served = serveForTests();
@@ -35,6 +35,21 @@ test('classify and embed CLI: a bad image and a missing file among good ones are
   t.regex(e.err, /b\.png: /);
   t.regex(e.err, /gone\.jpg: no such file/);
   t.deepEqual(e.out.trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file), good);
+});
+
+test("classify: a photo over the server's pixel or request-size limit (prepare takes both) is refused saying what to send instead", async (t) => {
+  const { promises: fs } = await import('node:fs');
+  const path = await import('node:path');
+  const dir = await tempDir('classify-large');
+  // A 48 MP phone photo's header (8064x6048), and a file past the 16 MiB a request may hold.
+  const big = path.join(dir, 'phone.png');
+  await fs.writeFile(big, pngHeader(8064, 6048));
+  const huge = path.join(dir, 'huge.jpg');
+  await fs.writeFile(huge, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(17 * 2 ** 20)]));
+  const c = await cli('classify', big, huge, '--server', served.server.address);
+  t.is(c.code, 1, c.err);
+  t.regex(c.err, /phone\.png: the image is 8064x6048 pixels, over the limit of 40000000: send it scaled down to at most 40000000 pixels\n/);
+  t.regex(c.err, /huge\.jpg: the request is 17\.0 MiB, over the server's limit of 16\.0 MiB: send the image scaled down, or saved as a JPEG of lower quality\n/);
 });
 
 test('classify a folder: its images below it (subfolders too, others left out) in path order after the files typed, each once, every answer its own', async (t) => {
