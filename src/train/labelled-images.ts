@@ -99,6 +99,10 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
     throw e;
   }
   await out.close();
+  if (labels.length === 0) {
+    await dispose();
+    throw new ConfigError(`no readable image in ${root}: all ${listing.files.length} were skipped (see the warnings above)`);
+  }
   const split = { count: labels.length, labels: Uint16Array.from(labels), store: 'raw' as const, file };
   return { classes, split, baseSize, description: `${root} (${labels.length} images)`, dispose };
 }

@@ -79,3 +79,14 @@ test('a folder is decoded into a temporary raw file, not memory: the same pixels
   await data.dispose();
   await t.throwsAsync(fs.stat(file), { code: 'ENOENT' });
 });
+
+test('a folder none of whose images can be read is refused, naming it, not scored as 0 images with a NaN error', async (t) => {
+  const root = await tempDir('eval-unreadable');
+  for (const cls of ['a', 'b']) {
+    await fs.mkdir(path.join(root, cls));
+    // A GIF and a cut-short file, both named .jpg: each skipped with its reason.
+    await fs.writeFile(path.join(root, cls, 'x.jpg'), Buffer.from('GIF89a not really'));
+    await fs.writeFile(path.join(root, cls, 'y.jpg'), Buffer.from([0xff, 0xd8, 0xff, 0xe0]));
+  }
+  await t.throwsAsync(loadLabelledImages(root, PRESETS.tiny.network.baseSize), { name: 'ConfigError', message: /no readable image in .*: all 4 were skipped/ });
+});
