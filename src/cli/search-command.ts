@@ -4,10 +4,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { SearchClient } from '../serve/search-client.js';
+import type { UpsertRequest } from '../serve/generated/alexnet/v1/UpsertRequest.js';
 import { clientSecurity, type ClientOptionValues } from './client-options.js';
 import { imageFiles } from './image-args.js';
 import { progressBar } from './progress.js';
-import { callError } from './serve-command.js';
+import { callError, tooLargeRequest } from './serve-command.js';
 
 /** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
 const CHUNK = 256;
@@ -38,6 +39,23 @@ export interface Added {
   failures: string[];
 }
 
+/**
+ * Upsert on one stream. A file over the server's size limit ends the whole stream (grpc-js
+ * refuses the message), so then the items go again one stream each and only that file fails.
+ */
+async function upsertSplitting(c: SearchClient, items: UpsertRequest[]): Promise<{ ok?: boolean; error?: { message?: string } | null }[]> {
+  try {
+    return await c.upsert(items);
+  } catch (e) {
+    const why = tooLargeRequest(e);
+    if (why === undefined) throw e;
+    if (items.length === 1) return [{ ok: false, error: { message: why } }];
+    const out = [];
+    for (const it of items) out.push(...(await upsertSplitting(c, [it])));
+    return out;
+  }
+}
+
 /** Store these files in the index (those already stored, by content hash, are skipped), with a progress bar. */
 export async function addFiles(c: SearchClient, files: string[], title = 'indexing images'): Promise<Added> {
   const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, failures: [] };
@@ -59,7 +77,7 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
         else todo.push({ id, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } });
         seen.add(id);
       });
-      const results = todo.length > 0 ? await c.upsert(todo) : [];
+      const results = todo.length > 0 ? await upsertSplitting(c, todo) : [];
       results.forEach((res, i) => (res.ok ? r.added++ : r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`)));
       bar.update(at + chunk.length, files.length, `${r.added} added, ${r.skipped} already there, ${r.failures.length} failed`);
     }

@@ -140,13 +140,16 @@ export function callError(e: unknown, file: string, server: string): string {
   if (err.code === 14 && /certificate required/i.test(err.details ?? '')) throw new ConfigError(`the server at ${server} asks for a client certificate (mTLS): pass --tls-cert and --tls-key`);
   if (err.code === 14) throw new ConfigError(`cannot reach a server at ${server} (${unreachableWhy(err.details ?? err.message ?? '')}); start one with 'alexnet serve' (a TLS server needs --tls or --tls-ca; an mTLS one --tls-cert and --tls-key too)`);
   if (err.code === 16) throw new ConfigError(`the server at ${server} refused the call: ${err.details ?? err.message}`);
-  // grpc-js's own refusal of a request over the server's size limit: in a user's terms.
+  return `${file}: ${tooLargeRequest(e) ?? err.details ?? err.message}`;
+}
+
+/** grpc-js's own refusal of a request over the server's size limit, in a user's terms; undefined for any other error. */
+export function tooLargeRequest(e: unknown): string | undefined {
+  const err = e as { code?: number; details?: string };
   const sizes = err.code === 8 ? /larger than max \((\d+) vs (\d+)\)/.exec(err.details ?? '') : null;
-  if (sizes) {
-    const mib = (n: string) => (Number(n) / 2 ** 20).toFixed(1);
-    return `${file}: the request is ${mib(sizes[1]!)} MiB, over the server's limit of ${mib(sizes[2]!)} MiB: send the image scaled down, or saved as a JPEG of lower quality`;
-  }
-  return `${file}: ${err.details ?? err.message}`;
+  if (!sizes) return undefined;
+  const mib = (n: string) => (Number(n) / 2 ** 20).toFixed(1);
+  return `the request is ${mib(sizes[1]!)} MiB, over the server's limit of ${mib(sizes[2]!)} MiB: send the image scaled down, or saved as a JPEG of lower quality`;
 }
 
 /** Every image is answered or its error printed; if any failed, exit 1 after all the others are out. */

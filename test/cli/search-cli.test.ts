@@ -83,3 +83,22 @@ test.serial('refusals: no images, a bad k, an unreachable server', async (t) => 
   t.is(down.code, 1);
   t.regex(down.err, /cannot reach a server at 127\.0\.0\.1:1/);
 });
+
+test.serial('index add: a file over the server\'s 16 MiB per request fails alone, named; the folder\'s other images are stored', async (t) => {
+  const server = ['--server', s.server.address];
+  const dir = await tempDir('search-cli-big');
+  await fs.mkdir(path.join(dir, 'album'));
+  // Sorted first, so it is in the stream before the others.
+  await fs.writeFile(path.join(dir, 'album', '0-huge.jpg'), Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(17 * 2 ** 20)]));
+  const good = [6, 7, 8].map((k) => path.join(dir, 'album', `${k}.png`));
+  for (const [i, f] of good.entries()) await fs.writeFile(f, await png(6 + i));
+  const r = await cli('index', 'add', dir, ...server);
+  t.is(r.code, 1, r.err);
+  t.regex(r.out, /^3 added, 0 already in the index, 1 failed \(of 4 files\)/);
+  t.regex(r.err, /0-huge\.jpg: the request is 17\.0 MiB, over the server's limit of 16\.0 MiB: send the image scaled down/);
+  // Each good image is found by its own bytes at distance 0.
+  for (const f of good) {
+    const hit = JSON.parse((await cli('search', f, '-k', '1', '--json', ...server)).out) as { uri: string; distance: number }[];
+    t.is(hit[0]!.uri, f);
+  }
+});
