@@ -1,5 +1,5 @@
 /**
- * The gRPC server: binding, grpc.health.v1 (Check and Watch), server reflection, drain and
+ * The gRPC server: binding, grpc.health.v1 (health-service.ts), server reflection, drain and
  * shutdown. The services it serves are the modules in SERVICES (alexnet.v1.AlexNet, alexnet.v1.ImageSearch,
  * inference.GRPCInferenceService), each
  * built from the opened model and the engine; admission (UNAVAILABLE while not ready or shutting
@@ -11,7 +11,7 @@
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import * as protoLoader from '@grpc/proto-loader';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MAX_PIXELS } from '../image/decode.js';
@@ -26,6 +26,7 @@ import type { InferenceEngine } from './engine.js';
 import { kserveService } from './kserve-service.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
+import { HealthService } from './health-service.js';
 import { createLogger, type Logger } from './log.js';
 import { startHttpEndpoints, type HttpEndpoints } from './http-endpoints.js';
 import { ServerMetrics } from './metrics.js';
@@ -150,7 +151,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const services = SERVICES.map((service) => service(env));
 
   const names = ['', ...services.map((s) => s.name)];
-  const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'NOT_SERVING'])));
+  const health = new HealthService(names, 'NOT_SERVING');
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => names.forEach((n) => health.setStatus(n, s));
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxMessageBytes,

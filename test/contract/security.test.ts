@@ -6,7 +6,11 @@
 import test from 'ava';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { createLogger } from '../../src/serve/log.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/serve/server.js';
@@ -158,6 +162,58 @@ test('tokens: 1,000 calls without or with a wrong token all UNAUTHENTICATED, non
   });
   t.false(lines.some((l) => l.includes(secret) || l.includes(secret.slice(0, -1))), 'a token reached the logs');
   t.true(lines.some((l) => JSON.parse(l).msg === 'call' && JSON.parse(l).token === 'alice'), "the token's name is in the call's log line");
+});
+
+type HealthStub = grpc.Client & {
+  Check(req: { service: string }, options: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: { status: string }) => void): void;
+  Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
+};
+
+/** grpc.health.v1 from the .proto grpc-health-check ships, loaded here. */
+function healthClient(address: string): HealthStub {
+  const def = protoLoader.loadSync(healthProtoPath, { enums: String });
+  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthStub } } } };
+  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
+}
+
+/** The first status a Watch of `service` sends; the call is cancelled then, as a client that has its answer does, and resolves once it has ended. */
+function firstWatched(h: HealthStub, service: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let first: string | undefined;
+    const call = h.Watch({ service });
+    call.on('data', (r: { status: string }) => {
+      first ??= r.status;
+      call.cancel();
+    });
+    call.on('error', () => undefined);
+    call.on('status', () => resolve(first));
+  });
+}
+
+// Serial (alone in this process) so that the heap measured is the server's doing.
+test.serial('health, open without a token, keeps nothing a caller sends: 256 Watch calls naming unknown 1 MiB services leave the heap as it was; Check quotes an unknown name cut short', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const dir = await tempDir('health-tokens');
+  const tokensFile = path.join(dir, 'tokens');
+  await fs.writeFile(tokensFile, 'probe-0123456789abcdef\n');
+  await withServer({ authTokens: tokensFile }, async (s) => {
+    const h = healthClient(s.address);
+    t.is(await firstWatched(h, ''), 'SERVING', 'a known name is watched as before');
+    t.is(await firstWatched(h, 'no.such.Service'), 'SERVICE_UNKNOWN');
+    const mib = 'y'.repeat(2 ** 20);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 256; i++) t.is(await firstWatched(h, `${i}${mib}`), 'SERVICE_UNKNOWN');
+    gc();
+    const grown = (process.memoryUsage().heapUsed - before) / 2 ** 20;
+    t.true(grown < 64, `the heap grew by ${grown.toFixed(0)} MiB after 256 MiB of names`);
+    // A name echoed whole would not fit in the trailers a client takes (the call would hang): the deadline only ends such a hang.
+    const notFound = await new Promise<grpc.ServiceError | null>((resolve) => h.Check({ service: 'x'.repeat(100_000) }, { deadline: Date.now() + 30_000 }, (e) => resolve(e)));
+    t.is(notFound?.code, grpc.status.NOT_FOUND);
+    t.true(notFound!.details.length < 1000, `the name is not echoed whole (${notFound!.details.length} characters)`);
+    h.close();
+  });
 });
 
 test('startup refusals: a key of another certificate, a missing file, an empty tokens file; a warning for an open non-loopback port', async (t) => {
