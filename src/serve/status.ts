@@ -15,8 +15,22 @@ export interface MappedStatus {
   internal: boolean;
 }
 
+/**
+ * Longest details sent, in characters. Details travel percent-encoded in the trailers, and a
+ * client refuses trailers past its header limit (grpc-js: 64 KiB) by hanging the whole
+ * connection: a message quoting what a caller sent (a model name, an input's name) is cut here.
+ */
+export const MAX_DETAILS = 4096;
+
+/** `text` cut to MAX_DETAILS characters, never inside a surrogate pair (grpc-js's encodeURI throws on half of one). */
+export function cutDetails(text: string): string {
+  if (text.length <= MAX_DETAILS) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_DETAILS - 1]!) ? MAX_DETAILS - 1 : MAX_DETAILS;
+  return `${text.slice(0, end)}... (${text.length} characters, cut)`;
+}
+
 export function toStatus(e: unknown): MappedStatus {
-  const message = (e as Error)?.message ?? String(e);
+  const message = cutDetails((e as Error)?.message ?? String(e));
   if (e instanceof InvalidImageError || e instanceof BadRequestError) return { code: Status.INVALID_ARGUMENT, details: message, internal: false };
   if (e instanceof ImageTooLargeError || e instanceof OverloadedError) return { code: Status.RESOURCE_EXHAUSTED, details: message, internal: false };
   if (e instanceof UnavailableError) return { code: Status.UNAVAILABLE, details: message, internal: false };

@@ -216,6 +216,38 @@ test.serial('health, open without a token, keeps nothing a caller sends: 256 Wat
   });
 });
 
+/** A protobuf message of one string field, number 1 (ModelMetadataRequest's name), written here. */
+function stringField1(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const length: number[] = [];
+  for (let n = bytes.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  return Buffer.concat([Buffer.from([0x0a, ...length]), bytes]);
+}
+
+test('a long name a caller sends is not echoed whole: NOT_FOUND for 100,000-character KServe model names arrives cut (a surrogate pair kept whole), and the connection serves the next call', async (t) => {
+  await withServer({}, async (s) => {
+    const c = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    // The deadline only ends a hang: a status whose trailers the client refuses never arrives.
+    const call = (method: string, body: Buffer) =>
+      new Promise<grpc.ServiceError | null>((resolve) => c.makeUnaryRequest(`/inference.GRPCInferenceService/${method}`, (b: Buffer) => b, (b: Buffer) => b, body, { deadline: Date.now() + 30_000 }, (e) => resolve(e)));
+    for (const name of ['m'.repeat(100_000), `a${'\u{1F600}'.repeat(50_000)}`]) {
+      const e = await call('ModelMetadata', stringField1(name));
+      t.is(e?.code, grpc.status.NOT_FOUND, e?.details.slice(0, 200));
+      t.true(e!.details.length < 4200, `${e!.details.length} characters of details`);
+      t.regex(e!.details, /^no model "/);
+      t.false(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(e!.details), 'no half of a surrogate pair');
+      t.is(await call('ServerLive', Buffer.alloc(0)), null, 'the connection serves the next call');
+    }
+    c.close();
+  });
+});
+
 test('startup refusals: a key of another certificate, a missing file, an empty tokens file; a warning for an open non-loopback port', async (t) => {
   await t.throwsAsync(serve({ tls: { cert: certs.server.cert, key: certs.client.key } }), { message: /is not the key of the certificate/ });
   await t.throwsAsync(serve({ tls: { cert: path.join(certs.dir, 'missing.crt'), key: certs.server.key } }), { message: /cannot read the certificate/ });
