@@ -20,6 +20,8 @@ export const SEARCH_LIMITS = {
   labels: 32,
   labelKeyLength: 128,
   labelValueLength: 512,
+  /** Most values a filter's one_of lists, all keys together (its keys: at most `labels`, as an item's). */
+  oneOfValues: 1000,
 } as const;
 
 /** A NUL character: PostgreSQL refuses it in text and jsonb, so no backend is given one. */
@@ -65,13 +67,18 @@ export function checkLabels(labels: Record<string, string>, what = 'labels'): Re
   if (entries.length > SEARCH_LIMITS.labels) throw new BadRequestError(`${what} has ${entries.length} keys, more than ${SEARCH_LIMITS.labels}`);
   const out: Record<string, string> = {};
   for (const [key, value] of entries) {
-    refuseNul(key, `${what} key ${JSON.stringify(key)}`);
-    refuseNul(value, `${what}[${JSON.stringify(key)}]`);
-    if (key.length > SEARCH_LIMITS.labelKeyLength) throw new BadRequestError(`${what} key ${JSON.stringify(key.slice(0, 40))}... is ${key.length} characters, more than ${SEARCH_LIMITS.labelKeyLength}`);
-    if (value.length > SEARCH_LIMITS.labelValueLength) throw new BadRequestError(`${what}[${JSON.stringify(key)}] is ${value.length} characters, more than ${SEARCH_LIMITS.labelValueLength}`);
+    checkLabel(key, value, what);
     out[key.normalize('NFC')] = value.normalize('NFC');
   }
   return out;
+}
+
+/** One label (or a filter's key and one of its values) within the limits of an item's. */
+function checkLabel(key: string, value: string, what: string): void {
+  if (key.length > SEARCH_LIMITS.labelKeyLength) throw new BadRequestError(`${what} key ${JSON.stringify(key.slice(0, 40))}... is ${key.length} characters, more than ${SEARCH_LIMITS.labelKeyLength}`);
+  refuseNul(key, `${what} key ${JSON.stringify(key)}`);
+  refuseNul(value, `${what}[${JSON.stringify(key)}]`);
+  if (value.length > SEARCH_LIMITS.labelValueLength) throw new BadRequestError(`${what}[${JSON.stringify(key)}] is ${value.length} characters, more than ${SEARCH_LIMITS.labelValueLength}`);
 }
 
 export function checkUri(uri: string | undefined): string {
@@ -84,11 +91,15 @@ export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter
   if (!f) return undefined;
   const equals = checkLabels(f.equals ?? {}, 'filter.equals');
   const oneOf: Record<string, string[]> = {};
-  for (const [key, list] of Object.entries(f.one_of ?? {})) {
+  // Bounded as an item's labels are: the index's filter grows with them (LanceDB crashed the process at 1,000 keys).
+  const lists = Object.entries(f.one_of ?? {});
+  if (lists.length > SEARCH_LIMITS.labels) throw new BadRequestError(`filter.one_of has ${lists.length} keys, more than ${SEARCH_LIMITS.labels} (an item holds at most ${SEARCH_LIMITS.labels} labels)`);
+  const values = lists.reduce((n, [, list]) => n + (list.values?.length ?? 0), 0);
+  if (values > SEARCH_LIMITS.oneOfValues) throw new BadRequestError(`filter.one_of lists ${values} values, more than ${SEARCH_LIMITS.oneOfValues}: split the search, or label the items so that fewer values select them`);
+  for (const [key, list] of lists) {
     if (key === '') throw new BadRequestError('filter.one_of has an empty key: every label needs a name');
-    if (!list.values?.length) throw new BadRequestError(`filter.one_of["${key}"] is an empty list, which nothing matches: give at least one value or leave the key out`);
-    for (const v of list.values) refuseNul(v, `filter.one_of["${key}"]`);
-    refuseNul(key, 'filter.one_of key');
+    if (!list.values?.length) throw new BadRequestError(`filter.one_of[${JSON.stringify(key.slice(0, 40))}] is an empty list, which nothing matches: give at least one value or leave the key out`);
+    for (const v of list.values) checkLabel(key, v, 'filter.one_of');
     oneOf[key.normalize('NFC')] = list.values.map((v) => v.normalize('NFC'));
   }
   return { equals, oneOf };

@@ -46,3 +46,21 @@ test.serial('uri and labels are bounded at Upsert; labels written decomposed (NF
   const hits = (await s.client.search({ id: 'bounded', k: 5, filter: { equals: { class: 'caf\u00e9' } } })).hits;
   t.deepEqual(hits.map((h) => h.id), ['bounded']);
 });
+
+test.serial('a filter is bounded as labels are: one_of of 1,000 keys or 1,001 values is INVALID_ARGUMENT (1,000 keys once crashed the server); 32 keys of 1,000 values in all are searched', async (t) => {
+  const code = (p: Promise<unknown>) => p.then(() => 'OK', (e: { code: number; details: string }) => `${e.code} ${e.details}`);
+  const keys = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`k${i}`, { values: ['v'] }]));
+  t.regex(await code(s.client.search({ vector: vector(s.dim), k: 5, filter: { one_of: keys } })), /^3 filter.one_of has 1000 keys, more than 32/);
+  const many = { class: { values: Array.from({ length: 1001 }, (_, i) => `c${i}`) } };
+  t.regex(await code(s.client.search({ vector: vector(s.dim), k: 5, filter: { one_of: many } })), /^3 filter.one_of lists 1001 values, more than 1000/);
+  t.regex(await code(s.client.search({ vector: vector(s.dim), k: 5, filter: { one_of: { class: { values: ['x'.repeat(600)] } } } })), /^3 filter.one_of\["class"\] is 600 characters, more than 512/);
+  // At the limits: class c1 or c3 (of c0..c6 stored by the first test), the other values and keys match nothing.
+  const wanted = { class: { values: ['c1', 'c3', ...Array.from({ length: 967 }, (_, i) => `none-${i}`)] } };
+  const others = Object.fromEntries(Array.from({ length: 31 }, (_, i) => [`k${i + 1}`, { values: ['v'] }]));
+  const hits = (await s.client.search({ vector: vector(s.dim), k: 1000, filter: { one_of: { ...wanted, ...others } } })).hits;
+  t.is(hits.length, 0, 'no item has the keys k1..k31');
+  const only = (await s.client.search({ vector: vector(s.dim), k: 1000, filter: { one_of: wanted } })).hits;
+  t.deepEqual([...new Set(only.map((h) => h.labels['class']))].sort(), ['c1', 'c3']);
+  // The first test stored item-i with class c(i % 7).
+  t.is(only.length, Array.from({ length: 1000 }, (_, i) => i % 7).filter((c) => c === 1 || c === 3).length);
+});
