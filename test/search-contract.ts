@@ -139,6 +139,7 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
     t.is(d.metric, 'euclidean');
     t.is(d.model!.version, s.server.info.model?.version ?? '');
     t.is(d.indexed + d.unindexed, d.count);
+    t.false(/pw-in-the-query|password=(?!\*\*\*)/.test(d.location), `a password in ${d.location}`);
   });
 
   test(`${name}: every bad input gets its status and an actionable message, and nothing stored is lost`, async (t) => {

@@ -16,9 +16,18 @@ export function identityOf(model: ModelFiles): IndexIdentity {
   return { modelFingerprint: model.fingerprint, modelName: model.name, dimension: model.metadata.embeddingDimension };
 }
 
-/** The location as it may be shown to a caller (a URL's password replaced). */
+/** The location as it may be shown to a caller: a URL's passwords replaced, the userinfo's and any parameter's (pg takes ?password=, as libpq does). */
 export function displayLocation(location: string): string {
-  return isPostgresLocation(location) ? location.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@') : location;
+  if (!isPostgresLocation(location)) return location;
+  let url: URL;
+  try {
+    url = new URL(location);
+  } catch {
+    return 'a postgres:// URL that does not parse';
+  }
+  if (url.password) url.password = '***';
+  for (const key of new Set(url.searchParams.keys())) if (/pass/i.test(key)) url.searchParams.set(key, '***');
+  return url.toString();
 }
 
 export async function openVectorIndex(location: string, identity: IndexIdentity): Promise<VectorIndex> {
