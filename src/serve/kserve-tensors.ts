@@ -78,19 +78,23 @@ function readImages(t: InputTensor, raw: Buffer | undefined): Buffer[] {
   const shape = t.shape;
   if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) throw new BadRequestError(`input images has shape ${shapeText(shape)}: send [N] or [N,1], one encoded image per element`);
   const n = batchOf('images', shape, '[N] or [N,1]');
-  const images = raw ? splitLengthPrefixed(raw) : (t.contents?.bytes_contents ?? []);
+  const images = raw ? splitLengthPrefixed(raw, n + 1) : (t.contents?.bytes_contents ?? []);
   if (images.length !== n) {
     const where = raw ? 'raw_input_contents (4-byte little-endian length, then the bytes, per element)' : 'contents.bytes_contents';
-    throw new BadRequestError(`input images has ${images.length} elements in ${where} for shape ${shapeText(shape)}: send ${n}`);
+    throw new BadRequestError(`input images has ${images.length > n && raw ? 'more than ' + n : images.length} elements in ${where} for shape ${shapeText(shape)}: send ${n}`);
   }
   return images;
 }
 
-/** A raw BYTES tensor: each element a 4-byte little-endian length followed by that many bytes. */
-export function splitLengthPrefixed(raw: Buffer): Buffer[] {
+/**
+ * A raw BYTES tensor: each element a 4-byte little-endian length followed by that many bytes;
+ * read up to `most` elements (a 16 MiB tensor of empty elements is 4 million of them: each a
+ * Buffer, seconds of the event loop and hundreds of MB, before its count could be refused).
+ */
+export function splitLengthPrefixed(raw: Buffer, most = Infinity): Buffer[] {
   const out: Buffer[] = [];
   let at = 0;
-  while (at < raw.length) {
+  while (at < raw.length && out.length < most) {
     if (at + 4 > raw.length) throw new BadRequestError(`raw BYTES tensor: ${raw.length - at} bytes left at offset ${at}, too few for a 4-byte length prefix`);
     const len = raw.readUInt32LE(at);
     at += 4;

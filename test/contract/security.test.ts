@@ -216,9 +216,8 @@ test.serial('health, open without a token, keeps nothing a caller sends: 256 Wat
   });
 });
 
-/** A protobuf message of one string field, number 1 (ModelMetadataRequest's name), written here. */
-function stringField1(text: string): Buffer {
-  const bytes = Buffer.from(text, 'utf8');
+/** A protobuf length-delimited field (wire type 2) number `field`, written here. */
+function bytesField(field: number, bytes: Buffer): Buffer {
   const length: number[] = [];
   for (let n = bytes.length; ; n >>>= 7) {
     if (n < 0x80) {
@@ -227,8 +226,10 @@ function stringField1(text: string): Buffer {
     }
     length.push((n & 0x7f) | 0x80);
   }
-  return Buffer.concat([Buffer.from([0x0a, ...length]), bytes]);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...length]), bytes]);
 }
+/** A message of one string field, number 1 (ModelMetadataRequest's name). */
+const stringField1 = (text: string) => bytesField(1, Buffer.from(text, 'utf8'));
 
 test('a long name a caller sends is not echoed whole: NOT_FOUND for 100,000-character KServe model names arrives cut (a surrogate pair kept whole), and the connection serves the next call', async (t) => {
   await withServer({}, async (s) => {
@@ -244,6 +245,20 @@ test('a long name a caller sends is not echoed whole: NOT_FOUND for 100,000-char
       t.false(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(e!.details), 'no half of a surrogate pair');
       t.is(await call('ServerLive', Buffer.alloc(0)), null, 'the connection serves the next call');
     }
+    c.close();
+  });
+});
+
+test('a raw BYTES tensor of 15 MiB of empty elements for shape [1] is refused at its second element, not split into 4 million first', async (t) => {
+  await withServer({}, async (s) => {
+    const c = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    // ModelInferRequest { model_name = 1; inputs = 5 { name = 1; datatype = 2; shape = 3 (packed) }; raw_input_contents = 7 }
+    const input = Buffer.concat([bytesField(1, Buffer.from('images')), bytesField(2, Buffer.from('BYTES')), bytesField(3, Buffer.from([1]))]);
+    const request = Buffer.concat([stringField1(s.info.model!.name!), bytesField(5, input), bytesField(7, Buffer.alloc(15 << 20))]);
+    const e = await new Promise<grpc.ServiceError | null>((resolve) => c.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, request, (err) => resolve(err)));
+    t.is(e?.code, grpc.status.INVALID_ARGUMENT);
+    // Every 4 bytes of zeros is one empty element: counting them all would say 3932160.
+    t.regex(e!.details, /input images has more than 1 elements in raw_input_contents .* for shape \[1\]: send 1/);
     c.close();
   });
 });
