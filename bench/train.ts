@@ -79,10 +79,18 @@ async function pipelineRate(preset: Preset, data: DataCache, batch: number, work
 
 const rows: string[][] = [];
 const probed = await probeTrainingBackends();
-const available = probed.filter((b) => (args.backends ? args.backends.split(',').includes(b.name) : b.available && b.name !== 'cpu'));
+// By default what `alexnet train --backend auto` would pick from: no cpu (pure JavaScript), no
+// software WebGPU adapter (lavapipe: a CPU running WGSL, slower than wasm); --backends names them.
+const available = probed.filter((b) => (args.backends ? args.backends.split(',').includes(b.name) : b.available && b.name !== 'cpu' && b.software !== true));
 // Say which backends are measured and why the others are not, so a table with one row is not mistaken for all.
 for (const b of probed) {
-  const why = available.includes(b) ? 'measured' : !b.available ? 'not available' : args.backends ? 'not in --backends' : 'skipped by default (--backends cpu to measure it)';
+  const why = available.includes(b)
+    ? 'measured'
+    : !b.available
+      ? 'not available'
+      : args.backends
+        ? 'not in --backends'
+        : `skipped by default${b.software ? ', a software adapter, as alexnet train --backend auto skips it' : ''} (--backends ${b.name} to measure it)`;
   console.log(`backend ${b.name}: ${why}: ${b.detail}`);
 }
 for (const name of args.presets!.split(',')) {
