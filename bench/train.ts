@@ -23,6 +23,7 @@ import { newRun } from '../src/train/training-run.js';
 import { registerWasmPoolLrnKernels } from '../src/train/pool-lrn-kernels.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
+import { checkWebgpuFits } from '../src/train/webgpu-limits.js';
 import { toTfjs } from '../src/train/network.js';
 import { initParameters } from '../src/model/init.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -78,6 +79,7 @@ async function pipelineRate(preset: Preset, data: DataCache, batch: number, work
 }
 
 const rows: string[][] = [];
+const notRun: string[] = [];
 const probed = await probeTrainingBackends();
 // By default what `alexnet train --backend auto` would pick from: no cpu (pure JavaScript), no
 // software WebGPU adapter (lavapipe: a CPU running WGSL, slower than wasm); --backends names them.
@@ -106,6 +108,17 @@ for (const name of args.presets!.split(',')) {
       rows.push([name, `data pipeline alone (${workers} worker${workers > 1 ? 's' : ''})`, String(batch), pipes.get(workers)!.toFixed(1), '-']);
     }
     const pipe = pipes.get(workers)!;
+    // As `alexnet train` does: a step whose tensors exceed the adapter's buffer limit is refused,
+    // not run (Dawn would reject its commands and the step would compute nothing, quickly).
+    if (used.name === 'webgpu') {
+      try {
+        checkWebgpuFits(preset.network, data.meta.classes.length, batch, `the WebGPU adapter (${used.detail.split(';')[0]})`);
+      } catch (e) {
+        rows.push([name, 'training loop, tfjs webgpu: not run (see below)', String(batch), '-', '-']);
+        notRun.push(`${name} on webgpu not run: ${(e as Error).message}`);
+        continue;
+      }
+    }
     const out = await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-train-'));
     let rate = 0;
     // As `alexnet train` does: wasm and cpu shard each batch over the cores.
@@ -164,6 +177,7 @@ console.log(`${os.cpus().length} CPU cores; ${steps} steps per loop (the first i
 console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
+for (const n of notRun) console.log(n);
 
 if (abRows.length > 0) {
   const h2 = ['preset', 'shard', "images/s, tfjs-wasm's LRN/pool kernels", "images/s, the project's", 'speed-up'];

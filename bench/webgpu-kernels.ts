@@ -23,6 +23,7 @@ import { toTfjs } from '../src/train/network.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
 import { registerWebgpuKernels, type WebgpuKernelChoice } from '../src/train/webgpu-kernels.js';
+import { checkWebgpuFits } from '../src/train/webgpu-limits.js';
 import { Rng } from '../src/util/rng.js';
 import { positiveInteger } from './options.js';
 
@@ -55,6 +56,15 @@ const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length
 for (const name of args.presets!.split(',')) {
   const preset = getPreset(name);
   const spec = preset.network;
+  // As `alexnet train` does: a step past the adapter's buffer limit is not run (Dawn would reject
+  // its commands, and every kernel set would time a step that computed nothing).
+  try {
+    checkWebgpuFits(spec, classes, batch, `the WebGPU adapter (${used.detail.split(';')[0]})`);
+  } catch (e) {
+    console.log(`\npreset ${name}, batch ${batch}, ${classes} classes: not run: ${(e as Error).message}`);
+    process.exitCode = 1;
+    continue;
+  }
   const params = toTfjs(initParameters(spec, classes, new Rng(1)), true) as Map<string, tf.Variable>;
   const sgd = new PaperSgd({ learningRate: 1e-5, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
   const x = tf.randomNormal([batch, spec.inputSize, spec.inputSize, 3], 0, 60) as tf.Tensor4D;

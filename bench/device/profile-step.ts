@@ -22,6 +22,7 @@ import { toTfjs } from '../../src/train/network.js';
 import { PaperSgd } from '../../src/train/sgd.js';
 import { trainStep } from '../../src/train/step.js';
 import { registerWebgpuKernels } from '../../src/train/webgpu-kernels.js';
+import { checkWebgpuFits } from '../../src/train/webgpu-limits.js';
 import { Rng } from '../../src/util/rng.js';
 import { positiveInteger, refuseOption } from '../options.js';
 
@@ -36,6 +37,16 @@ if (args.kernels !== 'project' && args.kernels !== 'tfjs') refuseOption(BENCH, '
 if (used.name === 'webgpu') registerWebgpuKernels({ project: args.kernels === 'project', inputGradient });
 const fcUnits = args['fc-units'] === undefined ? undefined : positiveInteger(BENCH, 'fc-units', args['fc-units']);
 const spec = fcUnits ? { ...preset.network, fcUnits: [fcUnits, fcUnits] as const } : preset.network;
+// As `alexnet train` does: a step past the adapter's buffer limit is refused, not profiled (Dawn
+// would reject its commands and the profile would time a step that computed nothing).
+if (used.name === 'webgpu') {
+  try {
+    checkWebgpuFits(spec, 1000, batch, `the WebGPU adapter (${used.detail.split(';')[0]})`);
+  } catch (e) {
+    console.error(`${BENCH}: ${(e as Error).message.replace(', or --backend wasm', ', --fc-units 512, or --backend wasm')}`);
+    process.exit(1);
+  }
+}
 const params = toTfjs(initParameters(spec, 1000, new Rng(1)), true) as Map<string, tf.Variable>;
 const sgd = new PaperSgd({ learningRate: 1e-4, momentum: preset.train.momentum, weightDecay: preset.train.weightDecay });
 const x = tf.randomNormal([batch, spec.inputSize, spec.inputSize, 3], 0, 60) as tf.Tensor4D;
