@@ -73,8 +73,12 @@ else
 fi
 step doctor 60 "$NODE" dist/src/cli.js doctor
 cat "$OUT/doctor.txt" >> "$OUT/log" && rm "$OUT/doctor.txt" # (the tool brings back at most 8 files)
-paper=/tmp/alexnet-paper
-timeout 90 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && timeout 90 "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null
+# A folder of this run's own: init refuses an --out that already holds a checkpoint, so a fixed path
+# would leave a second run (or a dry run after another's) on an older export, or on none.
+paper=$(mktemp -d /tmp/alexnet-paper.XXXXXX)
+trap 'rm -rf "$paper"' EXIT
+timeout 90 "$NODE" dist/src/cli.js init --preset paper --out "$paper/ckpt" > /dev/null && timeout 90 "$NODE" dist/src/cli.js export "$paper/ckpt" -o "$paper/model.onnx" > /dev/null ||
+  log "paper-size export failed: the parity and serve steps lack its model"
 ALEXNET_PAPER_ONNX="$paper/model.tencrop.onnx" step parity 120 "$NODE" node_modules/ava/entrypoints/cli.mjs --timeout 2m dist/test/parity/backend-training.test.js dist/test/parity/webgpu-kernels.test.js dist/test/parity/onnx-webgpu.test.js
 # In order of what the issue's table needs most: the kernels' ratios, the PyTorch reference (every
 # ratio's denominator), the training loop, serving on the GPU, then the cpu provider and the profile.
