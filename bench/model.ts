@@ -24,6 +24,7 @@ import { forward, toTfjs } from '../src/train/network.js';
 import { PaperSgd } from '../src/train/sgd.js';
 import { trainStep } from '../src/train/step.js';
 import { GradientPool } from '../src/train/parallel-step.js';
+import { bufferLimitProblem } from '../src/train/webgpu-limits.js';
 import { Rng } from '../src/util/rng.js';
 import { positiveInteger, positiveNumber } from './options.js';
 
@@ -128,8 +129,16 @@ const referenceGrads = await tinyGradients();
 const probed = await probeTrainingBackends();
 const wanted = args.backends ? new Set(args.backends.split(',')) : null;
 const ck = await readCheckpoint(path.join(dir, 'ck'));
+// By default no software WebGPU adapter (lavapipe: a CPU running WGSL), as `alexnet train --backend auto`; --backends names it.
+const skipped = (b: (typeof probed)[number]) => !wanted && b.available && b.software === true;
+/** On webgpu, why a step at `batch` does not fit the device's buffer limits (Dawn would reject its commands and it would time nothing). */
+const webgpuProblem = (batch: number): string | undefined => {
+  const device = (tf.backend() as unknown as { device?: { limits: { maxStorageBufferBindingSize: number; maxBufferSize: number } } }).device;
+  return device && bufferLimitProblem(spec, classes, batch, Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize), 'the WebGPU adapter');
+};
+const notRun: string[] = [];
 for (const b of probed) {
-  if (wanted ? !wanted.has(b.name) : !b.available) continue;
+  if (wanted ? !wanted.has(b.name) : !b.available || skipped(b)) continue;
   const row: Row = { name: `tfjs ${b.name}`, forward: '-', train: '-' };
   rows.push(row);
   try {
@@ -139,6 +148,13 @@ for (const b of probed) {
     const params = toTfjs(ck.tensors.values(), true) as Map<string, tf.Variable>;
     // The pure-JS cpu backend is far slower: one crop at a time keeps the run short.
     const batch = used.name === 'cpu' ? 1 : fwdBatch;
+    const fwdProblem = used.name === 'webgpu' ? webgpuProblem(batch) : undefined;
+    if (fwdProblem) {
+      row.forward = 'not run (below)';
+      notRun.push(`tfjs webgpu, forward at batch ${batch}: ${fwdProblem.replace('--backend wasm', '--backends wasm')}`);
+      for (const p of params.values()) p.dispose();
+      continue;
+    }
     const x = tf.tensor4d(randomImages(batch, rng), [batch, spec.inputSize, spec.inputSize, 3]);
     const fwdSec = await timePerCall(async () => {
       const { logits, fc7 } = forward(spec, params, x, { training: false });
@@ -150,7 +166,11 @@ for (const b of probed) {
     x.dispose();
     // A training step costs about three forward passes: skip what would take too long.
     const estimate = ((3 * fwdSec) / batch) * trainBatch;
-    if (estimate > maxStepSeconds) {
+    const stepProblem = used.name === 'webgpu' ? webgpuProblem(trainBatch) : undefined;
+    if (stepProblem) {
+      row.train = 'not run (below)';
+      notRun.push(`tfjs webgpu, training step at batch ${trainBatch}: ${stepProblem.replace('--backend wasm', '--backends wasm')}`);
+    } else if (estimate > maxStepSeconds) {
       row.train = `skipped (~${estimate.toFixed(0)} s/step)`;
     } else {
       const sgd = new PaperSgd({ learningRate: 0.01, momentum: 0.9, weightDecay: 0.0005 });
@@ -197,5 +217,7 @@ console.log(line(header));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of table) console.log(line(r));
 for (const b of probed) if (!b.available) console.log(`not measured: tfjs ${b.name}: ${b.detail}`);
+for (const b of probed) if (skipped(b)) console.log(`not measured by default: tfjs ${b.name}, a software adapter (--backends ${b.name} to measure it): ${b.detail}`);
+for (const n of notRun) console.log(`not run: ${n}`);
 console.log('step gradients: worst relative error over the loss and the 16 gradients of one tiny-preset step, against tfjs cpu with its own kernels');
 await fs.rm(dir, { recursive: true, force: true });
