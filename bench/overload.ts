@@ -22,7 +22,7 @@ import { DEFAULT_MODEL } from '../src/model/model-files.js';
 import { createLogger } from '../src/serve/log.js';
 import { startServer } from '../src/serve/server.js';
 import type { OverloadResult, OverloadRun } from './overload-client.js';
-import { nonNegativeNumbers, positiveInteger, positiveNumber } from './options.js';
+import { nonNegativeNumbers, positiveInteger, positiveNumber, refuseOption } from './options.js';
 
 const BENCH = 'bench:overload';
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, factor: { type: 'string', default: '3' }, 'max-queue': { type: 'string', default: '8' }, 'worker-nice': { type: 'string', default: '0,10' } } });
@@ -30,6 +30,8 @@ const seconds = positiveNumber(BENCH, 'seconds', values.seconds);
 const factor = positiveNumber(BENCH, 'factor', values.factor);
 const maxQueue = positiveInteger(BENCH, 'max-queue', values['max-queue']);
 const nices = nonNegativeNumbers(BENCH, 'worker-nice', values['worker-nice']);
+// The server's own range (--worker-nice 0-19): a nice value outside it threw from the first inference worker.
+if (nices.some((n) => !Number.isInteger(n) || n > 19)) refuseOption(BENCH, 'worker-nice', values['worker-nice'], 'a comma-separated list of whole numbers from 0 to 19');
 
 const images = await Promise.all(
   Array.from({ length: 32 }, (_, i) => sharp({ create: { width: 200, height: 160, channels: 3, background: { r: 0, g: 0, b: 0 }, noise: { type: 'gaussian', mean: 60 + 4 * i, sigma: 40 } } }).jpeg({ quality: 85 }).toBuffer()),

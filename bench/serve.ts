@@ -82,6 +82,8 @@ const ten = tenCropPath(single);
 const maxBatches = args['max-batch'] === undefined ? [defaultMaxBatch(device)] : positiveIntegers(BENCH, 'max-batch', args['max-batch']);
 // The server's own default unless --max-delay-ms lists delays to compare (a server for each).
 const delays = args['max-delay-ms'] === undefined ? [defaultMaxDelayMs(device)] : nonNegativeNumbers(BENCH, 'max-delay-ms', args['max-delay-ms']);
+// The server's own range (src/cli/arg-parsers.ts, batchDelay): refused here, before the ceiling's minutes, not by the first server started.
+if (delays.some((d) => d > 10_000)) refuseOption(BENCH, 'max-delay-ms', args['max-delay-ms'], 'a comma-separated list of delays from 0 to 10000 (the server\'s range)');
 // The server's default (on) unless --split-crops lists on and/or off.
 const splits = (args['split-crops'] ?? 'on').split(',').map((v) => {
   if (v !== 'on' && v !== 'off') refuseOption(BENCH, 'split-crops', args['split-crops']!, 'on, off or on,off');
