@@ -97,22 +97,27 @@ export function groupPairs(files: string[], pairs: Map<string, number>): Duplica
   return out.sort((a, b) => b.files.length - a.files.length || a.files[0]!.localeCompare(b.files[0]!));
 }
 
-export async function dedupCommand(args: string[], opts: DedupOptions): Promise<void> {
-  if (opts.maxGroup > 1000) throw new ConfigError(`--max-group ${opts.maxGroup}: the server looks at most 1000 neighbours per image; give 1 to 1000`);
-  const files = await imageFiles(args);
-  const groups = await withClient(opts, async (c) => {
-    const added = await addFiles(c, files, 'embedding images');
-    if (added.failures.length > 0) {
-      for (const f of added.failures) console.error(`alexnet: ${f}`);
-      throw new ConfigError(`${added.failures.length} of ${files.length} images could not be embedded (above); nothing grouped`);
-    }
-    return groupPairs(files, await nearPairs(c, added.ids, opts));
-  });
-  if (opts.json) return console.log(JSON.stringify(groups));
+function printGroups(groups: DuplicateGroup[], images: number, maxDistance: number): void {
   groups.forEach((grp, n) => {
     console.log(`group ${n + 1} (${grp.files.length} images)`);
     grp.files.forEach((f, i) => console.log(`  ${i === 0 ? '        ' : grp.distances[i]! < 0 ? ' (chain)' : grp.distances[i]!.toFixed(4).padStart(8)}  ${f}`));
   });
   const dupes = groups.reduce((s, g) => s + g.files.length - 1, 0);
-  console.log(`${plural(groups.length, 'group')} of near duplicates (fc7 distance <= ${opts.maxDistance}) among ${files.length} images; ${dupes} could go, keeping one per group`);
+  console.log(`${plural(groups.length, 'group')} of near duplicates (fc7 distance <= ${maxDistance}) among ${images} images; ${dupes} could go, keeping one per group`);
+}
+
+export async function dedupCommand(args: string[], opts: DedupOptions): Promise<void> {
+  if (opts.maxGroup > 1000) throw new ConfigError(`--max-group ${opts.maxGroup}: the server looks at most 1000 neighbours per image; give 1 to 1000`);
+  const files = await imageFiles(args);
+  // A file the server cannot embed is reported after the groups of the others, as classify and embed do.
+  const { groups, grouped, failures } = await withClient(opts, async (c) => {
+    const added = await addFiles(c, files, 'embedding images');
+    const kept = files.map((file, i) => ({ file, id: added.ids[i]! })).filter((f) => !added.failedIds.has(f.id));
+    const near = kept.length > 0 ? await nearPairs(c, kept.map((f) => f.id), opts) : new Map<string, number>();
+    return { groups: groupPairs(kept.map((f) => f.file), near), grouped: kept.length, failures: added.failures };
+  });
+  if (opts.json) console.log(JSON.stringify(groups));
+  else printGroups(groups, grouped, opts.maxDistance);
+  for (const f of failures) console.error(`alexnet: ${f}`);
+  if (failures.length > 0) throw new ConfigError(`${failures.length} of ${files.length} images could not be embedded (above): they are in no group`);
 }

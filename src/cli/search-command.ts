@@ -37,6 +37,8 @@ export interface Added {
   /** Files with the same bytes as one given before them: one item, sent once. */
   copies: number;
   failures: string[];
+  /** The ids of the files that failed (not stored). */
+  failedIds: Set<string>;
 }
 
 /**
@@ -58,7 +60,7 @@ async function upsertSplitting(c: SearchClient, items: UpsertRequest[]): Promise
 
 /** Store these files in the index (those already stored, by content hash, are skipped), with a progress bar. */
 export async function addFiles(c: SearchClient, files: string[], title = 'indexing images'): Promise<Added> {
-  const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, failures: [] };
+  const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, failures: [], failedIds: new Set() };
   const seen = new Set<string>();
   const bar = progressBar(title);
   try {
@@ -78,7 +80,11 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
         seen.add(id);
       });
       const results = todo.length > 0 ? await upsertSplitting(c, todo) : [];
-      results.forEach((res, i) => (res.ok ? r.added++ : r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`)));
+      results.forEach((res, i) => {
+        if (res.ok) return void r.added++;
+        r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`);
+        r.failedIds.add(todo[i]!.id);
+      });
       bar.update(at + chunk.length, files.length, `${r.added} added, ${r.skipped} already there, ${r.failures.length} failed`);
     }
   } finally {

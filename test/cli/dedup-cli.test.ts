@@ -88,3 +88,27 @@ test.serial('dedup refuses a missing --max-distance, a --max-group above 1000, a
   t.regex((await cli('dedup', empty, '--max-distance', '1', '--server', s.server.address)).err, /no \.jpg, \.jpeg, \.png or \.webp files/);
   t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--server', '127.0.0.1:1')).err, /cannot reach a server at 127\.0\.0\.1:1/);
 });
+
+test.serial('a file the server cannot embed is reported; the other files are still grouped, as brute force groups them; exit 1', async (t) => {
+  const dir = await tempDir('dedup-cli-bad');
+  const original = await png(5);
+  const files = [path.join(dir, '5.png'), path.join(dir, '5-copy.png'), path.join(dir, '5.jpg'), path.join(dir, '6.png')];
+  await fs.writeFile(files[0]!, original);
+  await fs.writeFile(files[1]!, original);
+  await fs.writeFile(files[2]!, await sharp(original).jpeg({ quality: 90 }).toBuffer());
+  await fs.writeFile(files[3]!, await png(6));
+  await fs.writeFile(path.join(dir, 'broken.png'), original.subarray(0, 200));
+  const client = new AlexNetClient(s.server.address);
+  const vectors = await Promise.all(files.map(async (f) => (await client.embed({ image: await fs.readFile(f) })).embedding!.vector));
+  client.close();
+  const d = euclid(vectors[0]!, vectors[2]!) + 1e-3;
+
+  const r = await cli('dedup', dir, '--max-distance', String(d), '--json', '--server', s.server.address);
+  t.is(r.code, 1);
+  t.regex(r.err, /broken\.png: cannot decode/);
+  t.regex(r.err, /1 of 5 images could not be embedded \(above\): they are in no group/);
+  const got = (JSON.parse(r.out) as { files: string[] }[]).map((g) => [...g.files].sort()).sort((a, b) => a[0]!.localeCompare(b[0]!));
+  const want = bruteGroups(files, vectors, d);
+  t.true(want.some((g) => g.length >= 3), 'the copy and the re-encoded JPEG group with their original');
+  t.deepEqual(got, want);
+});
