@@ -206,7 +206,7 @@ program
 program
   .command('classify')
   .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
-  .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .png and .webp files, subfolders too)')
+  .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .jfif, .png and .webp files, subfolders too)')
   .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
@@ -219,7 +219,7 @@ program
 program
   .command('embed')
   .description('fc7 feature vectors of images from a running server, one JSON object per line (for similarity search)')
-  .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .png and .webp files, subfolders too)')
+  .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .jfif, .png and .webp files, subfolders too)')
   .option('--normalize', 'scale each vector to unit length')
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)

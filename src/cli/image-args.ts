@@ -1,6 +1,6 @@
 /**
  * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
- * every .jpg/.jpeg/.png/.webp below a folder (sorted), in the order of the arguments, each once.
+ * every .jpg/.jpeg/.jfif/.png/.webp below a folder (sorted), in the order of the arguments, each once.
  * A folder is read as the trainer reads a class folder (folder-listing.ts): links followed, hidden
  * files (macOS's `._x.jpg`) and NAS folders skipped, files of other types counted in a warning.
  * A file typed by name is sent whatever its name: the server says if it is no image. Paths are

@@ -12,8 +12,9 @@ import path from 'node:path';
 import { ConfigError } from '../errors.js';
 
 /** The image files read (by extension; the decoder then checks the bytes). */
-export const IMAGE_EXT = /\.(jpe?g|png|webp)$/i;
-export const IMAGE_EXT_TEXT = '.jpg, .jpeg, .png or .webp';
+// .jfif: the name Windows browsers give a saved JPEG.
+export const IMAGE_EXT = /\.(jpe?g|jfif|png|webp)$/i;
+export const IMAGE_EXT_TEXT = '.jpg, .jpeg, .jfif, .png or .webp';
 
 const SYSTEM_DIRS = new Set(['@eaDir', '#recycle', '#snapshot', '__MACOSX', '$RECYCLE.BIN', 'System Volume Information', 'lost+found']);
 const SYSTEM_FILES = new Set(['thumbs.db', 'desktop.ini', 'icon\r']);

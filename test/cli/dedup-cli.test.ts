@@ -85,7 +85,7 @@ test.serial('dedup refuses a missing --max-distance, a --max-group above 1000, a
   t.regex((await cli('dedup', s.dir)).err, /required option '--max-distance <d>'/);
   t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--max-group', '1001', '--server', s.server.address)).err, /--max-group 1001: .* give 1 to 1000/);
   const empty = await tempDir('dedup-cli-empty');
-  t.regex((await cli('dedup', empty, '--max-distance', '1', '--server', s.server.address)).err, /no \.jpg, \.jpeg, \.png or \.webp files/);
+  t.regex((await cli('dedup', empty, '--max-distance', '1', '--server', s.server.address)).err, /no \.jpg, \.jpeg, \.jfif, \.png or \.webp files/);
   t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--server', '127.0.0.1:1')).err, /cannot reach a server at 127\.0\.0\.1:1/);
 });
 

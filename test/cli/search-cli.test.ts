@@ -77,7 +77,7 @@ test.serial('refusals: no images, a bad k, an unreachable server', async (t) => 
   const empty = await tempDir('search-cli-empty');
   const nothing = await cli('index', 'add', empty, '--server', s.server.address);
   t.is(nothing.code, 1);
-  t.regex(nothing.err, /no \.jpg, \.jpeg, \.png or \.webp files/);
+  t.regex(nothing.err, /no \.jpg, \.jpeg, \.jfif, \.png or \.webp files/);
   t.is((await cli('search', s.files[0]!, '-k', '0')).code, 1);
   const down = await cli('index', 'info', '--server', '127.0.0.1:1');
   t.is(down.code, 1);

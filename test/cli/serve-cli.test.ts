@@ -78,7 +78,7 @@ test('classify a folder: its images below it (subfolders too, others left out) i
   await fs.mkdir(empty);
   const none = await cli('classify', empty, '--server', served.server.address);
   t.is(none.code, 1);
-  t.regex(none.err, /folder .*empty has no \.jpg, \.jpeg, \.png or \.webp files/);
+  t.regex(none.err, /folder .*empty has no \.jpg, \.jpeg, \.jfif, \.png or \.webp files/);
 });
 
 test('a model of fewer than 5 classes: classify without --top-k lists every class; a top_k over the classes is refused', async (t) => {

@@ -49,6 +49,8 @@ test('listing: subfolders and links followed, hidden and NAS folders skipped, ot
   await folder(root, { cat: 2, dog: 2 });
   await photo(path.join(train, 'cat', '2019', 'summer', 'a.jpg'), 0);
   await photo(path.join(train, 'cat', '2020', 'b.png'), 0, 'png');
+  // A JPEG as a Windows browser saves it: served, so trained on too.
+  await photo(path.join(train, 'cat', 'saved.jfif'), 0);
   await fs.writeFile(path.join(train, 'cat', 'IMG_1.HEIC'), 'heic');
   await fs.writeFile(path.join(train, 'dog', 'notes.txt'), 'x');
   await fs.writeFile(path.join(train, 'dog', 'IMG_2.heic'), 'heic');
@@ -69,7 +71,7 @@ test('listing: subfolders and links followed, hidden and NAS folders skipped, ot
   const rel = (p: string) => path.relative(train, p);
   const byClass = (c: number) => listing.files.filter((f) => f.label === c).map((f) => rel(f.path)).sort();
   t.deepEqual(byClass(0), ['bird/img0.jpg', 'bird/img1.jpg', 'bird/linked.jpg']);
-  t.deepEqual(byClass(1), ['cat/2019/summer/a.jpg', 'cat/2020/b.png', 'cat/img0.jpg', 'cat/img1.jpg']);
+  t.deepEqual(byClass(1), ['cat/2019/summer/a.jpg', 'cat/2020/b.png', 'cat/img0.jpg', 'cat/img1.jpg', 'cat/saved.jfif']);
   t.deepEqual(byClass(2), ['dog/img0.jpg', 'dog/img1.jpg']);
   t.deepEqual(Object.fromEntries(listing.ignored), { '.heic': 2, '.txt': 1 });
   t.is(listing.loose, 1);
@@ -80,7 +82,7 @@ test('listing: subfolders and links followed, hidden and NAS folders skipped, ot
   await photo(path.join(root, 'val', 'cat', 'v.jpg'), 1);
   await photo(path.join(root, 'val', 'dog', 'v.jpg'), 2);
   const meta = await prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base, warn: (m) => warnings.push(m) });
-  t.deepEqual(meta.counts, { train: 9, val: 3 });
+  t.deepEqual(meta.counts, { train: 10, val: 3 });
   t.true(warnings.some((w) => w.includes('ignored 3 file(s)') && w.includes('2 .heic') && w.includes('1 .txt')), warnings.join('\n'));
   t.true(warnings.some((w) => w.includes('ignored 1 image(s) directly in')), warnings.join('\n'));
 });

@@ -29,5 +29,5 @@ test('a folder: linked files and folders followed, hidden and NAS entries skippe
   // A folder of only other types is refused, saying what it holds.
   await fs.mkdir(path.join(root, 'gifs'));
   await fs.writeFile(path.join(root, 'gifs', 'a.gif'), 'x');
-  await t.throwsAsync(imageFiles([path.join(root, 'gifs')]), { name: 'ConfigError', message: /has no \.jpg, \.jpeg, \.png or \.webp files \(it holds 1 \.gif\)/ });
+  await t.throwsAsync(imageFiles([path.join(root, 'gifs')]), { name: 'ConfigError', message: /has no \.jpg, \.jpeg, \.jfif, \.png or \.webp files \(it holds 1 \.gif\)/ });
 });
