@@ -24,12 +24,11 @@
  * Then (unless --reload off) the
  * cost of a model swap: bench:reload with its defaults (bench/reload.ts), in a process of its own.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -42,6 +41,8 @@ import { runLockFor } from '../src/serve/gpu-run-lock.js';
 import type { CeilingRequest, CeilingWorkerData } from './ceiling-worker.js';
 import type { LoadMessage, LoadResult } from './load-client.js';
 import { makeCa, makeLeaf } from '../test/tls-fixtures.js';
+import { picture } from './picture.js';
+import { startServerProcess, type Layout, type StatsLine } from './serve-process.js';
 import { nonNegativeNumbers, positiveInteger, positiveIntegers, positiveNumber, refuseOption } from './options.js';
 
 const { values: args } = parseArgs({
@@ -71,6 +72,7 @@ const imageCount = positiveInteger(BENCH, 'images', args.images);
 const levels = positiveIntegers(BENCH, 'concurrency', args.concurrency);
 const rounds = positiveInteger(BENCH, 'rounds', args.rounds);
 // The execution provider of the server and of the ceiling alike (cpu, or webgpu on a GPU machine).
+const runReload = args.reload === 'on' || args.reload === 'off' ? args.reload === 'on' : refuseOption(BENCH, 'reload', args.reload, 'on or off');
 const device = args.device === 'cpu' || args.device === 'webgpu' ? args.device : refuseOption(BENCH, 'device', args.device, 'cpu or webgpu');
 if (args.threads !== undefined) positiveInteger(BENCH, 'threads', args.threads);
 const workerCounts = args.workers === undefined ? [undefined] : positiveIntegers(BENCH, 'workers', args.workers);
@@ -100,7 +102,6 @@ const metricsModes = onOff('metrics');
 const certDir = tlsModes.includes(true) ? await fs.mkdtemp(path.join(os.tmpdir(), 'alexnet-bench-tls-')) : undefined;
 const ca = certDir ? await makeCa(certDir, 'bench-ca') : undefined;
 const serverCert = certDir && ca ? await makeLeaf(certDir, 'bench-server', ca, 'server') : undefined;
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const LOAD_CLIENT = fileURLToPath(new URL('./load-client.js', import.meta.url));
 const CEILING_WORKER = new URL('./ceiling-worker.js', import.meta.url);
 // The server logs its stats (event-loop lag since the previous line) once per measured window.
@@ -108,114 +109,6 @@ const statsIntervalMs = Math.round(seconds * 1000);
 // The issue's targets, at concurrency >= 4.
 const TARGET_RATIO = 0.9;
 const TARGET_LAG_P99_MS = 20;
-
-/** A natural-ish picture: a sky-to-ground gradient with a soft horizon, soft blobs, slow shading and grain. */
-function picture(rng: Rng, width: number, height: number): Uint8Array {
-  const colour = () => [rng.int(256), rng.int(256), rng.int(256)];
-  const top = colour();
-  const bottom = colour();
-  const horizon = height * (0.3 + 0.4 * rng.uniform());
-  const blobs = Array.from({ length: 3 + rng.int(4) }, () => ({
-    x: rng.uniform() * width,
-    y: rng.uniform() * height,
-    rx: 8 + rng.uniform() * 50,
-    ry: 8 + rng.uniform() * 40,
-    c: colour(),
-  }));
-  const fx = rng.uniform() * 0.08;
-  const fy = rng.uniform() * 0.08;
-  const phase = rng.uniform() * 2 * Math.PI;
-  const px = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    const t = 1 / (1 + Math.exp(-(y - horizon) / 4));
-    for (let x = 0; x < width; x++) {
-      const shade = 1 + 0.15 * Math.sin(x * fx + y * fy + phase);
-      const v = [0, 1, 2].map((c) => top[c]! * (1 - t) + bottom[c]! * t);
-      for (const b of blobs) {
-        const d = ((x - b.x) / b.rx) ** 2 + ((y - b.y) / b.ry) ** 2;
-        const a = 1 / (1 + Math.exp((d - 1) * 6));
-        for (let c = 0; c < 3; c++) v[c] = v[c]! * (1 - a) + b.c[c]! * a;
-      }
-      for (let c = 0; c < 3; c++) px[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(v[c]! * shade + rng.normal() * 6)));
-    }
-  }
-  return px;
-}
-
-/** Inference worker threads x onnxruntime threads per worker. */
-interface Layout {
-  workers: number;
-  threads: number;
-}
-
-/** A stats line of the server (see startServer's statsIntervalMs). */
-interface StatsLine {
-  eventLoopLagP99Ms: number | null;
-  eventLoopLagMaxMs: number | null;
-  /** CPU time of the server process over the interval, in cores. */
-  cpuCores?: number;
-  inferred: number;
-  batches: number;
-  /** Images whose ten crops were split across workers (absent from servers before it). */
-  split?: number;
-  workerMs: number;
-}
-
-interface ServerProcess {
-  child: ChildProcess;
-  /** The 'serving' line: address, workers, threadsPerWorker, ... */
-  serving: Record<string, unknown>;
-  /** Resolves with the next stats line; rejects if the server exits first. */
-  nextStats(): Promise<StatsLine>;
-}
-
-/** Start `alexnet serve` as a child process, logging stats every `statsIntervalMs`; resolves once it serves. */
-async function startServerProcess(layout: Layout, maxBatch: number, maxDelayMs: number, split: boolean, tls: boolean, metrics: boolean): Promise<ServerProcess> {
-  const options = [
-    '--workers',
-    String(layout.workers),
-    '--threads',
-    String(layout.threads),
-    '--max-batch',
-    String(maxBatch),
-    '--max-delay-ms',
-    String(maxDelayMs),
-    ...(split ? [] : ['--no-split-crops']),
-    ...(tls ? ['--tls-cert', serverCert!.cert, '--tls-key', serverCert!.key] : []),
-    ...(metrics ? ['--metrics-port', '0'] : []),
-  ];
-  const child = spawn(process.execPath, [CLI, 'serve', '--model', single, '--port', '0', '--device', device, '--stats-interval-ms', String(statsIntervalMs), ...options], {
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  const tail: string[] = [];
-  let waiters: { resolve: (s: StatsLine) => void; reject: (e: Error) => void }[] = [];
-  const serving = new Promise<Record<string, unknown>>((resolve, reject) => {
-    createInterface({ input: child.stderr! }).on('line', (line) => {
-      let m: Record<string, unknown>;
-      try {
-        m = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        tail.push(line);
-        return console.error(`server: ${line}`);
-      }
-      if (m.msg === 'serving') resolve(m);
-      else if (m.msg === 'stats') for (const w of waiters.splice(0)) w.resolve(m as unknown as StatsLine);
-      else if (m.level === 'warn' || m.level === 'error') console.error(`server: ${line}`);
-    });
-    child.once('exit', (code) => {
-      const e = new Error(`the server exited (code ${code})${tail.length ? `: ${tail.slice(-5).join('\n')}` : ''}`);
-      reject(e);
-      for (const w of waiters.splice(0)) w.reject(e);
-      waiters = [];
-    });
-  });
-  const nextStats = () =>
-    new Promise<StatsLine>((resolve, reject) => {
-      if (child.exitCode !== null) reject(new Error('the server has exited'));
-      else waiters.push({ resolve, reject });
-    });
-  return { child, serving: await serving, nextStats };
-}
 
 // The JPEG files, and the same images decoded as the server decodes them (for the ceiling).
 const meta = await readModelMetadata(ten);
@@ -309,7 +202,7 @@ const configurations = serverLayouts.flatMap((layout) => maxBatches.flatMap((max
 try {
   // --rounds N: the configurations in turn, N times over, so slow drifts of a noisy machine fall on each alike.
   for (const { layout, maxBatch, delay, split, tls, metrics } of Array.from({ length: rounds }, () => configurations).flat()) {
-    const server = await startServerProcess(layout, maxBatch, delay, split, tls, metrics);
+    const server = await startServerProcess({ model: single, device, statsIntervalMs, ...(serverCert ? { serverCert } : {}) }, layout, maxBatch, delay, split, tls, metrics);
     const caPem = tls ? await fs.readFile(ca!.cert) : undefined;
     try {
       for (const concurrency of levels) {
@@ -399,7 +292,7 @@ if (configurations.length > 1 || rounds > 1) {
     configurations.forEach((c, i) => console.log(`  c=${concurrency}  ${configName(c).padEnd(70)}  ${fmt(medians[i]!)} images/s  ${(medians[i]! / medians[0]!).toFixed(3)}x`));
   }
 }
-if (args.reload !== 'off') {
+if (runReload) {
   console.log('\nbench:reload (the cost of a model swap; --reload off skips it):');
   const reload = spawn(process.execPath, [fileURLToPath(new URL('./reload.js', import.meta.url))], { stdio: 'inherit' });
   const [code] = (await once(reload, 'exit')) as [number];
