@@ -64,10 +64,15 @@ async function nearPairs(c: SearchClient, ids: string[], opts: DedupOptions): Pr
       const { results } = await c.searchBatch(queries);
       results.forEach((r, q) => {
         if (r.error) throw new ConfigError(`searching near ${chunk[q]}: ${r.error.message}`);
-        const from = byId.get(chunk[q]!)![0]!;
+        const from = byId.get(chunk[q]!)!;
         for (const h of r.hits) {
           const to = byId.get(h.id);
-          if (to && h.distance <= opts.maxDistance) add(from, to[0]!, h.distance);
+          // Every file with these bytes is this far: a copy's distance is known, not only its twin's. The first
+          // file of each id against every file of the other (a group's first is one) keeps this linear in copies.
+          if (to && h.distance <= opts.maxDistance) {
+            for (const a of from) add(a, to[0]!, h.distance);
+            for (const b of to) add(from[0]!, b, h.distance);
+          }
         }
       });
       bar.update(at + chunk.length, unique.length, `${pairs.size} pairs`);

@@ -50,6 +50,8 @@ test.serial('dedup groups re-encoded, slightly changed and byte-identical copies
     files.push(await write(`b/${k}.jpg`, await sharp(original).jpeg({ quality: 90 }).toBuffer()));
     if (k !== 10) files.push(await write(`c/${k}-brighter.png`, await sharp(original).modulate({ brightness: 1.03 }).png().toBuffer()));
     if (k === 3) files.push(await write(`d/${k}-copy.png`, original));
+    // A byte copy of the JPEG: its twin is not its group's first file, yet its distance to that file is known.
+    if (k === 4) files.push(await write(`e/${k}-copy.jpg`, await fs.readFile(files.at(-2)!)));
   }
   files.sort();
   const client = new AlexNetClient(s.server.address);
@@ -69,12 +71,17 @@ test.serial('dedup groups re-encoded, slightly changed and byte-identical copies
   const want = bruteGroups(files, vectors, d);
   t.deepEqual(got, want);
   t.is(want.length, 3);
+  // Each file's distance to its group's first: every copy here lies within d of every other, so none is '-1 (chain)'.
+  for (const g of JSON.parse(r.out) as { files: string[]; distances: number[] }[]) {
+    const first = vectors[files.indexOf(g.files[0]!)]!;
+    g.files.forEach((f, i) => t.true(Math.abs(g.distances[i]! - euclid(first, vectors[files.indexOf(f)]!)) < 1e-3, `${f}: ${g.distances[i]} from ${g.files[0]}`));
+  }
 
   // The same folder with a threshold below every copy's distance: only the byte-identical pair.
   const exact = await cli('dedup', s.dir, '--max-distance', String(Math.min(...pairs.filter((p) => p.d > 0).map((p) => p.d)) / 2), '--server', s.server.address);
   t.is(exact.code, 0, exact.err);
   t.regex(exact.out, /group 1 \(2 images\)\n\s+\S+\/a\/3\.png\n\s+0\.0000\s+\S+\/d\/3-copy\.png/);
-  t.regex(exact.out, /1 group of near duplicates .* among 10 images; 1 could go/);
+  t.regex(exact.out, /2 groups of near duplicates .* among 11 images; 2 could go/);
   // --max-distance 0: identical vectors only, as brute force at 0 finds them.
   const zero = await cli('dedup', s.dir, '--max-distance', '0', '--json', '--server', s.server.address);
   t.is(zero.code, 0, zero.err);
