@@ -55,6 +55,8 @@ async function nearPairs(c: SearchClient, ids: string[], opts: DedupOptions): Pr
   const unique = [...byId.keys()];
   const pairs = new Map<string, number>();
   const add = (a: number, b: number, d: number) => pairs.set(a < b ? `${a} ${b}` : `${b} ${a}`, d);
+  // Queries answered with --max-group hits, some of them other items of the index: a duplicate among the files may lie beyond.
+  let crowded = 0;
   for (const same of byId.values()) for (const other of same.slice(1)) add(same[0]!, other, 0);
   const bar = progressBar('finding near duplicates');
   try {
@@ -65,6 +67,7 @@ async function nearPairs(c: SearchClient, ids: string[], opts: DedupOptions): Pr
       results.forEach((r, q) => {
         if (r.error) throw new ConfigError(`searching near ${chunk[q]}: ${r.error.message}`);
         const from = byId.get(chunk[q]!)!;
+        if (r.hits.length >= opts.maxGroup && r.hits.some((h) => !byId.has(h.id))) crowded++;
         for (const h of r.hits) {
           const to = byId.get(h.id);
           // Every file with these bytes is this far: a copy's distance is known, not only its twin's. The first
@@ -79,6 +82,9 @@ async function nearPairs(c: SearchClient, ids: string[], opts: DedupOptions): Pr
     }
   } finally {
     bar.stop();
+  }
+  if (crowded > 0) {
+    console.error(`warning: ${crowded} of ${unique.length} images have ${opts.maxGroup} or more items of the index within ${opts.maxDistance}, not all among these files: duplicates among the files may be missed; raise --max-group (up to 1000)`);
   }
   return pairs;
 }

@@ -88,6 +88,37 @@ test.serial('dedup groups re-encoded, slightly changed and byte-identical copies
   t.deepEqual((JSON.parse(zero.out) as { files: string[] }[]).map((g) => [...g.files].sort()), bruteGroups(files, vectors, 0));
 });
 
+test.serial('dedup warns when other items of the index fill an image\'s --max-group neighbours, and not when they do not', async (t) => {
+  const server = ['--server', s.server.address];
+  const dir = await tempDir('dedup-cli-crowded');
+  const others = await tempDir('dedup-cli-others');
+  const original = await png(20);
+  const files = [path.join(dir, 'a.png'), path.join(dir, 'b.jpg')];
+  await fs.writeFile(files[0]!, original);
+  await fs.writeFile(files[1]!, await sharp(original).jpeg({ quality: 90 }).toBuffer());
+  const near: string[] = [];
+  for (const level of [1.01, 1.02, 1.03]) {
+    near.push(path.join(others, `${level}.png`));
+    await fs.writeFile(near.at(-1)!, await sharp(original).modulate({ brightness: level }).png().toBuffer());
+  }
+  t.is((await cli('index', 'add', others, ...server)).code, 0);
+  // D covers a's copy and the three brighter pictures, which are in the index but not among the files.
+  const client = new AlexNetClient(s.server.address);
+  const [a, ...rest] = await Promise.all([...files, ...near].map(async (f) => (await client.embed({ image: await fs.readFile(f) })).embedding!.vector));
+  client.close();
+  const d = Math.max(...rest.map((v) => euclid(a!, v))) * 1.01;
+
+  // a has 4 items within d, at least one of its 2 nearest is not among the files.
+  const crowded = await cli('dedup', dir, '--max-distance', String(d), '--max-group', '2', '--json', ...server);
+  t.is(crowded.code, 0, crowded.err);
+  t.regex(crowded.err, /warning: [12] of 2 images have 2 or more items of the index within .*: duplicates among the files may be missed; raise --max-group/);
+  // The whole index (fewer than 100 items) fits in the default --max-group: no warning, and a and b grouped.
+  const roomy = await cli('dedup', dir, '--max-distance', String(d), '--json', ...server);
+  t.is(roomy.code, 0, roomy.err);
+  t.notRegex(roomy.err, /warning/);
+  t.deepEqual((JSON.parse(roomy.out) as { files: string[] }[]).map((g) => g.files), [files]);
+});
+
 test.serial('dedup refuses a missing --max-distance, a --max-group above 1000, a folder without images, an unreachable server', async (t) => {
   t.regex((await cli('dedup', s.dir)).err, /required option '--max-distance <d>'/);
   t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--max-group', '1001', '--server', s.server.address)).err, /--max-group 1001: .* give 1 to 1000/);
