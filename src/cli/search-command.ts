@@ -8,10 +8,25 @@ import type { UpsertRequest } from '../serve/generated/alexnet/v1/UpsertRequest.
 import { clientSecurity, type ClientOptionValues } from './client-options.js';
 import { imageFiles } from './image-args.js';
 import { progressBar } from './progress.js';
-import { callError, tooLargeRequest } from './serve-command.js';
+import { callError, READ_ERRORS, tooLargeRequest } from './serve-command.js';
 
-/** Files hashed, looked up and sent per round (Get takes at most 1000 ids). */
+/** Files hashed, looked up and sent per round (Get takes at most 1000 ids)... */
 const CHUNK = 256;
+/** ...and at most this many bytes of them (one file at least), so memory stays flat with big photos. */
+const ROUND_BYTES = 64 * 2 ** 20;
+
+/** The files of the round starting at `at`. */
+async function round(files: string[], at: number): Promise<string[]> {
+  let bytes = 0;
+  let end = at;
+  while (end < files.length && end - at < CHUNK) {
+    const size = (await fs.stat(files[end]!).catch(() => undefined))?.size ?? 0;
+    if (end > at && bytes + size > ROUND_BYTES) break;
+    bytes += size;
+    end++;
+  }
+  return files.slice(at, end);
+}
 
 export async function withClient<T>(opts: ClientOptionValues, work: (c: SearchClient) => Promise<T>): Promise<T> {
   const { SearchClient } = await import('../serve/search-client.js');
@@ -64,19 +79,26 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
   const seen = new Set<string>();
   const bar = progressBar(title);
   try {
-    for (let at = 0; at < files.length; at += CHUNK) {
-      const chunk = files.slice(at, at + CHUNK);
-      const bytes = await Promise.all(chunk.map((f) => fs.readFile(f)));
-      const ids = bytes.map(contentId);
+    for (let at = 0, chunk: string[] = []; at < files.length; at += chunk.length) {
+      chunk = await round(files, at);
+      // A file that cannot be read (gone, a broken link, no permission) fails alone; its id is ''.
+      const bytes = await Promise.all(chunk.map((f) => fs.readFile(f).catch((e: NodeJS.ErrnoException) => e)));
+      const ids = bytes.map((b) => (Buffer.isBuffer(b) ? contentId(b) : ''));
       r.ids.push(...ids);
       // Resumable: what the index already holds is not sent again.
-      const stored = (await c.get({ ids, allow_missing: true })).items.map((i) => i.found);
+      const readable = ids.filter((id) => id !== '');
+      const found = readable.length > 0 ? (await c.get({ ids: readable, allow_missing: true })).items.map((i) => i.found) : [];
+      const stored = new Set(readable.filter((_, i) => found[i]));
       const todo: { id: string; image: Buffer; uri: string; labels: Record<string, string> }[] = [];
       chunk.forEach((file, i) => {
         const id = ids[i]!;
-        if (seen.has(id)) r.copies++;
-        else if (stored[i]) r.skipped++;
-        else todo.push({ id, image: bytes[i]!, uri: file, labels: { class: path.basename(path.dirname(file)) } });
+        const b = bytes[i]!;
+        if (!Buffer.isBuffer(b)) {
+          r.failures.push(`${file}: cannot read it: ${READ_ERRORS[b.code ?? ''] ?? b.message}`);
+          r.failedIds.add(id);
+        } else if (seen.has(id)) r.copies++;
+        else if (stored.has(id)) r.skipped++;
+        else todo.push({ id, image: b, uri: file, labels: { class: path.basename(path.dirname(file)) } });
         seen.add(id);
       });
       const results = todo.length > 0 ? await upsertSplitting(c, todo) : [];

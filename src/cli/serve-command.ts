@@ -94,7 +94,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
 /** Calls in flight at once for classify and embed: enough to fill a server's batches, bounded for a folder of thousands. */
 const IN_FLIGHT = 16;
 
-const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder' };
+export const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder' };
 
 /**
  * Read and send each image (`call`), IN_FLIGHT at a time, and `show` the answers in the order of
