@@ -1,6 +1,7 @@
 /**
  * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
- * every .jpg/.jpeg/.jfif/.png/.webp below a folder (sorted), in the order of the arguments, each once.
+ * every .jpg/.jpeg/.jfif/.png/.webp below a folder (sorted), in the order of the arguments, each once
+ * (without `asTyped`, by its real path: a link to a file already given is that file).
  * A folder is read as the trainer reads a class folder (folder-listing.ts): links followed, hidden
  * files (macOS's `._x.jpg`) and NAS folders skipped, files of other types counted in a warning.
  * A file typed by name is sent whatever its name: the server says if it is no image. Paths are
@@ -14,22 +15,23 @@ import { describeIgnored, IMAGE_EXT_TEXT, listImages } from '../train/folder-lis
 
 export async function imageFiles(args: string[], asTyped = false, warn: (message: string) => void = (m) => console.error(`warning: ${m}`)): Promise<string[]> {
   const found = new Map<string, string>();
-  const add = (file: string) => {
-    const key = path.resolve(file);
-    if (!found.has(key)) found.set(key, asTyped ? file : key);
+  const add = async (file: string) => {
+    // For an index, one entry per file on disk: a link and its target (an album of links) are not two duplicates.
+    const key = asTyped ? path.resolve(file) : await fs.realpath(file).catch(() => path.resolve(file));
+    if (!found.has(key)) found.set(key, asTyped ? file : path.resolve(file));
   };
   for (const a of args) {
     const st = await fs.stat(a).catch(() => undefined);
     if (st === undefined && !asTyped) throw new ConfigError(`${a}: no such file or folder`);
     if (st === undefined || !st.isDirectory()) {
-      add(a);
+      await add(a);
       continue;
     }
     const { files: inside, ignored } = await listImages(a);
     const other = ignored.size > 0 ? ` (it holds ${describeIgnored(ignored)})` : '';
     if (inside.length === 0) throw new ConfigError(`folder ${a} has no ${IMAGE_EXT_TEXT} files${other}`);
     if (ignored.size > 0) warn(`ignored the files in ${a} that are not ${IMAGE_EXT_TEXT} images${other}; convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to send them`);
-    for (const f of inside.sort()) add(f);
+    for (const f of inside.sort()) await add(f);
   }
   return [...found.values()];
 }

@@ -119,6 +119,22 @@ test.serial('dedup warns when other items of the index fill an image\'s --max-gr
   t.deepEqual((JSON.parse(roomy.out) as { files: string[] }[]).map((g) => g.files), [files]);
 });
 
+test.serial('dedup: an album of links to the originals holds no duplicates: a file reached through links is one file', async (t) => {
+  const dir = await tempDir('dedup-cli-album');
+  await fs.mkdir(path.join(dir, 'originals'));
+  await fs.mkdir(path.join(dir, 'best-of'));
+  for (const k of [30, 31]) await fs.writeFile(path.join(dir, 'originals', `${k}.png`), await png(k));
+  await fs.symlink(path.join('..', 'originals', '30.png'), path.join(dir, 'best-of', '30.png'));
+  await fs.symlink('originals', path.join(dir, 'favourites'));
+  const r = await cli('dedup', dir, '--max-distance', '0', '--server', s.server.address);
+  t.is(r.code, 0, r.err);
+  // Four paths, two files on disk: deleting a 'duplicate' here would have left a link to nothing.
+  t.regex(r.out, /^0 groups of near duplicates \(fc7 distance <= 0\) among 2 images; 0 could go/m);
+  // The same file typed twice, by its name and through a link: one file.
+  const typed = await cli('dedup', path.join(dir, 'originals', '30.png'), path.join(dir, 'best-of', '30.png'), '--max-distance', '0', '--server', s.server.address);
+  t.regex(typed.out, /^0 groups .* among 1 images/m);
+});
+
 test.serial('dedup refuses a missing --max-distance, a --max-group above 1000, a folder without images, an unreachable server', async (t) => {
   t.regex((await cli('dedup', s.dir)).err, /required option '--max-distance <d>'/);
   t.regex((await cli('dedup', s.dir, '--max-distance', '1', '--max-group', '1001', '--server', s.server.address)).err, /--max-group 1001: .* give 1 to 1000/);
