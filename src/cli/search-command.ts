@@ -51,6 +51,8 @@ export interface Added {
   skipped: number;
   /** Files with the same bytes as one given before them: one item, sent once. */
   copies: number;
+  /** Stored items whose file is gone from the stored path and found at this one: path and class label updated. */
+  moved: number;
   failures: string[];
   /** The ids of the files that failed (not stored). */
   failedIds: Set<string>;
@@ -75,7 +77,7 @@ async function upsertSplitting(c: SearchClient, items: UpsertRequest[]): Promise
 
 /** Store these files in the index (those already stored, by content hash, are skipped), with a progress bar. */
 export async function addFiles(c: SearchClient, files: string[], title = 'indexing images'): Promise<Added> {
-  const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, failures: [], failedIds: new Set() };
+  const r: Added = { ids: [], added: 0, skipped: 0, copies: 0, moved: 0, failures: [], failedIds: new Set() };
   const seen = new Set<string>();
   const bar = progressBar(title);
   try {
@@ -87,23 +89,29 @@ export async function addFiles(c: SearchClient, files: string[], title = 'indexi
       r.ids.push(...ids);
       // Resumable: what the index already holds is not sent again.
       const readable = ids.filter((id) => id !== '');
-      const found = readable.length > 0 ? (await c.get({ ids: readable, allow_missing: true })).items.map((i) => i.found) : [];
-      const stored = new Set(readable.filter((_, i) => found[i]));
+      const got = readable.length > 0 ? (await c.get({ ids: readable, allow_missing: true })).items : [];
+      const storedUri = new Map(readable.flatMap((id, i) => (got[i]?.found ? [[id, got[i]!.uri] as const] : [])));
       const todo: { id: string; image: Buffer; uri: string; labels: Record<string, string> }[] = [];
-      chunk.forEach((file, i) => {
+      const moving = new Set<string>();
+      for (const [i, file] of chunk.entries()) {
         const id = ids[i]!;
         const b = bytes[i]!;
+        const was = storedUri.get(id);
         if (!Buffer.isBuffer(b)) {
           r.failures.push(`${file}: cannot read it: ${READ_ERRORS[b.code ?? ''] ?? b.message}`);
           r.failedIds.add(id);
         } else if (seen.has(id)) r.copies++;
-        else if (stored.has(id)) r.skipped++;
-        else todo.push({ id, image: b, uri: file, labels: { class: path.basename(path.dirname(file)) } });
+        // Stored from another path: kept while that file is there (a copy), stored again from here once it is gone (moved).
+        else if (was !== undefined && (was === file || (await fs.access(was).then(() => true, () => false)))) r.skipped++;
+        else {
+          if (was !== undefined) moving.add(id);
+          todo.push({ id, image: b, uri: file, labels: { class: path.basename(path.dirname(file)) } });
+        }
         seen.add(id);
-      });
+      }
       const results = todo.length > 0 ? await upsertSplitting(c, todo) : [];
       results.forEach((res, i) => {
-        if (res.ok) return void r.added++;
+        if (res.ok) return void (moving.has(todo[i]!.id) ? r.moved++ : r.added++);
         r.failures.push(`${todo[i]!.uri}: ${res.error?.message ?? 'not stored'}`);
         r.failedIds.add(todo[i]!.id);
       });
@@ -119,7 +127,8 @@ export async function indexAddCommand(args: string[], opts: ClientOptionValues):
   const files = await imageFiles(args);
   const r = await withClient(opts, (c) => addFiles(c, files));
   const copies = r.copies > 0 ? `, ${r.copies} ${r.copies === 1 ? 'a copy' : 'copies'} of another file given (one item per content)` : '';
-  console.log(`${r.added} added, ${r.skipped} already in the index${copies}, ${r.failures.length} failed (of ${files.length} files)`);
+  const moved = r.moved > 0 ? `, ${r.moved} moved (stored path gone: path and class label updated)` : '';
+  console.log(`${r.added} added, ${r.skipped} already in the index${moved}${copies}, ${r.failures.length} failed (of ${files.length} files)`);
   for (const f of r.failures) console.error(`alexnet: ${f}`);
   if (r.failures.length > 0) throw new ConfigError(`${r.failures.length} of ${files.length} images failed`);
 }

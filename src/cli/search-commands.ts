@@ -7,7 +7,7 @@ export function registerSearchCommands(program: Command): void {
 
   index
     .command('add')
-    .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes; labels class=<parent folder>, uri = the file path')
+    .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes (one moved since its stored path is gone gets its new path and label); labels class=<parent folder>, uri = the file path')
     .argument('<paths...>', 'image files or folders')
     .action(async (paths: string[], opts) => {
       const { indexAddCommand } = await import('./search-command.js');

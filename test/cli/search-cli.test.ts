@@ -73,6 +73,28 @@ test.serial('index add of two files with the same bytes: one item, and said so',
   t.is(JSON.parse((await cli('index', 'info', '--json', '--server', s.server.address)).out).count, before + 2);
 });
 
+test.serial('index add after a folder is renamed stores the new path and class; a copy elsewhere leaves the stored one', async (t) => {
+  const server = ['--server', s.server.address];
+  const dir = await tempDir('search-cli-moved');
+  const image = await png(70);
+  await fs.mkdir(path.join(dir, 'boots'));
+  await fs.writeFile(path.join(dir, 'boots', 'x.png'), image);
+  t.regex((await cli('index', 'add', dir, ...server)).out, /^1 added/);
+  const hit = async () => (JSON.parse((await cli('search', path.join(dir, 'sneakers', 'x.png'), '-k', '1', '--json', ...server)).out) as { uri: string; labels: { class: string } }[])[0]!;
+  await fs.rename(path.join(dir, 'boots'), path.join(dir, 'sneakers'));
+  const again = await cli('index', 'add', dir, ...server);
+  t.is(again.code, 0, again.err);
+  t.regex(again.out, /^0 added, 0 already in the index, 1 moved \(stored path gone: path and class label updated\), 0 failed \(of 1 files\)/);
+  const moved = await hit();
+  t.is(moved.uri, path.join(dir, 'sneakers', 'x.png'));
+  t.deepEqual(moved.labels, { class: 'sneakers' });
+  // A copy in another folder while the stored file is still there: one item, where it was.
+  await fs.mkdir(path.join(dir, 'backup'));
+  await fs.writeFile(path.join(dir, 'backup', 'x.png'), image);
+  t.regex((await cli('index', 'add', path.join(dir, 'backup'), ...server)).out, /^0 added, 1 already in the index, 0 failed/);
+  t.is((await hit()).uri, path.join(dir, 'sneakers', 'x.png'));
+});
+
 test.serial('refusals: no images, a bad k, an unreachable server', async (t) => {
   const none = await cli('index', 'add', path.join(s.dir, 'notes.txt'), '--server', s.server.address);
   t.is(none.code, 1);
