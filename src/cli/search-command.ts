@@ -179,6 +179,11 @@ export async function indexInfoCommand(opts: ClientOptionValues & { json?: boole
 }
 
 export async function indexDeleteCommand(ids: string[], opts: ClientOptionValues): Promise<void> {
-  const r = await withClient(opts, (c) => c.delete(ids));
-  console.log(`deleted ${r.deleted} of ${ids.length} ids`);
+  // The server takes at most 1000 ids a call.
+  const deleted = await withClient(opts, async (c) => {
+    let n = 0;
+    for (let at = 0; at < ids.length; at += 1000) n += (await c.delete(ids.slice(at, at + 1000))).deleted;
+    return n;
+  });
+  console.log(`deleted ${deleted} of ${ids.length} ids`);
 }

@@ -59,6 +59,12 @@ test.serial('index add walks the folders, then skips what is stored; search prin
   t.regex(del.out, /deleted 1 of 2 ids/);
   t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 4);
   t.regex((await cli('index', 'add', query, ...server)).out, /^1 added, 0 already/);
+  // More ids than the server takes in one call (1000): the command splits them.
+  const many = [...Array.from({ length: 1200 }, (_, i) => `no-such-${i}`), id];
+  const big = await cli('index', 'delete', ...many, ...server);
+  t.is(big.code, 0, big.err);
+  t.regex(big.out, /deleted 1 of 1201 ids/);
+  t.regex((await cli('index', 'add', query, ...server)).out, /^1 added, 0 already/);
 });
 
 test.serial('index add of two files with the same bytes: one item, and said so', async (t) => {
