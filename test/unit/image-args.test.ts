@@ -22,9 +22,12 @@ test('a folder: linked files and folders followed, hidden and NAS entries skippe
   await fs.symlink(elsewhere, path.join(photos, 'linked'));
   const warnings: string[] = [];
   const files = await imageFiles([photos], false, (m) => warnings.push(m));
-  const want = ['a.jpg', 'c.PNG', 'linked/x.jpg', 'linked/y.webp', 'sub/b.jpg'].map((f) => path.join(photos, f));
+  // For an index, a.jpg and linked/x.jpg are one file (the first path listed); as typed (classify), every path.
+  const want = ['a.jpg', 'c.PNG', 'linked/y.webp', 'sub/b.jpg'].map((f) => path.join(photos, f));
   t.deepEqual(files, want);
-  t.is(warnings.length, 1);
+  const typed = await imageFiles([photos], true, (m) => warnings.push(m));
+  t.deepEqual(typed, ['a.jpg', 'c.PNG', 'linked/x.jpg', 'linked/y.webp', 'sub/b.jpg'].map((f) => path.join(photos, f)));
+  t.is(warnings.length, 2);
   t.regex(warnings[0]!, /1 \.gif, 1 \.heic/);
   // A folder of only other types is refused, saying what it holds.
   await fs.mkdir(path.join(root, 'gifs'));
