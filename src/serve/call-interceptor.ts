@@ -6,6 +6,7 @@
  * and it records every status sent, refusals by the auth interceptor included, in the metrics.
  */
 import * as grpc from '@grpc/grpc-js';
+import { countValues, MAX_REQUEST_VALUES, messageTypes } from './message-values.js';
 import type { ModelLabels, ServerMetrics } from './metrics.js';
 import { ensureRequestId, REQUEST_ID } from './request-id.js';
 
@@ -13,18 +14,26 @@ import { ensureRequestId, REQUEST_ID } from './request-id.js';
 class Malformed {
   constructor(readonly reason: string) {}
 }
+/** What it returns, without decoding, for a request of more values than MAX_REQUEST_VALUES (message-values.ts). */
+class TooManyValues {}
 
 /**
  * A service definition whose request deserializers never throw: bytes that do not parse become a
- * Malformed value, which the interceptor answers with INVALID_ARGUMENT before any handler sees it.
+ * Malformed value, which the interceptor answers with INVALID_ARGUMENT before any handler sees it,
+ * and a request of too many values is not decoded (RESOURCE_EXHAUSTED). `packageDefinition`: where
+ * the request types' sub-messages are found (without it only the top-level fields are counted).
  */
-export function tolerantDeserializers(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
+export function tolerantDeserializers(definition: grpc.ServiceDefinition, packageDefinition: Parameters<typeof messageTypes>[0] = {}): grpc.ServiceDefinition {
+  const types = messageTypes(packageDefinition);
   return Object.fromEntries(
     Object.entries(definition).map(([name, method]) => [
       name,
       {
         ...method,
         requestDeserialize: (bytes: Buffer) => {
+          const request = (method as { requestType?: { type?: { name?: string } } }).requestType?.type?.name;
+          const full = `${method.path.slice(1, method.path.lastIndexOf('.'))}.${request}`;
+          if (request && countValues(bytes, types, full) > MAX_REQUEST_VALUES) return new TooManyValues();
           try {
             return method.requestDeserialize(bytes);
           } catch (e) {
@@ -68,6 +77,11 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
             pass(md);
           },
           onReceiveMessage: (message, pass) => {
+            if (message instanceof TooManyValues) {
+              const details = `the request holds more than ${MAX_REQUEST_VALUES} values (fields, list elements, map entries), more than this server decodes in one message: send fewer in each request`;
+              record(grpc.status.RESOURCE_EXHAUSTED);
+              return call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: withId(undefined) });
+            }
             if (!(message instanceof Malformed)) return pass(message);
             const details = `the request is not a valid ${method.path} message (${message.reason}): send the protobuf message the service's .proto defines`;
             record(grpc.status.INVALID_ARGUMENT);

@@ -168,7 +168,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Reflection describes every service, health included, so standard tools can call health checks too.
   const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
   new ReflectionService(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage)).addToServer(server);
-  for (const s of services) server.addService(tolerantDeserializers(s.definition), s.implementation);
+  for (const s of services) server.addService(tolerantDeserializers(s.definition, s.packageDefinition), s.implementation);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
   // An IPv6 host is written in brackets before its port ([::1]:50051), as clients take it.

@@ -263,6 +263,26 @@ test('a raw BYTES tensor of 15 MiB of empty elements for shape [1] is refused at
   });
 });
 
+test('a request of millions of tiny values is refused before it is decoded: 4 MiB of empty KServe inputs, or of empty bytes_contents inside one input, is RESOURCE_EXHAUSTED', async (t) => {
+  await withServer({ metricsPort: 0 }, async (s) => {
+    const c = new grpc.Client(s.address, grpc.credentials.createInsecure());
+    const call = (request: Buffer) => new Promise<grpc.ServiceError | null>((resolve) => c.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, request, (err) => resolve(err)));
+    const repeated = (field: number, mib: number) => Buffer.alloc(mib << 20).fill(Buffer.from([(field << 3) | 2, 0]));
+    // 2 million empty InferInputTensor messages (field 5), each decoded into an object of its own.
+    const inputs = await call(Buffer.concat([stringField1(s.info.model!.name!), repeated(5, 4)]));
+    // One input whose contents (field 5) hold a million empty bytes_contents (field 8).
+    const nested = await call(bytesField(5, bytesField(5, repeated(8, 2))));
+    for (const e of [inputs, nested]) {
+      t.is(e?.code, grpc.status.RESOURCE_EXHAUSTED, e?.details);
+      t.regex(e!.details, /more than 400000 values/);
+    }
+    t.is(await call(stringField1(s.info.model!.name!)).then((e) => e?.code), grpc.status.INVALID_ARGUMENT, 'a small request is decoded and answered');
+    c.close();
+    const m = await scrape(s.metricsPort!);
+    t.is(total(m, 'alexnet_grpc_server_handled_total', { grpc_method: 'ModelInfer', grpc_code: 'RESOURCE_EXHAUSTED' }), 2);
+  });
+});
+
 test('startup refusals: a key of another certificate, a missing file, an empty tokens file; a warning for an open non-loopback port', async (t) => {
   await t.throwsAsync(serve({ tls: { cert: certs.server.cert, key: certs.client.key } }), { message: /is not the key of the certificate/ });
   await t.throwsAsync(serve({ tls: { cert: path.join(certs.dir, 'missing.crt'), key: certs.server.key } }), { message: /cannot read the certificate/ });
