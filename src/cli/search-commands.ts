@@ -1,6 +1,7 @@
-/** The CLI's similarity-search commands: `index add|info|delete`, `search`, `dedup` (clients of a running server's ImageSearch). */
+/** The CLI's similarity-search commands: `index add|info|list|delete|prune`, `search`, `dedup` (clients of a running server's ImageSearch). */
 import type { Command } from 'commander';
 import { nonNegativeNumber, positiveInt, positiveNumber } from './arg-parsers.js';
+import type { ClientOptionValues } from './client-options.js';
 
 export function registerSearchCommands(program: Command): void {
   const index = program.command('index').description("the similarity index of a running server (alexnet.v1.ImageSearch; fc7 vectors, Euclidean distance, paper §6.1)");
@@ -23,13 +24,44 @@ export function registerSearchCommands(program: Command): void {
       await indexInfoCommand(opts);
     });
 
+  const where = (v: string, prev: string[] = []) => [...prev, v];
+  index
+    .command('list')
+    .description('every stored item, in the byte order of ids: id, uri, predicted class and labels, tab-separated (--json: one JSON object per line)')
+    .option('--where <key=value>', 'only items with this label (as search takes it)', where)
+    .option('--json', 'print one JSON object per line')
+    .action(async (opts) => {
+      const { indexListCommand } = await import('./index-items-command.js');
+      await indexListCommand(opts);
+    });
+
   index
     .command('delete')
-    .description('remove items by id')
-    .argument('<ids...>', 'item ids (as index add and search show them)')
-    .action(async (ids: string[], opts) => {
+    .description('remove items: by id, every item (--all), or those with a label (--where); an index of another model too, to empty it')
+    .argument('[ids...]', 'item ids (as index add, list and search show them)')
+    .option('--all', 'every item of the index')
+    .option('--where <key=value>', 'the items with this label (as search takes it)', where)
+    .addHelpText('after', '\nExamples:\n  alexnet index delete 3f2a...        # one item\n  alexnet index delete --where class=boots\n  alexnet index delete --all          # empty it (e.g. before indexing again with another model)')
+    .action(async (ids: string[], opts: ClientOptionValues & { all?: boolean; where?: string[] }) => {
       const { indexDeleteCommand } = await import('./search-command.js');
-      await indexDeleteCommand(ids, opts);
+      const { indexDeleteMatching } = await import('./index-items-command.js');
+      const { ConfigError } = await import('../errors.js');
+      const matching = opts.all === true || (opts.where?.length ?? 0) > 0;
+      if (matching && ids.length > 0) throw new ConfigError('give ids, or --all / --where, not both');
+      if (opts.all && opts.where?.length) throw new ConfigError('--all deletes every item: leave out --where, or --all to delete only the matching ones');
+      if (!matching && ids.length === 0) throw new ConfigError('name the ids to delete, or --all, or --where key=value');
+      await (matching ? indexDeleteMatching(opts) : indexDeleteCommand(ids, opts));
+    });
+
+  index
+    .command('prune')
+    .description("delete the items index add stored from files that are gone, or that were edited since (an edited photo is stored again under its new content's id; its old item stays until pruned); checks the paths on this machine")
+    .option('--where <key=value>', 'only items with this label', where)
+    .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option('--force', 'delete even when none of the stored files is on this machine (by default refused: the photos may be on a disk not mounted here)')
+    .action(async (opts) => {
+      const { indexPruneCommand } = await import('./index-items-command.js');
+      await indexPruneCommand(opts);
     });
 
   program
@@ -37,7 +69,7 @@ export function registerSearchCommands(program: Command): void {
     .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
     .argument('<image>', 'JPEG, PNG or WebP file')
     .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
-    .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', where)
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
     .option('--json', 'print JSON instead of a table')
     .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')

@@ -7,6 +7,8 @@ import type { GetRequest } from './generated/alexnet/v1/GetRequest.js';
 import type { GetResponse__Output } from './generated/alexnet/v1/GetResponse.js';
 import type { ImageSearchClient as GeneratedClient } from './generated/alexnet/v1/ImageSearch.js';
 import type { IndexDescription__Output } from './generated/alexnet/v1/IndexDescription.js';
+import type { ListRequest } from './generated/alexnet/v1/ListRequest.js';
+import type { ListResponse__Output } from './generated/alexnet/v1/ListResponse.js';
 import type { SearchBatchResponse__Output } from './generated/alexnet/v1/SearchBatchResponse.js';
 import type { SearchRequest } from './generated/alexnet/v1/SearchRequest.js';
 import type { SearchResponse__Output } from './generated/alexnet/v1/SearchResponse.js';
@@ -37,6 +39,10 @@ export class SearchClient {
 
   delete(ids: string[], opts?: CallOptions): Promise<DeleteResponse__Output> {
     return unaryCall((o, done) => this.raw.Delete({ ids }, callMetadata(this.security), o, done), opts);
+  }
+
+  list(req: ListRequest, opts?: CallOptions): Promise<ListResponse__Output> {
+    return unaryCall((o, done) => this.raw.List(req, callMetadata(this.security), o, done), opts);
   }
 
   describe(opts?: CallOptions): Promise<IndexDescription__Output> {

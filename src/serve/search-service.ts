@@ -19,6 +19,8 @@ import type { GetRequest__Output } from './generated/alexnet/v1/GetRequest.js';
 import type { GetResponse } from './generated/alexnet/v1/GetResponse.js';
 import type { ImageSearchHandlers } from './generated/alexnet/v1/ImageSearch.js';
 import type { IndexDescription } from './generated/alexnet/v1/IndexDescription.js';
+import type { ListRequest__Output } from './generated/alexnet/v1/ListRequest.js';
+import type { ListResponse } from './generated/alexnet/v1/ListResponse.js';
 import type { SearchBatchRequest__Output } from './generated/alexnet/v1/SearchBatchRequest.js';
 import type { SearchBatchResponse } from './generated/alexnet/v1/SearchBatchResponse.js';
 import type { SearchRequest__Output } from './generated/alexnet/v1/SearchRequest.js';
@@ -33,7 +35,7 @@ import { displayLocation, identityOf, openVectorIndex } from './index/open-vecto
 import type { IndexIdentity, VectorIndex } from './index/vector-index.js';
 import type { Served } from './model-host.js';
 import { loadPackageDefinition, SEARCH_PROTO_FILE, SEARCH_SERVICE_NAME, searchClientConstructor } from './proto.js';
-import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkUri, checkVector, toIndexFilter } from './search-validation.js';
+import { checkBatch, checkId, checkIds, checkK, checkLabels, checkMaxDistance, checkUri, checkVector, idAfter, pageSize, pageToken, toIndexFilter } from './search-validation.js';
 import type { ServiceDescriptor, ServingEnv } from './service-descriptor.js';
 import { BadRequestError } from './status.js';
 import { streamAdapter } from './stream-adapter.js';
@@ -163,6 +165,16 @@ export function searchHandlers(env: ServingEnv) {
         }),
       };
     }),
+    /** Any index's items, another model's too (to see what to delete). */
+    list: guard(async (req: ListRequest__Output): Promise<ListResponse> => {
+      const size = pageSize(req.page_size);
+      const filter = toIndexFilter(req.filter);
+      const items = await (await index()).list(idAfter(req.page_token), size, filter);
+      return {
+        items: items.map((it) => ({ id: it.id, found: true, uri: it.uri, labels: it.labels, predicted_class: it.predictedClass })),
+        next_page_token: items.length === size ? pageToken(items[items.length - 1]!.id) : '',
+      };
+    }),
     delete: guard(async (req: DeleteRequest__Output): Promise<DeleteResponse> => ({ deleted: await (await index()).delete(checkIds(req.ids)) })),
     describeIndex: guard(async (): Promise<IndexDescription> => {
       const ix = await index();
@@ -190,6 +202,7 @@ export function searchService(env: ServingEnv): ServiceDescriptor {
     Get: unaryAdapter(env, 'Get', h.get),
     Delete: unaryAdapter(env, 'Delete', h.delete),
     DescribeIndex: unaryAdapter(env, 'DescribeIndex', h.describeIndex),
+    List: unaryAdapter(env, 'List', h.list),
   };
   return { name: SEARCH_SERVICE_NAME, definition: searchClientConstructor().service, implementation, packageDefinition: loadPackageDefinition(SEARCH_PROTO_FILE), start: h.start, close: h.close };
 }

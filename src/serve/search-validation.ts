@@ -13,8 +13,10 @@ export const SEARCH_LIMITS = {
   k: 1000,
   /** Most queries in one SearchBatch. */
   batch: 256,
-  /** Most ids in one Get or Delete. */
+  /** Most ids in one Get or Delete, and most items in one List page. */
   ids: 1000,
+  /** Items in a List page when page_size is 0. */
+  pageSize: 100,
   /** Longest uri, and the most labels an item holds, with their longest key and value, in characters: what every hit carries back. */
   uriLength: 2048,
   labels: 32,
@@ -103,6 +105,26 @@ export function toIndexFilter(f: Filter__Output | null | undefined): IndexFilter
     oneOf[key.normalize('NFC')] = list.values.map((v) => v.normalize('NFC'));
   }
   return { equals, oneOf };
+}
+
+/** List's page size: 0 means the default, above the most is the most (AIP-158). */
+export function pageSize(n: number): number {
+  return n === 0 ? SEARCH_LIMITS.pageSize : Math.min(n, SEARCH_LIMITS.ids);
+}
+
+/** A List page token: the last id of the page before, base64url (opaque to clients). */
+export function pageToken(lastId: string): string {
+  return Buffer.from(lastId).toString('base64url');
+}
+
+/** The id a page token names ('' for none), or INVALID_ARGUMENT for a token this server never gave. */
+export function idAfter(token: string): string {
+  if (token === '') return '';
+  const id = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString() : '';
+  if (id === '' || pageToken(id) !== token || id.length > SEARCH_LIMITS.idLength || id.includes('\0')) {
+    throw new BadRequestError('page_token is not one a List answer gave: pass the next_page_token of the page before, or none for the first page');
+  }
+  return id;
 }
 
 export function checkBatch(n: number): void {

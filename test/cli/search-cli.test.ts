@@ -150,3 +150,78 @@ test.serial('index add holds a bounded part of a folder of big photos in memory,
   // 64 MiB of files and their encoded messages (reading all 128 at once, as before, added about 250 MiB).
   t.true(many.peakMiB - few.peakMiB < 128, `8 files: ${few.peakMiB.toFixed(0)} MiB, 128 files: ${many.peakMiB.toFixed(0)} MiB`);
 });
+
+test('index list shows every item; prune deletes the items of files gone or edited; delete --where and --all empty it', async (t) => {
+  const own = await startServer({ model: MODEL, index: await tempDir('search-cli-list-index'), port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
+  t.teardown(() => own.shutdown('test done'));
+  const server = ['--server', own.address];
+  const dir = await tempDir('search-cli-list');
+  const files: { file: string; cls: string }[] = [];
+  for (const [cls, ks] of [['red', [50, 51, 52]], ['blue', [53, 54]]] as const) {
+    await fs.mkdir(path.join(dir, cls));
+    for (const k of ks) {
+      const file = path.join(dir, cls, `${k}.png`);
+      await fs.writeFile(file, await png(k));
+      files.push({ file, cls });
+    }
+  }
+  t.is((await cli('index', 'add', dir, ...server)).code, 0);
+  // The oracle: each file's id is the first 32 hex digits of its SHA-256, computed here; ids in byte order.
+  const idOf = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex').slice(0, 32);
+  const expected = async (which: { file: string; cls: string }[]) => (await Promise.all(which.map(async (f) => `${await idOf(f.file)}\t${f.file}\tclass=${f.cls}`))).sort();
+  const listed = async (...args: string[]) => {
+    const r = await cli('index', 'list', ...args, ...server);
+    t.is(r.code, 0, r.err);
+    // id, uri, predicted class, labels: the predicted class is the model's, left out of the comparison.
+    return r.out.trim() === '' ? [] : r.out.trim().split('\n').map((l) => l.split('\t')).map(([id, uri, , labels]) => `${id}\t${uri}\t${labels}`);
+  };
+  t.deepEqual(await listed(), await expected(files));
+  t.deepEqual(await listed('--where', 'class=blue'), await expected(files.filter((f) => f.cls === 'blue')));
+  const json = (await cli('index', 'list', '--json', ...server)).out.trim().split('\n').map((l) => JSON.parse(l) as { id: string; uri: string; labels: Record<string, string> });
+  t.deepEqual(json.map((j) => j.uri).sort(), files.map((f) => f.file).sort());
+
+  // One file edited in place (stored again under its new content's id), one deleted.
+  const [edited, gone] = [files[0]!, files[3]!];
+  const oldEditedId = await idOf(edited.file);
+  await fs.writeFile(edited.file, await png(60));
+  await fs.rm(gone.file);
+  t.is((await cli('index', 'add', dir, ...server)).code, 0);
+  const dry = await cli('index', 'prune', '--dry-run', ...server);
+  t.is(dry.code, 0, dry.err);
+  t.regex(dry.err, /would delete 2 items \(1 gone, 1 changed since they were added, of 6 files checked\)/);
+  t.is((await listed()).length, 6, 'a dry run deletes nothing');
+  const pruned = await cli('index', 'prune', ...server);
+  t.is(pruned.code, 0, pruned.err);
+  t.regex(pruned.out, new RegExp(`changed\\t${oldEditedId}\\t`));
+  const left = files.filter((f) => f !== gone);
+  t.deepEqual(await listed(), await expected(left));
+
+  // Deleting by label, then everything.
+  const del = await cli('index', 'delete', '--where', 'class=red', ...server);
+  t.is(del.code, 0, del.err);
+  t.regex(del.out, /deleted 3 items matching class=red/);
+  t.deepEqual(await listed(), await expected(left.filter((f) => f.cls === 'blue')));
+  t.regex((await cli('index', 'delete', '--all', ...server)).out, /deleted 1 item\b/);
+  t.deepEqual(await listed(), []);
+  for (const args of [[], ['x', '--all'], ['--all', '--where', 'class=red']]) {
+    const r = await cli('index', 'delete', ...args, ...server);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.err, /^alexnet: .*(ids|--all|--where)/);
+  }
+});
+
+test('index prune deletes nothing when none of the stored files is on this machine, unless --force', async (t) => {
+  const own = await startServer({ model: MODEL, index: await tempDir('search-cli-prune-index'), port: 0, device: 'cpu', maxDelayMs: 5, logger: quiet });
+  t.teardown(() => own.shutdown('test done'));
+  const server = ['--server', own.address];
+  const dir = await tempDir('search-cli-unmounted');
+  for (const k of [70, 71]) await fs.writeFile(path.join(dir, `${k}.png`), await png(k));
+  t.is((await cli('index', 'add', dir, ...server)).code, 0);
+  await fs.rm(dir, { recursive: true });
+  const refused = await cli('index', 'prune', ...server);
+  t.is(refused.code, 1);
+  t.regex(refused.err, /none of the 2 files the index was given is on this machine.*nothing deleted/);
+  t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 2);
+  t.regex((await cli('index', 'prune', '--force', ...server)).err, /deleted 2 items \(2 gone/);
+  t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 0);
+});

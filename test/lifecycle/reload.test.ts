@@ -215,7 +215,7 @@ test('the index stays the index of the model that made it: after a reload to ano
     t.like(await server.reload('test'), { status: 'loaded', to: '2' });
     const refused = await refusal(search.search({ image, k: 1 }));
     t.is(refused?.code, 9, 'FAILED_PRECONDITION');
-    t.regex(refused?.details ?? '', /not comparable.*'alexnet index delete' every id.*index the images again/);
+    t.regex(refused?.details ?? '', /not comparable.*'alexnet index delete --all'.*index the images again/);
     // What 'alexnet index add' looks up first: a stored item of the other model is not "already there".
     t.is((await refusal(search.get({ ids: ['x'], allow_missing: true })))?.code, 9);
     t.is((await client.classify({ image, top_k: 1 })).model!.version, '2');

@@ -18,6 +18,8 @@ import type { GetResponse as _alexnet_v1_GetResponse, GetResponse__Output as _al
 import type { ImageSearchClient as _alexnet_v1_ImageSearchClient, ImageSearchDefinition as _alexnet_v1_ImageSearchDefinition } from './alexnet/v1/ImageSearch.js';
 import type { IndexDescription as _alexnet_v1_IndexDescription, IndexDescription__Output as _alexnet_v1_IndexDescription__Output } from './alexnet/v1/IndexDescription.js';
 import type { ItemError as _alexnet_v1_ItemError, ItemError__Output as _alexnet_v1_ItemError__Output } from './alexnet/v1/ItemError.js';
+import type { ListRequest as _alexnet_v1_ListRequest, ListRequest__Output as _alexnet_v1_ListRequest__Output } from './alexnet/v1/ListRequest.js';
+import type { ListResponse as _alexnet_v1_ListResponse, ListResponse__Output as _alexnet_v1_ListResponse__Output } from './alexnet/v1/ListResponse.js';
 import type { ModelInfo as _alexnet_v1_ModelInfo, ModelInfo__Output as _alexnet_v1_ModelInfo__Output } from './alexnet/v1/ModelInfo.js';
 import type { ModelRef as _alexnet_v1_ModelRef, ModelRef__Output as _alexnet_v1_ModelRef__Output } from './alexnet/v1/ModelRef.js';
 import type { SearchBatchRequest as _alexnet_v1_SearchBatchRequest, SearchBatchRequest__Output as _alexnet_v1_SearchBatchRequest__Output } from './alexnet/v1/SearchBatchRequest.js';
@@ -56,6 +58,8 @@ export interface ProtoGrpcType {
       ImageSearch: SubtypeConstructor<typeof grpc.Client, _alexnet_v1_ImageSearchClient> & { service: _alexnet_v1_ImageSearchDefinition }
       IndexDescription: MessageTypeDefinition<_alexnet_v1_IndexDescription, _alexnet_v1_IndexDescription__Output>
       ItemError: MessageTypeDefinition<_alexnet_v1_ItemError, _alexnet_v1_ItemError__Output>
+      ListRequest: MessageTypeDefinition<_alexnet_v1_ListRequest, _alexnet_v1_ListRequest__Output>
+      ListResponse: MessageTypeDefinition<_alexnet_v1_ListResponse, _alexnet_v1_ListResponse__Output>
       ModelInfo: MessageTypeDefinition<_alexnet_v1_ModelInfo, _alexnet_v1_ModelInfo__Output>
       ModelRef: MessageTypeDefinition<_alexnet_v1_ModelRef, _alexnet_v1_ModelRef__Output>
       SearchBatchRequest: MessageTypeDefinition<_alexnet_v1_SearchBatchRequest, _alexnet_v1_SearchBatchRequest__Output>

@@ -37,7 +37,7 @@ export function mismatchError(stored: IndexIdentity, served: IndexIdentity, loca
   return new FailedPreconditionError(
     `the index at ${location} holds vectors of model ${stored.modelName} (version ${stored.modelFingerprint}, ${stored.dimension}-d), not of the served ${served.modelName} ` +
       `(version ${served.modelFingerprint}, ${served.dimension}-d): vectors of two models are not comparable. Serve the model that made it, serve with another --index, ` +
-      `or empty it ('alexnet index delete' every id, or remove the index while the server is stopped) and index the images again with 'alexnet index add': ` +
+      `or empty it ('alexnet index delete --all', or remove the index while the server is stopped) and index the images again with 'alexnet index add': ` +
       `an empty index takes the served model's vectors`,
   );
 }

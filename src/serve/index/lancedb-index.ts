@@ -10,8 +10,8 @@ import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
 import { readIdentity, writeIdentity } from './index-identity.js';
-import { filterClauses, idClause, labelPairs } from './label-filter.js';
-import type { IndexDescription, IndexIdentity, IndexItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
+import { filterClauses, idClause, labelPairs, sqlString } from './label-filter.js';
+import { compareIds, type IndexDescription, type IndexFilter, type IndexIdentity, type IndexItem, type ListedItem, type SearchHit, type SearchOptions, type VectorIndex } from './vector-index.js';
 
 // Index statistics without the centroids (LanceDB warns on every describe otherwise).
 process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
@@ -162,6 +162,23 @@ export class LanceDbIndex implements VectorIndex {
     return ids.map((id) => {
       const r = byId.get(id);
       return r && { id, vector: Float32Array.from(Array.isArray(r.vector) ? r.vector : r.vector.toArray()), uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class };
+    });
+  }
+
+  async list(after: string, limit: number, filter?: IndexFilter): Promise<ListedItem[]> {
+    if (!this.table || limit < 1) return [];
+    const clauses = filterClauses(filter);
+    if (after !== '') clauses.push(`id > ${sqlString(after)}`);
+    // LanceDB has no ORDER BY: the ids after `after` (one column), sorted here, then the page's rows.
+    let q = this.table.query().select(['id']);
+    if (clauses.length > 0) q = q.where(clauses.join(' AND '));
+    const ids = ((await q.toArray()) as { id: string }[]).map((r) => r.id).sort(compareIds).slice(0, limit);
+    if (ids.length === 0) return [];
+    const rows = (await this.table.query().where(idClause(ids)).select(['id', 'uri', 'labels', 'predicted_class']).toArray()) as Row[];
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.flatMap((id) => {
+      const r = byId.get(id);
+      return r ? [{ id, uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class }] : [];
     });
   }
 

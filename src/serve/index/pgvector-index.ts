@@ -8,7 +8,7 @@ import pg from 'pg';
 import { FailedPreconditionError } from '../../errors.js';
 import { BadRequestError } from '../status.js';
 import { checkItems, checkVector, parsePgLocation, parseVector, vectorLiteral, whereClause } from './pgvector-sql.js';
-import type { IndexDescription, IndexIdentity, IndexItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
+import type { IndexDescription, IndexFilter, IndexIdentity, IndexItem, ListedItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
 
 export interface PgvectorOptions {
   /** Rows from which the HNSW index is built (at open, or after the upsert that passes it). */
@@ -161,6 +161,17 @@ export class PgvectorIndex implements VectorIndex {
       const r = byId.get(id);
       return r && { id: r.id, vector: parseVector(r.vector), uri: r.uri, labels: r.labels, predictedClass: r.predicted_class };
     });
+  }
+
+  async list(after: string, limit: number, filter?: IndexFilter): Promise<ListedItem[]> {
+    if (limit < 1) return [];
+    const params: unknown[] = [];
+    const where = whereClause(filter, undefined, params);
+    // COLLATE "C": byte order, whatever the database's collation (List's order, LanceDB's too).
+    const after_ = after === '' ? '' : `${where ? ' AND' : 'WHERE'} id COLLATE "C" > $${params.push(after)}`;
+    const sql = `SELECT id, uri, labels, predicted_class FROM ${this.table} ${where}${after_} ORDER BY id COLLATE "C" LIMIT ${Math.floor(limit)}`;
+    const { rows } = await this.pool.query<Omit<Row, 'vector'>>(sql, params);
+    return rows.map((r) => ({ id: r.id, uri: r.uri, labels: r.labels, predictedClass: r.predicted_class }));
   }
 
   async delete(ids: readonly string[]): Promise<number> {

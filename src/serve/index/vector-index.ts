@@ -19,6 +19,14 @@ export interface IndexItem {
   predictedClass: string;
 }
 
+/** A stored item as List gives it: everything but the vector. */
+export type ListedItem = Omit<IndexItem, 'vector'>;
+
+/** Ids in byte order (of their UTF-8), as the databases compare them: List's order. */
+export function compareIds(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
 /** A structured filter on `labels` (never a raw query string): every `equals` pair must hold, and for every `oneOf` key the label must be one of the values. */
 export interface IndexFilter {
   equals?: Record<string, string>;
@@ -74,6 +82,8 @@ export interface VectorIndex {
   upsert(items: readonly IndexItem[]): Promise<void>;
   /** The items of these ids, in order; undefined where an id is not stored. */
   get(ids: readonly string[]): Promise<(IndexItem | undefined)[]>;
+  /** Up to `limit` items (vectors left out) whose id comes after `after` in byte order, in that order; with `filter`, only those it matches. */
+  list(after: string, limit: number, filter?: IndexFilter): Promise<ListedItem[]>;
   /** Remove these ids; returns how many were stored. */
   delete(ids: readonly string[]): Promise<number>;
   /** The k nearest items, nearest first (exact below the backend's approximate-index threshold). */
