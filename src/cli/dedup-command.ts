@@ -15,8 +15,8 @@ import { imageFiles } from './image-args.js';
 import { addFiles, withClient } from './search-command.js';
 import { plural } from '../util/plural.js';
 
-/** Queries per SearchBatch (the server's limit). */
-const BATCH = 256;
+/** Queries per SearchBatch (the server takes 256): small enough that each call ends well within --timeout on a busy server. */
+const BATCH = 32;
 
 export interface DedupOptions extends ClientOptionValues {
   maxDistance: number;

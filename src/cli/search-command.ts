@@ -28,12 +28,13 @@ async function round(files: string[], at: number): Promise<string[]> {
   return files.slice(at, end);
 }
 
-export async function withClient<T>(opts: ClientOptionValues, work: (c: SearchClient) => Promise<T>): Promise<T> {
+export async function withClient<T>(opts: ClientOptionValues & { timeout?: number }, work: (c: SearchClient) => Promise<T>): Promise<T> {
   const { SearchClient } = await import('../serve/search-client.js');
   const server = opts.server;
-  const c = new SearchClient(server, {}, clientSecurity(opts));
+  const c = new SearchClient(server, {}, clientSecurity(opts), opts.timeout !== undefined ? opts.timeout * 1000 : undefined);
   try {
     return await work(c).catch((e: unknown) => {
+      if ((e as { code?: number }).code === 4) throw new ConfigError(`the server at ${server} did not answer within ${opts.timeout} s (--timeout): it may be stopped or overloaded, or its index database stuck`);
       throw new ConfigError(callError(e, 'the server refused', server));
     });
   } finally {

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { nonNegativeNumber, positiveInt, positiveNumber } from './arg-parsers.js';
 import type { ClientOptionValues } from './client-options.js';
 
+const TIMEOUT = ['--timeout <seconds>', 'deadline of each call to the server (index add and dedup: the longest wait for the next image\'s answer)'] as const;
+
 export function registerSearchCommands(program: Command): void {
   const index = program.command('index').description("the similarity index of a running server (alexnet.v1.ImageSearch; fc7 vectors, Euclidean distance, paper §6.1)");
 
@@ -10,6 +12,7 @@ export function registerSearchCommands(program: Command): void {
     .command('add')
     .description('embed and store images: folders recursively (jpg, png, webp); id = the first 32 hex digits of the file\'s SHA-256, so files already stored are skipped and a stopped run resumes (one moved since its stored path is gone gets its new path and label); labels class=<parent folder>, uri = the file path')
     .argument('<paths...>', 'image files or folders')
+    .option(...TIMEOUT, positiveNumber, 30)
     .action(async (paths: string[], opts) => {
       const { indexAddCommand } = await import('./search-command.js');
       await indexAddCommand(paths, opts);
@@ -19,6 +22,7 @@ export function registerSearchCommands(program: Command): void {
     .command('info')
     .description('what the index holds: items, dimension, the model that made it, indexed and not-yet-indexed items, backend')
     .option('--json', 'print JSON')
+    .option(...TIMEOUT, positiveNumber, 30)
     .action(async (opts) => {
       const { indexInfoCommand } = await import('./search-command.js');
       await indexInfoCommand(opts);
@@ -30,6 +34,7 @@ export function registerSearchCommands(program: Command): void {
     .description('every stored item, in the byte order of ids: id, uri, predicted class and labels, tab-separated (--json: one JSON object per line)')
     .option('--where <key=value>', 'only items with this label (as search takes it)', where)
     .option('--json', 'print one JSON object per line')
+    .option(...TIMEOUT, positiveNumber, 30)
     .action(async (opts) => {
       const { indexListCommand } = await import('./index-items-command.js');
       await indexListCommand(opts);
@@ -41,6 +46,7 @@ export function registerSearchCommands(program: Command): void {
     .argument('[ids...]', 'item ids (as index add, list and search show them)')
     .option('--all', 'every item of the index')
     .option('--where <key=value>', 'the items with this label (as search takes it)', where)
+    .option(...TIMEOUT, positiveNumber, 30)
     .addHelpText('after', '\nExamples:\n  alexnet index delete 3f2a...        # one item\n  alexnet index delete --where class=boots\n  alexnet index delete --all          # empty it (e.g. before indexing again with another model)')
     .action(async (ids: string[], opts: ClientOptionValues & { all?: boolean; where?: string[] }) => {
       const { indexDeleteCommand } = await import('./search-command.js');
@@ -58,6 +64,7 @@ export function registerSearchCommands(program: Command): void {
     .description("delete the items index add stored from files that are gone, or that were edited since (an edited photo is stored again under its new content's id; its old item stays until pruned); checks the paths on this machine")
     .option('--where <key=value>', 'only items with this label', where)
     .option('--dry-run', 'list what would be deleted, delete nothing')
+    .option(...TIMEOUT, positiveNumber, 30)
     .option('--force', 'delete even when none of the stored files is on this machine (by default refused: the photos may be on a disk not mounted here)')
     .action(async (opts) => {
       const { indexPruneCommand } = await import('./index-items-command.js');
@@ -72,6 +79,7 @@ export function registerSearchCommands(program: Command): void {
     .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', where)
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
     .option('--json', 'print JSON instead of a table')
+    .option(...TIMEOUT, positiveNumber, 30)
     .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')
     .action(async (image: string, opts) => {
       const { searchCommand } = await import('./search-command.js');
@@ -85,6 +93,7 @@ export function registerSearchCommands(program: Command): void {
     .requiredOption('--max-distance <d>', 'fc7 distance at or below which two images are duplicates (0: identical fc7 only; byte-identical files always group; run `alexnet search` on a pair you consider duplicates to see their distance)', nonNegativeNumber)
     .option('--max-group <n>', 'most neighbours looked at per image (1-1000)', positiveInt, 100)
     .option('--json', 'print the groups as JSON: [{files, distances}]')
+    .option(...TIMEOUT, positiveNumber, 30)
     .addHelpText('after', '\nExample:\n  alexnet dedup photos/ --max-distance 2')
     .action(async (paths: string[], opts) => {
       const { dedupCommand } = await import('./dedup-command.js');

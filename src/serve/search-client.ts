@@ -19,34 +19,41 @@ import { searchClientConstructor } from './proto.js';
 export class SearchClient {
   readonly raw: GeneratedClient;
 
-  /** `address`: host:port, a comma list of IP:port (one per replica) or a target such as dns:///name:port (fleet-config.ts). */
-  constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}) {
+  /**
+   * `address`: host:port, a comma list of IP:port (one per replica) or a target such as dns:///name:port (fleet-config.ts).
+   * `timeoutMs`: the deadline of each call that names none, and the longest an Upsert stream waits for its next answer.
+   */
+  constructor(address: string, options: grpc.ChannelOptions = {}, private readonly security: ClientSecurity = {}, private readonly timeoutMs?: number) {
     const Ctor = searchClientConstructor();
     this.raw = new Ctor(channelTarget(address), channelCredentials(security), channelOptions(options));
   }
 
+  private o(opts: CallOptions = {}): CallOptions {
+    return opts.timeoutMs === undefined && this.timeoutMs !== undefined ? { ...opts, timeoutMs: this.timeoutMs } : opts;
+  }
+
   search(req: SearchRequest, opts?: CallOptions): Promise<SearchResponse__Output> {
-    return unaryCall((o, done) => this.raw.Search(req, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.Search(req, callMetadata(this.security), o, done), this.o(opts));
   }
 
   searchBatch(queries: SearchRequest[], opts?: CallOptions): Promise<SearchBatchResponse__Output> {
-    return unaryCall((o, done) => this.raw.SearchBatch({ queries }, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.SearchBatch({ queries }, callMetadata(this.security), o, done), this.o(opts));
   }
 
   get(req: GetRequest, opts?: CallOptions): Promise<GetResponse__Output> {
-    return unaryCall((o, done) => this.raw.Get(req, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.Get(req, callMetadata(this.security), o, done), this.o(opts));
   }
 
   delete(ids: string[], opts?: CallOptions): Promise<DeleteResponse__Output> {
-    return unaryCall((o, done) => this.raw.Delete({ ids }, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.Delete({ ids }, callMetadata(this.security), o, done), this.o(opts));
   }
 
   list(req: ListRequest, opts?: CallOptions): Promise<ListResponse__Output> {
-    return unaryCall((o, done) => this.raw.List(req, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.List(req, callMetadata(this.security), o, done), this.o(opts));
   }
 
   describe(opts?: CallOptions): Promise<IndexDescription__Output> {
-    return unaryCall((o, done) => this.raw.DescribeIndex({}, callMetadata(this.security), o, done), opts);
+    return unaryCall((o, done) => this.raw.DescribeIndex({}, callMetadata(this.security), o, done), this.o(opts));
   }
 
   /** A bidirectional Upsert call. */
@@ -59,9 +66,29 @@ export class SearchClient {
     return new Promise((resolve, reject) => {
       const out: UpsertResponse__Output[] = [];
       const call = this.upsertStream();
-      call.on('data', (r: UpsertResponse__Output) => out.push(r));
-      call.on('error', reject);
-      call.on('end', () => resolve(out));
+      // A server that stops answering (stopped, its index database stuck) ends the stream, as a deadline ends a unary call.
+      let idle: NodeJS.Timeout | undefined;
+      const wait = () => {
+        clearTimeout(idle);
+        if (this.timeoutMs === undefined) return;
+        idle = setTimeout(() => {
+          reject(Object.assign(new Error(`no answer for ${this.timeoutMs! / 1000} s`), { code: grpc.status.DEADLINE_EXCEEDED, details: `no answer for ${this.timeoutMs! / 1000} s` }));
+          call.cancel();
+        }, this.timeoutMs);
+      };
+      wait();
+      call.on('data', (r: UpsertResponse__Output) => {
+        out.push(r);
+        wait();
+      });
+      call.on('error', (e) => {
+        clearTimeout(idle);
+        reject(e);
+      });
+      call.on('end', () => {
+        clearTimeout(idle);
+        resolve(out);
+      });
       for (const it of items) call.write(it);
       call.end();
     });

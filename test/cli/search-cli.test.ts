@@ -8,6 +8,7 @@ import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { cli, MODEL, png, quiet } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 import { alexnet } from '../data-fixtures.js';
+import { startServerProcess } from '../server-process.js';
 
 const s = {} as { server: RunningServer; dir: string; files: string[] };
 test.before(async () => {
@@ -224,4 +225,22 @@ test('index prune deletes nothing when none of the stored files is on this machi
   t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 2);
   t.regex((await cli('index', 'prune', '--force', ...server)).err, /deleted 2 items \(2 gone/);
   t.is(JSON.parse((await cli('index', 'info', '--json', ...server)).out).count, 0);
+});
+
+test.serial('a server that stops answering: search, index add|info|delete and dedup end at --timeout with what happened, not wait forever', async (t) => {
+  t.timeout(120_000);
+  const p = await startServerProcess(['--index', await tempDir('search-cli-stopped-index')]);
+  try {
+    p.child.kill('SIGSTOP');
+    const server = ['--server', p.address, '--timeout', '1'];
+    for (const args of [['search', s.files[0]!], ['index', 'add', s.dir], ['index', 'info'], ['index', 'delete', 'some-id'], ['dedup', s.dir, '--max-distance', '1']]) {
+      const r = await cli(...args, ...server);
+      t.is(r.code, 1, args.join(' '));
+      t.regex(r.err, new RegExp(`the server at ${p.address} did not answer within 1 s \\(--timeout\\)`), args.join(' '));
+    }
+  } finally {
+    p.child.kill('SIGCONT');
+    p.child.kill('SIGTERM');
+    await p.done;
+  }
 });
