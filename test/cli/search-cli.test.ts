@@ -233,7 +233,7 @@ test.serial('a server that stops answering: search, index add|info|delete and de
   try {
     p.child.kill('SIGSTOP');
     const server = ['--server', p.address, '--timeout', '1'];
-    for (const args of [['search', s.files[0]!], ['index', 'add', s.dir], ['index', 'info'], ['index', 'delete', 'some-id'], ['dedup', s.dir, '--max-distance', '1']]) {
+    for (const args of [['search', s.files[0]!], ['index', 'add', s.dir], ['index', 'info'], ['index', 'list'], ['index', 'delete', 'some-id'], ['index', 'delete', '--all'], ['dedup', s.dir, '--max-distance', '1']]) {
       const r = await cli(...args, ...server);
       t.is(r.code, 1, args.join(' '));
       t.regex(r.err, new RegExp(`the server at ${p.address} did not answer within 1 s \\(--timeout\\)`), args.join(' '));
