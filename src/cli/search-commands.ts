@@ -43,7 +43,7 @@ export function registerSearchCommands(program: Command): void {
   index
     .command('delete')
     .description('remove items: by id, every item (--all), or those with a label (--where); an index of another model too, to empty it')
-    .argument('[ids...]', 'item ids (as index add, list and search show them)')
+    .argument('[ids...]', 'item ids (as index list and search show them; an image\'s id is the first 32 hex digits of its SHA-256)')
     .option('--all', 'every item of the index')
     .option('--where <key=value>', 'the items with this label (as search takes it)', where)
     .option(...TIMEOUT, positiveNumber, 30)
@@ -74,14 +74,15 @@ export function registerSearchCommands(program: Command): void {
   program
     .command('search')
     .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
-    .argument('<image>', 'JPEG, PNG or WebP file')
+    .argument('[image]', 'JPEG, PNG or WebP file (or --id)')
+    .option('--id <id>', 'search from an item of the index instead of an image (its id, as search shows it; the item itself is left out)')
     .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
     .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', where)
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
     .option('--json', 'print JSON instead of a table')
     .option(...TIMEOUT, positiveNumber, 30)
-    .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat')
-    .action(async (image: string, opts) => {
+    .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat\n  alexnet search --id 229d28702b2d719333d7e47c2daa1905 -k 5')
+    .action(async (image: string | undefined, opts) => {
       const { searchCommand } = await import('./search-command.js');
       await searchCommand(image, opts);
     });

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
+import { AlexNetClient } from '../../src/serve/client.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { cli, MODEL, png, quiet } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
@@ -66,6 +67,23 @@ test.serial('index add walks the folders, then skips what is stored; search prin
   t.is(big.code, 0, big.err);
   t.regex(big.out, /deleted 1 of 1201 ids/);
   t.regex((await cli('index', 'add', query, ...server)).out, /^1 added, 0 already/);
+});
+
+test.serial('search --id: the other items nearest to a stored one, as brute force over Embed vectors orders them', async (t) => {
+  const idOf = async (f: string) => createHash('sha256').update(await fs.readFile(f)).digest('hex').slice(0, 32);
+  const client = new AlexNetClient(s.server.address);
+  const stored = await Promise.all(s.files.map(async (f) => ({ id: await idOf(f), vector: (await client.embed({ image: await fs.readFile(f) })).embedding!.vector })));
+  client.close();
+  const [query, ...others] = stored;
+  const euclid = (a: number[], b: number[]) => Math.sqrt(a.reduce((sum, x, i) => sum + (x - b[i]!) ** 2, 0));
+  const want = others.map((o) => ({ id: o.id, d: euclid(query!.vector, o.vector) })).sort((a, b) => a.d - b.d);
+  const r = await cli('search', '--id', query!.id, '-k', '10', '--json', '--server', s.server.address);
+  t.is(r.code, 0, r.err);
+  const hits = JSON.parse(r.out) as { id: string; distance: number }[];
+  t.deepEqual(hits.map((h) => h.id), want.map((w) => w.id));
+  hits.forEach((h, i) => t.true(Math.abs(h.distance - want[i]!.d) < 1e-4, `${h.distance} vs ${want[i]!.d}`));
+  t.regex((await cli('search', '--server', s.server.address)).err, /give an image file or --id <id>/);
+  t.regex((await cli('search', '--id', 'no-such-id', '--server', s.server.address)).err, /no item with id "no-such-id"/);
 });
 
 test.serial('index add of two files with the same bytes: one item, and said so', async (t) => {
