@@ -123,3 +123,29 @@ test('a database that cannot be reached: UNAVAILABLE naming it (never its passwo
   }
   await modelStillServes(t, server, health);
 });
+
+test('a second server on one index folder is refused (FAILED_PRECONDITION naming the first) instead of serving a stale copy; it takes the folder once the first stops', async (t) => {
+  const index = await tempDir('search-two-servers');
+  const first = await startServer({ model: MODEL, index, port: 0, device: 'cpu', logger: quiet });
+  let second: RunningServer | undefined;
+  const a = new SearchClient(first.address);
+  try {
+    t.is((await a.upsert([{ id: 'one', image: await png(1) }]))[0]!.ok, true);
+    second = await startServer({ model: MODEL, index, port: 0, device: 'cpu', logger: quiet });
+    const b = new SearchClient(second.address);
+    const e = await refusal(b.describe());
+    t.is(e.code, grpc.status.FAILED_PRECONDITION, e.details);
+    t.regex(e.details, new RegExp(`the index folder ${index} is in use by process ${process.pid}.*One server per index folder`));
+    t.is((await b.upsert([{ id: 'two', image: await png(2) }]))[0]!.error?.code, grpc.status.FAILED_PRECONDITION);
+    t.is((await a.upsert([{ id: 'two', image: await png(2) }]))[0]!.ok, true);
+    a.close();
+    await first.shutdown('test');
+    // Stopped, the first leaves the folder to the second, which sees every item the first stored.
+    t.deepEqual((await b.get({ ids: ['one', 'two'] })).items.map((i) => i.found), [true, true]);
+    b.close();
+  } finally {
+    a.close();
+    await first.shutdown('test').catch(() => undefined);
+    await second?.shutdown('test');
+  }
+});

@@ -9,6 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
+import { FailedPreconditionError } from '../../errors.js';
+import { LockHeldError, takeLock } from '../../util/dir-lock.js';
 import { readIdentity, writeIdentity } from './index-identity.js';
 import { filterClauses, idClause, labelPairs, sqlString } from './label-filter.js';
 import { compareIds, type IndexDescription, type IndexFilter, type IndexIdentity, type IndexItem, type ListedItem, type SearchHit, type SearchOptions, type VectorIndex } from './vector-index.js';
@@ -50,6 +52,22 @@ async function removeOrphans(dir: string): Promise<void> {
   await Promise.all(names.filter((n) => n.startsWith('.tmp')).map((n) => fs.rm(path.join(data, n), { recursive: true, force: true })));
 }
 
+/**
+ * One server per index folder: another server's writes would go unseen here (a LanceDB table reads
+ * the version it opened), and its temporary files would be taken for orphans. A lock left by a
+ * killed server is taken over.
+ */
+async function lockIndex(dir: string): Promise<() => void> {
+  // Made here, with errors as the folder gives them (a folder that cannot be made says so).
+  await fs.mkdir(dir, { recursive: true });
+  try {
+    return await takeLock(path.join(dir, 'server.lock'), `the index folder ${dir}`);
+  } catch (e) {
+    if (e instanceof LockHeldError) throw new FailedPreconditionError(`${e.message}. One server per index folder: give this server another --index, or share one index between servers with --index postgres://...`);
+    throw e;
+  }
+}
+
 export class LanceDbIndex implements VectorIndex {
   readonly backend = 'lancedb';
   private table: lancedb.Table | undefined;
@@ -65,6 +83,7 @@ export class LanceDbIndex implements VectorIndex {
     private identity: IndexIdentity,
     private readonly db: lancedb.Connection,
     private readonly o: Required<LanceDbOptions>,
+    private readonly unlock: () => void,
   ) {}
 
   /**
@@ -73,14 +92,21 @@ export class LanceDbIndex implements VectorIndex {
    * still delete its items and rebind it.
    */
   static async open(dir: string, identity: IndexIdentity, options: LanceDbOptions = {}): Promise<LanceDbIndex> {
-    const stored = await readIdentity(dir);
-    await removeOrphans(dir);
-    const db = await lancedb.connect(dir);
-    const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ef: 64, refineFactor: 4, nprobes: 0, ...options };
-    const index = new LanceDbIndex(dir, stored ?? identity, db, o);
-    if ((await db.tableNames()).includes(TABLE)) index.table = await db.openTable(TABLE);
-    if (o.optimizeIntervalMs > 0) {
-      index.timer = setInterval(() => void index.optimizeIfDue(1).catch(() => undefined), o.optimizeIntervalMs);
+    const unlock = await lockIndex(dir);
+    let index: LanceDbIndex;
+    try {
+      const stored = await readIdentity(dir);
+      await removeOrphans(dir);
+      const db = await lancedb.connect(dir);
+      const o = { annThreshold: 10_000, optimizeEveryRows: 1_000, optimizeIntervalMs: 60_000, ef: 64, refineFactor: 4, nprobes: 0, ...options };
+      index = new LanceDbIndex(dir, stored ?? identity, db, o, unlock);
+      if ((await db.tableNames()).includes(TABLE)) index.table = await db.openTable(TABLE);
+    } catch (e) {
+      unlock();
+      throw e;
+    }
+    if (index.o.optimizeIntervalMs > 0) {
+      index.timer = setInterval(() => void index.optimizeIfDue(1).catch(() => undefined), index.o.optimizeIntervalMs);
       index.timer.unref();
     }
     return index;
@@ -247,6 +273,7 @@ export class LanceDbIndex implements VectorIndex {
     await this.writing;
     this.table?.close();
     this.db.close();
+    this.unlock();
   }
 }
 
