@@ -51,6 +51,32 @@ test('past the threshold an HNSW index answers with recall against a brute force
   await ix.close();
 });
 
+test('with the ANN index, max distance keeps every near copy a brute force finds within it (judged on exact distances, not the 8-bit quantized ones)', async (t) => {
+  const ix = await LanceDbIndex.open(await tempDir('lance-max-distance'), identity, { annThreshold: 1000, optimizeIntervalMs: 0, optimizeEveryRows: 1e9 });
+  const bases = Array.from({ length: 600 }, (_, i) => item(i));
+  // A near copy of each (as a re-encoded photo is of its original): 0.01 to 0.02 away, the clusters' items about 2.
+  const copies = bases.map((b, i) => {
+    let x = i * 48271 + 7;
+    return { ...b, id: `${b.id}-copy`, vector: b.vector.map((v) => v + (((x = (x * 16807) % 2147483647) / 2147483647) - 0.5) * 0.01) };
+  });
+  const items = [...bases, ...copies];
+  await ix.upsert(items);
+  await ix.optimize();
+  t.like(await ix.describe(), { indexed: 1200 });
+  const within = (q: Float32Array) => brute(q, items, items.length).filter((h) => h.d <= 0.05).map((h) => h.id).sort();
+  let want = 0;
+  let missed = 0;
+  for (const b of bases.slice(0, 100)) {
+    const expected = within(b.vector);
+    const got = new Set((await ix.search(b.vector, 10, { maxDistance: 0.05 })).map((h) => h.id));
+    want += expected.length;
+    missed += expected.filter((id) => !got.has(id)).length;
+  }
+  t.is(want, 200, 'each base and its copy');
+  t.is(missed, 0, `${missed} of ${want} items within the distance not returned`);
+  await ix.close();
+});
+
 test('with the ANN index, a k above ef / refineFactor is answered (LanceDB refuses an ef below k x refineFactor)', async (t) => {
   const ix = await LanceDbIndex.open(await tempDir('lance-big-k'), identity, { annThreshold: 1000, optimizeIntervalMs: 0, optimizeEveryRows: 1e9 });
   const items = Array.from({ length: 1200 }, (_, i) => item(i));

@@ -226,14 +226,17 @@ export class LanceDbIndex implements VectorIndex {
     if (options.excludeIds?.length) clauses.push(idClause(options.excludeIds, true));
     let q = this.table.vectorSearch(Array.from(query)).distanceType('l2').select(['id', 'uri', 'labels', 'predicted_class', '_distance']).limit(k);
     if (clauses.length > 0) q = q.where(clauses.join(' AND '));
-    // Squared on LanceDB's side; the bound is inclusive, as the contract's "at most".
-    if (options.maxDistance !== undefined) q = q.distanceRange(undefined, options.maxDistance * options.maxDistance * (1 + 1e-6));
     if (await this.hasVectorIndex()) {
       // LanceDB refuses an ef below the candidates it fetches (k x refineFactor): k = 17 failed with ef 64 and refine 4.
       q = q.ef(Math.max(this.o.ef, k * this.o.refineFactor)).refineFactor(this.o.refineFactor);
       if (this.o.nprobes > 0) q = q.nprobes(this.o.nprobes);
     }
-    const rows = (await q.toArray()) as Row[];
+    let rows = (await q.toArray()) as Row[];
+    // The bound is applied here, to the refined distances: LanceDB's distanceRange judges the HNSW index's
+    // 8-bit quantized ones, and dropped true neighbours well inside it (dedup lost pairs at 0.08 < 0.1).
+    // Squared on LanceDB's side; inclusive, as the contract's "at most".
+    const max = options.maxDistance;
+    if (max !== undefined) rows = rows.filter((r) => (r._distance ?? 0) <= max * max * (1 + 1e-6));
     return rows.map((r) => ({ id: r.id, distance: Math.sqrt(Math.max(0, r._distance ?? 0)), uri: r.uri, labels: JSON.parse(r.labels) as Record<string, string>, predictedClass: r.predicted_class }));
   }
 
