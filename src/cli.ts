@@ -183,6 +183,7 @@ program
   .option('--max-batch <n>', 'most images in one batch (default: 4 on cpu, 16 on a GPU; bench/RESULTS.md says why)', positiveInt)
   .option('--max-delay-ms <ms>', 'longest an image waits for others to fill its batch, 0 to 10000 (default: 0 on cpu, 2 on a GPU; bench/RESULTS.md says why)', batchDelay)
   .option('--max-queue <n>', 'most images waiting; beyond it calls get RESOURCE_EXHAUSTED at once', positiveInt, 256)
+  .option('--max-pixels <n>', 'largest image decoded, in pixels (checked from its header; larger ones get RESOURCE_EXHAUSTED); a decoded image holds 3 bytes per pixel while it is resized', positiveInt, 40_000_000)
   .option('--worker-nice <n>', 'nice value of the inference worker threads (0-19): above 0, the main thread (gRPC, refusals) and image decoding run first when every core is busy, so an overloaded server refuses in milliseconds; 0 for none', niceValue, 10)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
   .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)

@@ -22,6 +22,7 @@ export interface ServeCommandOptions {
   maxBatch?: number;
   maxDelayMs?: number;
   maxQueue: number;
+  maxPixels: number;
   workerNice: number;
   /** commander's --no-split-crops: false. */
   splitCrops: boolean;
@@ -64,6 +65,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     maxBatch: opts.maxBatch,
     maxDelayMs: opts.maxDelayMs,
     maxQueue: opts.maxQueue,
+    maxPixels: opts.maxPixels,
     splitLoneImages: opts.splitCrops,
     workerNice: opts.workerNice,
     graceMs: opts.grace * 1000,

@@ -31,7 +31,7 @@ export async function inferImage(
     const started = performance.now();
     const decoded = await decodeToSquare(bytes, { size: served.model.metadata.baseSize, maxPixels: env.maxPixels }).catch((e: unknown) => {
       // Preparation takes photos far larger than a server does: say what to send instead.
-      throw e instanceof ImageTooLargeError ? new ImageTooLargeError(`${e.message}: send it scaled down to at most ${env.maxPixels} pixels`) : e;
+      throw e instanceof ImageTooLargeError ? new ImageTooLargeError(`${e.message}: send it scaled down to at most ${env.maxPixels} pixels (or serve with a larger --max-pixels)`) : e;
     }).finally(() => {
       const ms = performance.now() - started;
       env.metrics?.decoded(served.model, ms);

@@ -48,7 +48,7 @@ test("classify: a photo over the server's pixel or request-size limit (prepare t
   await fs.writeFile(huge, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(17 * 2 ** 20)]));
   const c = await cli('classify', big, huge, '--server', served.server.address);
   t.is(c.code, 1, c.err);
-  t.regex(c.err, /phone\.png: the image is 8064x6048 pixels, over the limit of 40000000: send it scaled down to at most 40000000 pixels\n/);
+  t.regex(c.err, /phone\.png: the image is 8064x6048 pixels, over the limit of 40000000: send it scaled down to at most 40000000 pixels \(or serve with a larger --max-pixels\)\n/);
   t.regex(c.err, /huge\.jpg: the request is 17\.0 MiB, over the server's limit of 16\.0 MiB: send the image scaled down, or saved as a JPEG of lower quality\n/);
 });
 
@@ -130,4 +130,30 @@ test('serve --model given a checkpoint, a folder or another file says what to gi
   const delay = await cli('serve', '--max-delay-ms', '1e9');
   t.is(delay.code, 1);
   t.regex(delay.err, /--max-delay-ms.*must be from 0 to 10000/);
+});
+
+test('serve --max-pixels: the server decodes images up to it and refuses larger ones, naming the option', async (t) => {
+  const path = await import('node:path');
+  const sharp = (await import('sharp')).default;
+  const { startServerProcess } = await import('../server-process.js');
+  const dir = await tempDir('serve-max-pixels');
+  const make = async (name: string, w: number, h: number) => {
+    const file = path.join(dir, name);
+    await sharp({ create: { width: w, height: h, channels: 3, background: { r: 90, g: 20, b: 200 } } }).png().toFile(file);
+    return file;
+  };
+  // 300 x 400 = 120,000 pixels: within a limit of 120,000, over one of 119,999.
+  const photo = await make('photo.png', 300, 400);
+  for (const [limit, ok] of [[120_000, true], [119_999, false]] as const) {
+    const p = await startServerProcess(['--max-pixels', String(limit)]);
+    try {
+      const c = await cli('classify', photo, '--server', p.address);
+      t.is(c.code, ok ? 0 : 1, c.err);
+      if (!ok) t.regex(c.err, /the image is 300x400 pixels, over the limit of 119999: send it scaled down to at most 119999 pixels \(or serve with a larger --max-pixels\)/);
+    } finally {
+      p.child.kill('SIGTERM');
+      await p.done;
+    }
+  }
+  t.regex((await cli('serve', '--max-pixels', '0')).err, /--max-pixels/);
 });
