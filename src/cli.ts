@@ -71,6 +71,16 @@ data
   });
 
 data
+  .command('sort-val')
+  .description("move ImageNet's flat validation images (DIR/ILSVRC2012_val_*.JPEG) into DIR/<class>/ folders, the layout train, data prepare and eval read; never over a file; run again after an interruption")
+  .argument('<dir>', 'the flat validation folder (Kaggle: ILSVRC/Data/CLS-LOC/val)')
+  .requiredOption('--solution <file>', "each image's class: Kaggle's LOC_val_solution.csv ('ImageId,PredictionString', the first synset), or '<file> <class folder>' lines")
+  .action(async (dir: string, opts: { solution: string }) => {
+    const { sortValCommand } = await import('./cli/sort-val-command.js');
+    await sortValCommand(dir, opts);
+  });
+
+data
   .command('fashion-mnist')
   .description("convert Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) into a cache: 28x28 grey upsampled (bicubic) to the base size, grey copied to R, G, B")
   .requiredOption('--out <dir>', 'cache directory to write')

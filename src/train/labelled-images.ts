@@ -13,6 +13,7 @@ import { defaultCacheDir, readCacheMeta } from './cache-format.js';
 import { cacheExists, readDataCache, type Split, type SplitName } from './data-cache.js';
 import { listClassFolders, listingWarnings } from './folder-listing.js';
 import { PREPARE_MAX_PIXELS } from './prepare-folder.js';
+import { flatValMessage } from './val-solution.js';
 
 /** Which images an evaluation takes (loadLabelledImages: a split, the cache of a --val-split folder), and `onProgress` told the images done after each batch. */
 export interface EvalChoices {
@@ -73,6 +74,8 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
       }
     }
   }
+  const flat = path.basename(root) === 'val' ? await flatValMessage(root) : undefined;
+  if (flat) throw new ConfigError(flat);
   const listing = await listClassFolders(root, 1);
   for (const w of listingWarnings(listing)) console.error(`warning: ${w}`);
   const { classes } = listing;

@@ -16,6 +16,7 @@ import { CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } 
 import { CacheWriter } from './cache-writer.js';
 import { listClassFolders, listingWarnings, type ListedFile } from './folder-listing.js';
 import { inOrder } from './in-order.js';
+import { flatValMessage } from './val-solution.js';
 
 /** The largest image a preparation decodes, in pixels: the user's own photos, so far above the server's limit (a 100 MP camera, a phone's panorama); libvips streams them, so memory stays small. */
 export const PREPARE_MAX_PIXELS = 250_000_000;
@@ -72,6 +73,8 @@ export async function scanFolder(data: string, valSplit?: number): Promise<{ cla
   const train = await listClassFolders(path.join(data, 'train'));
   const hasVal = await isDir(path.join(data, 'val'));
   if (hasVal) {
+    const flat = await flatValMessage(path.join(data, 'val'));
+    if (flat) throw new ConfigError(flat);
     const val = await listClassFolders(path.join(data, 'val'), 1);
     if (val.classes.join('\n') !== train.classes.join('\n')) {
       const onlyTrain = train.classes.filter((c) => !val.classes.includes(c));
