@@ -151,7 +151,7 @@ program
   .command('eval')
   .description('top-1 / top-5 error of a checkpoint (tfjs) or an exported .onnx model (onnxruntime) on labelled images; ten crops by default')
   .argument('<model>', 'checkpoint directory, or the exported model.onnx (its .tencrop.onnx beside it is used for ten crops)')
-  .requiredOption('--data <dir>', 'a prepared cache (its test split, else val) or a folder of class folders (DIR/test/<class>/*, DIR/val/<class>/* or DIR/<class>/*)')
+  .requiredOption('--data <dir>', 'a prepared cache (its test split, else val) or a folder of class folders (DIR/test/<class>/*, DIR/val/<class>/* or DIR/<class>/*; a test/ of unlabelled images, without class folders, is passed over for val/)')
   .option('--center', "the center crop only, instead of the paper's ten crops")
   .addOption(
     new Option('--split <name>', 'the split to evaluate: DIR/<name>/ of a folder, or that split of a cache (train: how well the model fits its own training images)').choices([

@@ -68,10 +68,14 @@ export async function loadLabelledImages(dir: string, baseSize: number, splitNam
     if (!(await isDir(root))) throw new ConfigError(`${dir} has no ${splitName}/ folder (asked for by --split ${splitName})`);
   } else {
     for (const sub of ['test', 'val']) {
-      if (await isDir(path.join(dir, sub))) {
-        root = path.join(dir, sub);
-        break;
+      if (!(await isDir(path.join(dir, sub)))) continue;
+      // ImageNet's test/ is images without labels (no class folders): nothing to score them against.
+      if (sub === 'test' && (await isDir(path.join(dir, 'val'))) && (await flatValMessage(path.join(dir, sub)))) {
+        console.error(`note: ${path.join(dir, sub)} holds images but no class folders (unlabelled, as ImageNet's test images): evaluating ${path.join(dir, 'val')}`);
+        continue;
       }
+      root = path.join(dir, sub);
+      break;
     }
   }
   const flat = path.basename(root) === 'val' ? await flatValMessage(root) : undefined;

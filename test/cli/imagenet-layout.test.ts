@@ -87,3 +87,21 @@ test('sort-val with the training solution (LOC_train_solution.csv) refuses, movi
   t.regex(r.stderr, /lists none of the 7 images .*\(LOC_val_solution\.csv, not LOC_train_solution\.csv/);
   t.is((await fs.readdir(path.join(data, 'val'))).length, 7);
 });
+
+test("eval --data DIR measures val/ when test/ holds ImageNet's unlabelled test images, and says so", async (t) => {
+  const root = await tempDir('imagenet-eval');
+  const { data, classOf } = await kaggle(root);
+  // Sorted here by the test itself, as PyTorch's valprep.sh would.
+  for (const [f, s] of classOf) {
+    await fs.mkdir(path.join(data, 'val', s), { recursive: true });
+    await fs.rename(path.join(data, 'val', f), path.join(data, 'val', s, f));
+  }
+  const model = path.join(root, 'model');
+  t.is((await alexnet(['init', '--preset', 'tiny', '--labels', SYNSETS.join(','), '--out', model])).code, 0);
+  const r = await alexnet(['eval', model, '--data', data, '--center', '--backend', 'cpu']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`^${classOf.size} images, center crop`, 'm'));
+  t.true(r.stderr.includes(`${path.join(data, 'test')} holds images but no class folders`), r.stderr);
+  // Asked for by name, the unlabelled folder is still refused.
+  t.is((await alexnet(['eval', model, '--data', data, '--center', '--split', 'test', '--backend', 'cpu'])).code, 1);
+});
