@@ -14,6 +14,7 @@ import { ConfigError, ImageTooLargeError, InterruptedError } from '../errors.js'
 import { decodeToSquare, encodeRgb } from '../image/decode.js';
 import { CACHE_VERSION, DEFAULT_JPEG_QUALITY, type CacheMeta, type ImageStore } from './cache-format.js';
 import { CacheWriter } from './cache-writer.js';
+import { nameSome } from './class-coverage.js';
 import { listClassFolders, listingWarnings, type ListedFile } from './folder-listing.js';
 import { inOrder } from './in-order.js';
 import { flatValMessage } from './val-solution.js';
@@ -77,9 +78,13 @@ export async function scanFolder(data: string, valSplit?: number): Promise<{ cla
     if (flat) throw new ConfigError(flat);
     const val = await listClassFolders(path.join(data, 'val'), 1);
     if (val.classes.join('\n') !== train.classes.join('\n')) {
-      const onlyTrain = train.classes.filter((c) => !val.classes.includes(c));
-      const onlyVal = val.classes.filter((c) => !train.classes.includes(c));
-      throw new ConfigError(`train and val class folders differ: only in train [${onlyTrain.join(', ')}], only in val [${onlyVal.join(', ')}]`);
+      const inTrain = new Set(train.classes);
+      const inVal = new Set(val.classes);
+      const onlyTrain = train.classes.filter((c) => !inVal.has(c));
+      const onlyVal = val.classes.filter((c) => !inTrain.has(c));
+      // ImageNet has 1000 classes: name a few and count the rest, so the line stays a line.
+      const some = (xs: string[]) => (xs.length === 0 ? 'none' : nameSome(xs));
+      throw new ConfigError(`train and val class folders differ: only in train: ${some(onlyTrain)}; only in val: ${some(onlyVal)} (of ${train.classes.length} in train, ${val.classes.length} in val): give both the same class folders`);
     }
     const warnings = [...listingWarnings(train), ...listingWarnings(val)];
     if (valSplit !== undefined) warnings.push(`--val-split ${valSplit} is not used: ${data} has a val folder`);

@@ -105,3 +105,24 @@ test("eval --data DIR measures val/ when test/ holds ImageNet's unlabelled test 
   // Asked for by name, the unlabelled folder is still refused.
   t.is((await alexnet(['eval', model, '--data', data, '--center', '--split', 'test', '--backend', 'cpu'])).code, 1);
 });
+
+test("1000 synset folders in train/ and a val/ of a few: the refusal is one line naming a few and counting the rest", async (t) => {
+  const root = await tempDir('imagenet-1000');
+  const one = path.join(root, 'one.jpg');
+  await photo(one, 0);
+  const synsets = Array.from({ length: 1000 }, (_, i) => `n${String(1440764 + i * 7919).padStart(8, '0')}`);
+  for (const s of synsets) {
+    await fs.mkdir(path.join(root, 'data', 'train', s), { recursive: true });
+    await fs.link(one, path.join(root, 'data', 'train', s, `${s}_1.JPEG`));
+  }
+  for (const s of synsets.slice(0, 3)) {
+    await fs.mkdir(path.join(root, 'data', 'val', s), { recursive: true });
+    await fs.link(one, path.join(root, 'data', 'val', s, 'ILSVRC2012_val_1.JPEG'));
+  }
+  const r = await alexnet(['data', 'prepare', path.join(root, 'data'), '--preset', 'tiny', '--out', path.join(root, 'cache')]);
+  t.is(r.code, 1);
+  const lines = r.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('peak-rss-kb'));
+  t.is(lines.length, 1);
+  t.true(lines[0]!.length < 400, lines[0]);
+  t.true(lines[0]!.includes(`${synsets.slice(3, 8).join(', ')} (997 in all)`), lines[0]);
+});
