@@ -44,5 +44,5 @@ async function evalOn(model: ModelFiles, data: LabelledImages, center: boolean, 
     reader.close();
     await session.release();
   }
-  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu', meta.labels, data.description);
+  return tally.result(center ? 'center' : 'ten', 'onnxruntime cpu', meta.labels, data.description, meta.classIds);
 }

@@ -43,6 +43,8 @@ export interface EvalResult {
   truth: Int32Array;
   /** The model's labels, by label index. */
   classes: string[];
+  /** The class folder each label was trained from (models trained with --labels), by label index. */
+  classIds?: string[];
   /** The images evaluated, in words (where from, which split, how many). */
   data: string;
   top1: number;
@@ -71,8 +73,8 @@ export class EvalTally {
     this.top5 += e.top5;
   }
 
-  result(mode: EvalResult['mode'], runtime: string, classes: string[], data: string): EvalResult {
+  result(mode: EvalResult['mode'], runtime: string, classes: string[], data: string, classIds?: string[]): EvalResult {
     const count = this.labels.length;
-    return { predictions: this.predictions, truth: this.labels, classes, data, top1: this.top1 / count, top5: this.top5 / count, count, mode, runtime };
+    return { predictions: this.predictions, truth: this.labels, classes, ...(classIds ? { classIds } : {}), data, top1: this.top1 / count, top5: this.top5 / count, count, mode, runtime };
   }
 }

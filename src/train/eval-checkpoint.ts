@@ -51,5 +51,5 @@ async function evalOn(ck: Awaited<ReturnType<typeof readCheckpoint>>, data: Labe
   } finally {
     await pipe.close();
   }
-  return tally.result(mode, `tfjs ${used.name}`, ck.labels, data.description);
+  return tally.result(mode, `tfjs ${used.name}`, ck.labels, data.description, ck.classIds);
 }

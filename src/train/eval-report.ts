@@ -11,6 +11,8 @@ import type { EvalResult } from './count-errors.js';
 
 export interface ClassScores {
   label: string;
+  /** The class folder it was trained from, for a model trained with --labels (ImageNet names two synsets 'crane'). */
+  classId?: string;
   /** Right among the images predicted as this class; 0 when none was. */
   precision: number;
   /** Right among the images of this class; 0 when the data has none. */
@@ -44,7 +46,7 @@ export interface EvalReport {
   /** Mean weighted by support. */
   weighted: Averages;
   /** Rows: the true class; columns: the predicted class; both in `labels` order. */
-  confusion: { rows: 'true class'; columns: 'predicted class'; labels: string[]; matrix: number[][] };
+  confusion: { rows: 'true class'; columns: 'predicted class'; labels: string[]; classIds?: string[]; matrix: number[][] };
 }
 
 /** counts[t][p]: images of true class t predicted as p. */
@@ -84,7 +86,8 @@ export function averages(scores: readonly ClassScores[]): { macro: Averages & { 
 
 export function evalReport(result: EvalResult, model: string): EvalReport {
   const matrix = confusionMatrix(result.truth, result.predictions, result.classes.length);
-  const classes = classScores(matrix, result.classes);
+  const scores = classScores(matrix, result.classes);
+  const classes = result.classIds ? scores.map(({ label, ...rest }, c) => ({ label, classId: result.classIds![c]!, ...rest })) : scores;
   return {
     model,
     data: result.data,
@@ -96,7 +99,7 @@ export function evalReport(result: EvalResult, model: string): EvalReport {
     accuracy: 1 - result.top1,
     classes,
     ...averages(classes),
-    confusion: { rows: 'true class', columns: 'predicted class', labels: result.classes, matrix },
+    confusion: { rows: 'true class', columns: 'predicted class', labels: result.classes, ...(result.classIds ? { classIds: result.classIds } : {}), matrix },
   };
 }
 
@@ -116,6 +119,10 @@ export async function writeEvalReport(dir: string, report: EvalReport): Promise<
   const mode = report.mode === 'ten' ? 'ten crops' : 'center crop';
   const title = `${path.basename(report.model)} on ${report.data}: ${mode}, top-1 error ${(100 * report.top1Error).toFixed(2)}%`;
   await writeAtomic(json, reportJson(report));
-  await writeAtomic(svg, confusionSvg(report.confusion.labels, report.confusion.matrix, title));
+  // A label two classes share (ImageNet's two 'crane' synsets) is told apart by its class folder.
+  const { labels, classIds } = report.confusion;
+  const twice = new Set(labels.filter((l, i) => labels.indexOf(l) !== i));
+  const shown = labels.map((l, i) => (twice.has(l) && classIds ? `${l} (${classIds[i]})` : l));
+  await writeAtomic(svg, confusionSvg(shown, report.confusion.matrix, title));
   return [json, svg];
 }

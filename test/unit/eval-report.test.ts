@@ -3,8 +3,10 @@ import test from 'ava';
 import sharp from 'sharp';
 import { confusionSvg } from '../../src/train/confusion-svg.js';
 import type { EvalResult } from '../../src/train/count-errors.js';
-import { evalReport, reportJson } from '../../src/train/eval-report.js';
+import { promises as fs } from 'node:fs';
+import { evalReport, reportJson, writeEvalReport } from '../../src/train/eval-report.js';
 import { Rng } from '../../src/util/rng.js';
+import { tempDir } from '../temp-dir.js';
 
 interface XmlElement {
   name: string;
@@ -106,6 +108,22 @@ test('a class neither in the data nor predicted: every score 0, none NaN', (t) =
   const report = evalReport(r, 'm');
   t.deepEqual(report.classes[2], { label: 'ghost', precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
   t.false(reportJson(report).includes('null'), 'no NaN (JSON null) anywhere');
+});
+
+test("ImageNet's two 'crane' synsets: each report row names its class folder, and the SVG tells the two apart", async (t) => {
+  const classIds = ['n01440764', 'n02012849', 'n03126707'];
+  const r: EvalResult = { ...randomResult(1), truth: Int32Array.from([0, 1, 2, 2]), predictions: Int32Array.from([0, 2, 2, 1]), classes: ['tench, Tinca tinca', 'crane', 'crane'], classIds, count: 4 };
+  const report = evalReport(r, 'paper.onnx');
+  t.deepEqual(report.classes.map((c) => [c.label, c.classId, c.support, c.predicted]), [
+    ['tench, Tinca tinca', 'n01440764', 1, 1],
+    ['crane', 'n02012849', 1, 1],
+    ['crane', 'n03126707', 2, 2],
+  ]);
+  t.deepEqual(JSON.parse(reportJson(report)).confusion.classIds, classIds);
+  const dir = await tempDir('report-crane');
+  await writeEvalReport(dir, report);
+  const texts = parseXml(await fs.readFile(`${dir}/confusion.svg`, 'utf8')).filter((e) => e.name === 'text').map((e) => e.text);
+  for (const l of ['crane (n02012849)', 'crane (n03126707)', 'tench, Tinca tinca']) t.true(texts.includes(l), l);
 });
 
 test('the little XML reader of this test refuses what is not well-formed', (t) => {
