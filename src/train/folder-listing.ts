@@ -35,7 +35,12 @@ export interface ClassFolders {
   ignored: Map<string, number>;
   /** Image files directly in ROOT, beside the class folders. */
   loose: number;
+  /** Archives directly in ROOT with no folder of their name (ImageNet's training tar holds one n01440764.tar per class, to unpack). */
+  archives: number;
 }
+
+const ARCHIVE = /\.(tar|tgz|tar\.gz|zip)$/i;
+const unpackHint = (n: number) => `${n} archive(s) (.tar, .zip) not unpacked: unpack each into a folder named after it, e.g. for f in *.tar; do mkdir "\${f%.tar}" && tar -xf "$f" -C "\${f%.tar}"; done`;
 
 const skipped = (name: string) => name.startsWith('.') || SYSTEM_DIRS.has(name) || SYSTEM_FILES.has(name.toLowerCase());
 
@@ -87,17 +92,22 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
   const entries = (await readDir(root)).filter((e) => !skipped(e.name));
   const folders: { name: string; dir: string }[] = [];
   let loose = 0;
+  const archiveStems: string[] = [];
   for (const e of entries) {
     const k = await kind(root, e);
     if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir: path.join(root, e.name) });
     else if (k === 'file' && IMAGE_EXT.test(e.name)) loose++;
+    else if (k === 'file' && ARCHIVE.test(e.name)) archiveStems.push(e.name.replace(ARCHIVE, '').normalize('NFC'));
   }
+  // One already unpacked beside its folder (n01440764.tar and n01440764/) is not missed.
+  const named = new Set(folders.map((f) => f.name));
+  const archives = archiveStems.filter((s) => !named.has(s)).length;
   folders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (let i = 1; i < folders.length; i++) {
     if (folders[i]!.name === folders[i - 1]!.name) throw new ConfigError(`${root} has two class folders named '${folders[i]!.name}' (the same name in two Unicode forms): merge them`);
   }
   if (folders.length < minClasses) {
-    const hint = loose > 0 ? ` (it holds ${loose} images directly: put each class's images in a folder named after the class)` : '';
+    const hint = loose > 0 ? ` (it holds ${loose} images directly: put each class's images in a folder named after the class)` : archives > 0 ? ` (it holds ${unpackHint(archives)})` : '';
     throw new ConfigError(`${root} must hold one folder per class (at least ${minClasses}), found ${folders.length}${hint}`);
   }
   const files: ListedFile[] = [];
@@ -113,7 +123,7 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
     }
     for (const p of images) files.push({ path: p, label });
   }
-  return { root, classes: folders.map((f) => f.name), files, ignored, loose };
+  return { root, classes: folders.map((f) => f.name), files, ignored, loose, archives };
 }
 
 /** "3 .heic, 2 .txt" (largest first). */
@@ -130,5 +140,6 @@ export function listingWarnings(listing: ClassFolders): string[] {
   const total = [...listing.ignored.values()].reduce((a, b) => a + b, 0);
   if (total > 0) out.push(`ignored ${total} file(s) in the class folders of ${listing.root} that are not ${IMAGE_EXT_TEXT} images (${describeIgnored(listing.ignored)}); convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to use them`);
   if (listing.loose > 0) out.push(`ignored ${listing.loose} image(s) directly in ${listing.root}: only images inside a class folder are used`);
+  if (listing.archives > 0) out.push(`${listing.root} holds ${unpackHint(listing.archives)}; their classes are left out until then`);
   return out;
 }

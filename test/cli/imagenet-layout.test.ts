@@ -126,3 +126,22 @@ test("1000 synset folders in train/ and a val/ of a few: the refusal is one line
   t.true(lines[0]!.length < 400, lines[0]);
   t.true(lines[0]!.includes(`${synsets.slice(3, 8).join(', ')} (997 in all)`), lines[0]);
 });
+
+test("image-net.org's train/ of one .tar per class: refused saying to unpack them; a few left packed are warned about", async (t) => {
+  const root = await tempDir('imagenet-tars');
+  const train = path.join(root, 'data', 'train');
+  await fs.mkdir(train, { recursive: true });
+  // Only the names matter here: a .tar is never read.
+  for (const s of SYNSETS) await fs.writeFile(path.join(train, `${s}.tar`), 'ustar');
+  const args = ['data', 'prepare', path.join(root, 'data'), '--preset', 'tiny', '--val-split', '0.5', '--out', path.join(root, 'cache')];
+  const refused = await alexnet(args);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, /found 0 \(it holds 3 archive\(s\) \(\.tar, \.zip\) not unpacked: unpack each into a folder named after it/);
+
+  // Two unpacked (one tar kept beside its folder), one still packed: trained on two classes, and said.
+  for (const [c, s] of SYNSETS.slice(0, 2).entries()) for (const i of [1, 2]) await photo(path.join(train, s, `${s}_${i}.JPEG`), c);
+  await fs.rm(path.join(train, `${SYNSETS[1]}.tar`));
+  const warned = await alexnet(args);
+  t.is(warned.code, 0, warned.stderr);
+  t.regex(warned.stderr, /warning: .*train holds 1 archive\(s\) \(\.tar, \.zip\) not unpacked.*their classes are left out until then/);
+});
