@@ -29,6 +29,19 @@ function alive(h: Holder): boolean {
   }
 }
 
+/** Lock files this process holds now: a check of a folder's lock tells its own from another's. */
+const heldHere = new Set<string>();
+
+/** Whether this process holds `file` (taken by takeLock, not yet released). */
+export function holdsLock(file: string): boolean {
+  return heldHere.has(path.resolve(file));
+}
+
+/** What a refusal says about a live holder of `file`. */
+export function heldMessage(holder: Holder, file: string, what: string): string {
+  return `${what} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): wait for it to end, or stop it; if no such process runs, remove ${file}`;
+}
+
 /** The live process holding `file`, if any. */
 export async function lockHolder(file: string): Promise<Holder | undefined> {
   try {
@@ -60,9 +73,11 @@ export async function takeLock(file: string, what: string): Promise<() => void> 
       writeSync(fd, JSON.stringify(me));
       closeSync(fd);
       let held = true;
+      heldHere.add(path.resolve(file));
       const release = () => {
         if (!held) return;
         held = false;
+        heldHere.delete(path.resolve(file));
         process.off('exit', release);
         rmSync(file, { force: true });
       };
@@ -80,7 +95,7 @@ export async function takeLock(file: string, what: string): Promise<() => void> 
       // Written by a process that died between making and filling it: not a live holder.
     }
     if (holder && alive(holder)) {
-      throw new LockHeldError(`${what} is in use by process ${holder.pid} on ${holder.host} (since ${holder.since}): wait for it to end, or stop it; if no such process runs, remove ${file}`);
+      throw new LockHeldError(heldMessage(holder, file, what));
     }
     await fs.rm(file, { force: true });
   }

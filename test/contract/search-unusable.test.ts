@@ -16,6 +16,7 @@ import { AlexNetClient } from '../../src/serve/client.js';
 import { SearchClient } from '../../src/serve/search-client.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { MODEL, png, quiet } from '../serve-fixtures.js';
+import { startServerProcess } from '../server-process.js';
 import { tempDir } from '../temp-dir.js';
 
 const SEARCH = 'alexnet.v1.ImageSearch';
@@ -45,6 +46,10 @@ function healthBecomes(h: HealthStub, service: string, want: string): Promise<vo
     call.on('error', (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? undefined : reject(e)));
   });
 }
+
+/** healthBecomes, or a rejection naming what was awaited after `ms`. */
+const healthWithin = (h: HealthStub, service: string, want: string, ms: number) =>
+  Promise.race([healthBecomes(h, service, want), new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${service} not ${want} within ${ms} ms`)), ms))]);
 
 const refusal = (p: Promise<unknown>) =>
   p.then(
@@ -148,4 +153,25 @@ test('a second server on one index folder is refused (FAILED_PRECONDITION naming
     await first.shutdown('test').catch(() => undefined);
     await second?.shutdown('test');
   }
+});
+
+test('an index folder held by another server process: ImageSearch NOT_SERVING from the start, SERVING once that process stops', async (t) => {
+  const index = await tempDir('search-held-by-a-process');
+  const first = await startServerProcess(['--model', MODEL, '--index', index, '--device', 'cpu']);
+  t.teardown(() => void first.child.kill('SIGKILL'));
+  const a = new SearchClient(first.address);
+  t.like((await a.upsert([{ id: 'one', image: await png(1) }]))[0], { ok: true });
+  a.close();
+  const { server, search, health } = await serving(index, t);
+  // Told at start (before any call), as a folder that cannot be written is, and after a refused call.
+  await healthWithin(health, SEARCH, 'NOT_SERVING', 3_000);
+  const e = await refusal(search.describe());
+  t.is(e.code, grpc.status.FAILED_PRECONDITION, e.details);
+  t.regex(e.details, new RegExp(`is in use by process ${first.child.pid}.*One server per index folder`));
+  t.is(await check(health, SEARCH), 'NOT_SERVING');
+  await modelStillServes(t, server, health);
+  first.child.kill('SIGTERM');
+  t.is((await first.done).code, 0);
+  await healthWithin(health, SEARCH, 'SERVING', 15_000);
+  t.deepEqual((await search.get({ ids: ['one'] })).items.map((i) => i.found), [true]);
 });

@@ -11,12 +11,11 @@ import { promises as fs, constants as fsConstants } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { FailedPreconditionError, UnavailableError } from '../../errors.js';
+import { heldMessage, holdsLock, lockHolder } from '../../util/dir-lock.js';
+import { IndexUnreachableError, IndexUnusableError, indexFolderHeld } from './index-errors.js';
 import { displayLocation, isPostgresLocation } from './open-vector-index.js';
 
-/** The index cannot be used as configured: its folder cannot be written, its database refuses us (FAILED_PRECONDITION). */
-export class IndexUnusableError extends FailedPreconditionError {}
-/** The index's database cannot be reached now (UNAVAILABLE). */
-export class IndexUnreachableError extends UnavailableError {}
+export { IndexUnreachableError, IndexUnusableError } from './index-errors.js';
 
 const FOLDER_CAUSES: Record<string, string> = {
   EACCES: 'permission denied',
@@ -97,6 +96,10 @@ export async function probeIndex(location: string): Promise<void> {
     if (!(await fs.stat(at)).isDirectory()) throw folderError(dir, FOLDER_CAUSES.ENOTDIR!);
     // The folder, or the parent it will be made in, must take new files (root passes unless read-only).
     await fs.access(at, fsConstants.W_OK | fsConstants.X_OK);
+    // Nor may another server hold it (lancedb-index.ts takes its lock when it opens the index).
+    const lock = path.join(dir, 'server.lock');
+    const holder = holdsLock(lock) ? undefined : await lockHolder(lock);
+    if (holder) throw indexFolderHeld(heldMessage(holder, lock, `the index folder ${dir}`));
   } catch (e) {
     throw explainIndexError(e, location);
   }

@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
-import { FailedPreconditionError } from '../../errors.js';
 import { LockHeldError, takeLock } from '../../util/dir-lock.js';
+import { indexFolderHeld } from './index-errors.js';
 import { readIdentity, writeIdentity } from './index-identity.js';
 import { filterClauses, idClause, labelPairs, sqlString } from './label-filter.js';
 import { compareIds, type IndexDescription, type IndexFilter, type IndexIdentity, type IndexItem, type ListedItem, type SearchHit, type SearchOptions, type VectorIndex } from './vector-index.js';
@@ -63,7 +63,7 @@ async function lockIndex(dir: string): Promise<() => void> {
   try {
     return await takeLock(path.join(dir, 'server.lock'), `the index folder ${dir}`);
   } catch (e) {
-    if (e instanceof LockHeldError) throw new FailedPreconditionError(`${e.message}. One server per index folder: give this server another --index, or share one index between servers with --index postgres://...`);
+    if (e instanceof LockHeldError) throw indexFolderHeld(e.message);
     throw e;
   }
 }
