@@ -175,7 +175,7 @@ export async function classifyCommand(args: string[], opts: ClientOptionValues &
         return;
       }
       console.log(`${file}:`);
-      for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.index})`);
+      for (const c of r.classes) console.log(`  ${(100 * c.probability).toFixed(2).padStart(6)}%  ${c.label} (${c.class_id && c.class_id !== c.label ? `${c.class_id}, ` : ''}${c.index})`);
     });
     if (opts.json) console.log(JSON.stringify(answered));
   } finally {

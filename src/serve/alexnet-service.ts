@@ -28,9 +28,10 @@ function cropMode(crop: CropMode__Output | undefined): CropModeName {
   return crop === 'CENTER' ? 'center' : 'ten';
 }
 
-function topK(probabilities: Float32Array, labels: string[], k: number): ClassScore[] {
+function topK(probabilities: Float32Array, metadata: { labels: string[]; classIds?: string[] }, k: number): ClassScore[] {
+  const { labels, classIds = labels } = metadata;
   const order = Array.from(probabilities.keys()).sort((a, b) => probabilities[b]! - probabilities[a]!);
-  return order.slice(0, k).map((index) => ({ index, label: labels[index] ?? String(index), probability: probabilities[index]! }));
+  return order.slice(0, k).map((index) => ({ index, label: labels[index] ?? String(index), probability: probabilities[index]!, class_id: classIds[index] ?? String(index) }));
 }
 
 function embedding(v: Float32Array, normalize: boolean): Embedding {
@@ -53,6 +54,7 @@ export function modelInfo(env: Pick<ServingEnv, 'model' | 'provider' | 'maxBatch
   return {
     model: modelRef(env.model),
     labels: m.labels,
+    class_ids: m.classIds ?? m.labels,
     preset: m.preset,
     base_size: m.baseSize,
     input_size: m.inputSize,
@@ -83,7 +85,7 @@ export function alexnetHandlers(env: ServingEnv) {
         const k = checkTopK(req.top_k ?? 0, labels);
         const r = await inferImage(env, served, req.image, cropMode(req.crop), context);
         return {
-          classes: topK(r.probabilities, labels, k),
+          classes: topK(r.probabilities, served.model.metadata, k),
           model: modelRef(served.model),
           embedding: req.include_embedding ? embedding(r.embedding, req.normalize_embedding) : null,
           request_id: req.request_id ?? '',
@@ -95,7 +97,7 @@ export function alexnetHandlers(env: ServingEnv) {
         const labels = served.model.metadata.labels;
         const k = req.top_k ? checkTopK(req.top_k, labels) : 0;
         const r = await inferImage(env, served, req.image, cropMode(req.crop), context);
-        return { embedding: embedding(r.embedding, req.normalize), model: modelRef(served.model), classes: k ? topK(r.probabilities, labels, k) : [], request_id: req.request_id ?? '', error: null };
+        return { embedding: embedding(r.embedding, req.normalize), model: modelRef(served.model), classes: k ? topK(r.probabilities, served.model.metadata, k) : [], request_id: req.request_id ?? '', error: null };
       }),
     async getModelInfo(): Promise<ModelInfo> {
       return modelInfo(env);

@@ -332,6 +332,24 @@ test('train --labels: the checkpoint and the export answer with the texts, eval 
   t.regex(checkpoint.stdout, /^16 images, center crop, tfjs cpu: top-1 error/m);
   t.regex(checkpoint.stderr, /^evaluating \(center crop\): 16\/16$/m);
 
+  // Served: each answer names its class folder beside the label, and GetModelInfo lists them.
+  const { startServer } = await import('../../src/serve/server.js');
+  const { AlexNetClient } = await import('../../src/serve/client.js');
+  const { quiet } = await import('../serve-fixtures.js');
+  const server = await startServer({ model: path.join(out, 'model.onnx'), index: path.join(dir, 'index'), port: 0, device: 'cpu', logger: quiet });
+  const client = new AlexNetClient(server.address);
+  try {
+    t.deepEqual((await client.modelInfo()).class_ids, folders);
+    const image = await fs.readFile(path.join(data, 'val', folders[0]!, (await fs.readdir(path.join(data, 'val', folders[0]!)))[0]!));
+    const answer = await client.classify({ image, top_k: folders.length });
+    t.deepEqual(answer.classes.map((c) => [c.label, c.class_id]).sort(), folders.map((f) => [text(f), f]).sort());
+    const cli = await alexnet('classify', path.join(data, 'val', folders[0]!), '--server', server.address, '--top-k', '1');
+    t.regex(cli.stdout, /^ +[\d.]+% {2}the (\S+) kind, with spaces \(\1, \d\)$/m);
+  } finally {
+    client.close();
+    await server.shutdown('test done');
+  }
+
   // A resume keeps its labels: the same file is accepted, another text refused.
   const other = path.join(dir, 'other.txt');
   await fs.writeFile(other, folders.map((f) => `${f} another ${f}`).join('\n'));

@@ -13,6 +13,7 @@ export interface ModelInfo {
   'format_version'?: (number);
   'max_batch_size'?: (number);
   'max_queue_delay_us'?: (number);
+  'class_ids'?: (string)[];
 }
 
 export interface ModelInfo__Output {
@@ -26,4 +27,5 @@ export interface ModelInfo__Output {
   'format_version': (number);
   'max_batch_size': (number);
   'max_queue_delay_us': (number);
+  'class_ids': (string)[];
 }
