@@ -18,6 +18,13 @@ process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * availableParallelism()
 // `npm run alexnet -- ...` runs in the package's folder; the paths typed are relative to where npm was run.
 if (process.env.npm_lifecycle_event === 'alexnet' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 
+// `alexnet embed dir/ | head -1`: the reader has what it wanted. Node ignores SIGPIPE and throws EPIPE
+// with a stack at the next write; end quietly instead, exit 0, as a command that has printed all it should.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(0);
+});
+
 const program = new Command();
 
 program

@@ -1,0 +1,44 @@
+/**
+ * The `alexnet` command in a script's pipeline: its output read by another program that may stop
+ * reading early (`alexnet embed dir/ | head -1`), against a real server on 127.0.0.1:0.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CLI, png, serveForTests } from '../serve-fixtures.js';
+import { tempDir } from '../temp-dir.js';
+
+const served = serveForTests();
+
+/** Images enough that their output (an fc7 vector is ~10 kB of JSON) is far over a pipe's 64 kB buffer. */
+async function folder(n: number): Promise<string> {
+  const dir = await tempDir('pipes');
+  for (let i = 0; i < n; i++) await fs.writeFile(path.join(dir, `${String(i).padStart(3, '0')}.png`), await png(i));
+  return dir;
+}
+
+/** Run the command, read its first chunk of stdout, then close the pipe as `head -1` does. */
+async function headOne(args: string[]): Promise<{ first: string; code: number | null; signal: string | null; err: string }> {
+  const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const [chunk] = (await once(p.stdout, 'data')) as [Buffer];
+  p.stdout.destroy();
+  const [code, signal] = (await once(p, 'exit')) as [number | null, string | null];
+  return { first: chunk.toString().split('\n')[0]!, code, signal, err };
+}
+
+test('embed and classify piped into a reader that stops early end quietly, exit 0, no EPIPE stack', async (t) => {
+  const dir = await folder(40);
+  const server = ['--server', served.server.address];
+  const e = await headOne(['embed', dir, ...server]);
+  t.is((JSON.parse(e.first) as { file: string }).file, path.join(dir, '000.png'));
+  t.is(e.err, '');
+  t.is(e.code, 0);
+  const c = await headOne(['classify', dir, '--top-k', '10', ...server]);
+  t.is(c.first, `${path.join(dir, '000.png')}:`);
+  t.is(c.err, '');
+  t.is(c.code, 0);
+});
