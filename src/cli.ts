@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
+import { exitOnInterrupt } from './cli/interrupt.js';
 import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
@@ -250,6 +251,10 @@ registerSearchCommands(program);
 // Every client command reaches its server the same way (TLS, mTLS, token).
 for (const c of program.commands) if (CLIENT_COMMANDS.includes(c.name())) addClientOptions(c);
 for (const c of program.commands.find((c) => c.name() === 'index')!.commands) addClientOptions(c);
+// Commands with nothing to save end at Ctrl-C with a line and exit 130 (train, data and serve handle it themselves).
+program.hook('preAction', (_, action) => {
+  if ([...CLIENT_COMMANDS, 'eval'].includes(action.name()) || action.parent?.name() === 'index') exitOnInterrupt();
+});
 
 program
   .command('doctor')

@@ -1,6 +1,13 @@
 /** Progress on stderr: a bar on a terminal, a line every 10 s (with the ETA) in a log file. */
 import cliProgress from 'cli-progress';
 
+/** The stops of the bars drawn on a terminal now: an interrupted command stops them (the cursor they hide shown again) before it exits. */
+const drawn = new Set<() => void>();
+
+export function stopProgressBars(): void {
+  for (const stop of [...drawn]) stop();
+}
+
 export function progressBar(label: string): { update: (done: number, total: number, extra?: string) => void; stop: () => void } {
   if (!process.stderr.isTTY) {
     // A log file, not a terminal: a line every 10 s, with the ETA a terminal's bar would show.
@@ -25,16 +32,22 @@ export function progressBar(label: string): { update: (done: number, total: numb
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  const stop = () => {
+    drawn.delete(stop);
+    if (started) bar.stop();
+    started = false;
+  };
   return {
     update: (done, total, extra = '') => {
       if (!started) {
         bar.start(total, 0, { extra });
         started = true;
+        drawn.add(stop);
       }
       bar.setTotal(total);
       bar.update(done, { extra });
     },
-    stop: () => started && bar.stop(),
+    stop,
   };
 }
 

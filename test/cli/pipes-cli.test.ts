@@ -1,11 +1,13 @@
 /**
- * The `alexnet` command in a script's pipeline: its output read by another program that may stop
- * reading early (`alexnet embed dir/ | head -1`), against a real server on 127.0.0.1:0.
+ * The `alexnet` command in a script: its output read by another program that may stop reading
+ * early (`alexnet embed dir/ | head -1`), against a real server on 127.0.0.1:0; Ctrl-C of a client
+ * waiting on a server that does not answer.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { promises as fs } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { CLI, png, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
@@ -41,4 +43,32 @@ test('embed and classify piped into a reader that stops early end quietly, exit 
   t.is(c.first, `${path.join(dir, '000.png')}:`);
   t.is(c.err, '');
   t.is(c.code, 0);
+});
+
+test('Ctrl-C or SIGTERM of a client waiting on a server ends it at once with one line, exit 130 or 143', async (t) => {
+  for (const [args, signal, code] of [
+    [['index', 'list'], 'SIGINT', 130],
+    [['index', 'add', await folder(1)], 'SIGINT', 130],
+    [['search', '--id', 'x'], 'SIGTERM', 143],
+  ] as const) {
+    // A server of its own that takes the connection and never answers: the call would wait out its 30 s deadline.
+    const sockets: net.Socket[] = [];
+    const blackHole = net.createServer((s) => void sockets.push(s));
+    blackHole.listen(0, '127.0.0.1');
+    await once(blackHole, 'listening');
+    try {
+      const p = spawn(process.execPath, [CLI, ...args, '--server', `127.0.0.1:${(blackHole.address() as net.AddressInfo).port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      // It is in its call once it has connected.
+      await once(blackHole, 'connection');
+      p.kill(signal);
+      const [exit, by] = (await once(p, 'exit')) as [number | null, string | null];
+      t.is(exit, code, `${args.join(' ')}: ${by ?? ''} ${err}`);
+      t.is(err, `alexnet: interrupted (${signal})\n`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      blackHole.close();
+    }
+  }
 });
