@@ -226,7 +226,7 @@ program
   .command('classify')
   .description('classify images with a running server: top-k labels and probabilities (ten crops by default)')
   .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .jfif, .png and .webp files, subfolders too)')
-  .option('--top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
+  .option('-k, --top-k <k>', 'classes to show per image (default: 5, or every class of a model with fewer)', positiveInt)
   .option('--center', 'use the center crop only instead of the ten crops')
   .option('--json', 'print JSON instead of a table')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)

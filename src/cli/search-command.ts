@@ -154,14 +154,14 @@ export function whereFilter(where: string[]): { equals: Record<string, string>; 
   return { equals, one_of: oneOf };
 }
 
-export async function searchCommand(image: string | undefined, opts: ClientOptionValues & { id?: string; k: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
+export async function searchCommand(image: string | undefined, opts: ClientOptionValues & { id?: string; topK: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
   if ((image === undefined) === (opts.id === undefined)) throw new ConfigError('give an image file or --id <id> (one of them): what to search near');
   const query = opts.id !== undefined ? { id: opts.id, exclude_self: true } : {
     image: await fs.readFile(image!).catch((e: Error) => {
       throw new ConfigError(`cannot read ${image}: ${e.message}`);
     }),
   };
-  const r = await withClient(opts, (c) => c.search({ ...query, k: opts.k, filter: whereFilter(opts.where ?? []), max_distance: opts.maxDistance ?? 0 }));
+  const r = await withClient(opts, (c) => c.search({ ...query, k: opts.topK, filter: whereFilter(opts.where ?? []), max_distance: opts.maxDistance ?? 0 }));
   if (opts.json) {
     console.log(JSON.stringify(r.hits));
     return;

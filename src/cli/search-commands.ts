@@ -1,5 +1,5 @@
 /** The CLI's similarity-search commands: `index add|info|list|delete|prune`, `search`, `dedup` (clients of a running server's ImageSearch). */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { nonNegativeNumber, positiveInt, positiveNumber } from './arg-parsers.js';
 import type { ClientOptionValues } from './client-options.js';
 
@@ -76,7 +76,8 @@ export function registerSearchCommands(program: Command): void {
     .description('the stored images nearest to an image (Euclidean distance between fc7 vectors), nearest first')
     .argument('[image]', 'JPEG, PNG or WebP file (or --id)')
     .option('--id <id>', 'search from an item of the index instead of an image (its id, as search shows it; the item itself is left out)')
-    .option('-k, --k <n>', 'hits to show (1-1000)', positiveInt, 10)
+    .option('-k, --top-k <n>', 'hits to show (1-1000)', positiveInt, 10)
+    .addOption(new Option('--k <n>').argParser(positiveInt).hideHelp())
     .option('--where <key=value>', 'only items with this label; repeat it for more keys (all must hold) or for more values of one key (any of them)', where)
     .option('--max-distance <d>', 'only hits at most this far', positiveNumber)
     .option('--json', 'print JSON instead of a table')
@@ -84,7 +85,8 @@ export function registerSearchCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  alexnet index add photos/ && alexnet search photos/cat/1.jpg -k 5 --where class=cat\n  alexnet search --id 229d28702b2d719333d7e47c2daa1905 -k 5')
     .action(async (image: string | undefined, opts) => {
       const { searchCommand } = await import('./search-command.js');
-      await searchCommand(image, opts);
+      // --k: this option's spelling before it was -k, --top-k, as classify's.
+      await searchCommand(image, { ...opts, topK: opts.k ?? opts.topK });
     });
 
   program

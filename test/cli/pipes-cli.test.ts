@@ -1,18 +1,22 @@
 /**
  * The `alexnet` command in a script: its output read by another program that may stop reading
  * early (`alexnet embed dir/ | head -1`), against a real server on 127.0.0.1:0; Ctrl-C of a client
- * waiting on a server that does not answer.
+ * waiting on a server that does not answer; the same option spelled alike in every command.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { promises as fs } from 'node:fs';
+import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { CLI, png, serveForTests } from '../serve-fixtures.js';
+import { CLI, cli, png, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
-const served = serveForTests();
+// The server's similarity index, for search (made before the server starts, removed after it stops).
+const INDEX = mkdtempSync(path.join(os.tmpdir(), 'alexnet-pipes-index-'));
+const served = serveForTests({ index: INDEX });
+test.after.always(() => rmSync(INDEX, { recursive: true, force: true }));
 
 /** Images enough that their output (an fc7 vector is ~10 kB of JSON) is far over a pipe's 64 kB buffer. */
 async function folder(n: number): Promise<string> {
@@ -70,5 +74,20 @@ test('Ctrl-C or SIGTERM of a client waiting on a server ends it at once with one
       for (const s of sockets) s.destroy();
       blackHole.close();
     }
+  }
+});
+
+test('classify and search both take -k and --top-k for how many answers to show', async (t) => {
+  const dir = await folder(4);
+  const server = ['--server', served.server.address];
+  t.is((await cli('index', 'add', dir, ...server)).code, 0);
+  const query = path.join(dir, '000.png');
+  for (const flag of ['-k', '--top-k']) {
+    const c = await cli('classify', query, flag, '3', '--json', ...server);
+    t.is(c.code, 0, `classify ${flag}: ${c.err}`);
+    t.is((JSON.parse(c.out) as { classes: unknown[] }[])[0]!.classes.length, 3, `classify ${flag}`);
+    const s = await cli('search', query, flag, '2', '--json', ...server);
+    t.is(s.code, 0, `search ${flag}: ${s.err}`);
+    t.is((JSON.parse(s.out) as unknown[]).length, 2, `search ${flag}`);
   }
 });
