@@ -43,6 +43,8 @@ function splitHostPort(address: string): { host: string; port: string } | undefi
  */
 export function channelTarget(server: string): string {
   const s = server.trim();
+  // `--server "$SERVER"` with the variable unset: grpc-js would throw "Could not parse target name" with a stack.
+  if (s === '') throw new ConfigError("--server is empty: give the server's host:port (e.g. localhost:50051)");
   if (!s.includes(',') || SCHEME.test(s)) return s;
   const parts = s.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
   const parsed = parts.map((p) => {

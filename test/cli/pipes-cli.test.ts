@@ -91,3 +91,14 @@ test('classify and search both take -k and --top-k for how many answers to show'
     t.is((JSON.parse(s.out) as unknown[]).length, 2, `search ${flag}`);
   }
 });
+
+test("--server \"$SERVER\" with the variable unset: one line saying so, exit 1, for every client command", async (t) => {
+  for (const args of [['index', 'info'], ['index', 'list', '--json'], ['search', '--id', 'x'], ['classify', path.join(await folder(1), '000.png')]]) {
+    for (const empty of ['', ' ']) {
+      const r = await cli(...args, '--server', empty);
+      t.is(r.code, 1, args.join(' '));
+      t.is(r.err, "alexnet: --server is empty: give the server's host:port (e.g. localhost:50051)\n", args.join(' '));
+      t.is(r.out, '');
+    }
+  }
+});
