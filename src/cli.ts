@@ -45,7 +45,7 @@ program
   .option('--labels <list>', 'comma-separated class labels (default: class0, class1, ...)')
   .option('--labels-file <file>', 'file with one class label per line')
   .option('--seed <n>', 'random seed', positiveInt, 1)
-  .requiredOption('--out <dir>', 'checkpoint directory to write')
+  .requiredOption('-o, --out <dir>', 'checkpoint directory to write')
   .addHelpText('after', '\nExample:\n  alexnet init --preset tiny --classes 3 --labels cat,dog,bird --out models/try')
   .action(async (opts: { preset: string; classes?: number; labels?: string; labelsFile?: string; seed: number; out: string }) => {
     const { writeInitCheckpoint } = await import('./model/init.js');
@@ -68,7 +68,7 @@ data
   .argument('<dir>', 'data directory with train/ (and val/) class folders')
   .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--val-split <fraction>', 'hold out this fraction of each class of train for validation when there is no val/ folder', fraction)
-  .option('--out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
+  .option('-o, --out <dir>', 'cache directory (default: DIR/.alexnet-cache-<base>)')
   .option('--max-pixels <n>', 'skip images larger than this, in pixels (default: 250000000)', positiveInt)
   .addOption(new Option('--store <kind>', 'raw: decoded pixels (3 x base^2 bytes per image, read fastest); jpeg: each prepared square JPEG-encoded, a fraction of the size, decoded by the batch workers (default: jpeg for the paper preset, raw for the small ones)').choices(['raw', 'jpeg']))
   .option('--quality <q>', 'JPEG quality of --store jpeg, 1-100 (default: 90)', percent)
@@ -91,7 +91,7 @@ data
 data
   .command('fashion-mnist')
   .description("convert Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) into a cache: 28x28 grey upsampled (bicubic) to the base size, grey copied to R, G, B")
-  .requiredOption('--out <dir>', 'cache directory to write')
+  .requiredOption('-o, --out <dir>', 'cache directory to write')
   .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
   .option('--val <n>', 'training images held out for validation (default 5000)', positiveInt)
   .option('--limit <n>', 'use only the first N training and test images', positiveInt)
@@ -106,7 +106,7 @@ program
   .description("train with the paper's recipe: SGD (momentum 0.9, weight decay 0.0005), lr divided by 10 on a validation plateau, random crops + flips + PCA lighting")
   .requiredOption('--data <dir>', 'data directory (train/ and val/ class folders) or a prepared cache')
   .addOption(new Option('--preset <name>', 'network size').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
-  .requiredOption('--out <dir>', 'checkpoint directory (checkpoint.json, metrics.jsonl, curves.svg)')
+  .requiredOption('-o, --out <dir>', 'checkpoint directory (checkpoint.json, metrics.jsonl, curves.svg)')
   .addOption(new Option('--backend <name>', 'training backend').choices(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'))
   .option('--epochs <n>', 'maximum epochs (default: the preset\'s)', positiveInt)
   .option('--batch-size <n>', 'images per step (default: the preset\'s: 128, the paper\'s, for paper and mini; 16 for tiny)', positiveInt)

@@ -102,3 +102,13 @@ test("--server \"$SERVER\" with the variable unset: one line saying so, exit 1, 
     }
   }
 });
+
+test('-o names the output as --out does in every command that writes one, as in export', async (t) => {
+  const out = path.join(await tempDir('pipes-out'), 'ck');
+  const r = await cli('init', '--preset', 'tiny', '--classes', '3', '-o', out);
+  t.is(r.code, 0, r.err);
+  t.is((JSON.parse(await fs.readFile(path.join(out, 'checkpoint.json'), 'utf8')) as { classes: number }).classes, 3);
+  for (const command of [['init'], ['train'], ['export'], ['data', 'prepare'], ['data', 'fashion-mnist']]) {
+    t.regex((await cli(...command, '--help')).out, /^\s+-o, --out </m, command.join(' '));
+  }
+});
