@@ -93,7 +93,7 @@ data
   .description("convert Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist) into a cache: 28x28 grey upsampled (bicubic) to the base size, grey copied to R, G, B")
   .requiredOption('-o, --out <dir>', 'cache directory to write')
   .addOption(new Option('--preset <name>', 'preset whose base size the images are resized to').choices(Object.keys(PRESETS)).default(DEFAULT_PRESET))
-  .option('--val <n>', 'training images held out for validation (default 5000)', positiveInt)
+  .option('--val <n>', 'training images held out for validation (default: a twelfth of them, 5000 of the 60,000)', positiveInt)
   .option('--limit <n>', 'use only the first N training and test images', positiveInt)
   .option('--source <dir>', 'directory of the IDX .gz files')
   .action(async (opts: { out: string; preset: string; val?: number; limit?: number; source?: string }) => {
