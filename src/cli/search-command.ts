@@ -157,8 +157,9 @@ export function whereFilter(where: string[]): { equals: Record<string, string>; 
 export async function searchCommand(image: string | undefined, opts: ClientOptionValues & { id?: string; topK: number; where?: string[]; maxDistance?: number; json?: boolean }): Promise<void> {
   if ((image === undefined) === (opts.id === undefined)) throw new ConfigError('give an image file or --id <id> (one of them): what to search near');
   const query = opts.id !== undefined ? { id: opts.id, exclude_self: true } : {
-    image: await fs.readFile(image!).catch((e: Error) => {
-      throw new ConfigError(`cannot read ${image}: ${e.message}`);
+    image: await fs.readFile(image!).catch((e: NodeJS.ErrnoException) => {
+      const why = READ_ERRORS[e.code ?? ''] ?? e.message;
+      throw new ConfigError(`cannot read ${image}: ${why}${e.code === 'EISDIR' ? ' (search takes one image; dedup or index add take folders)' : ''}`);
     }),
   };
   const r = await withClient(opts, (c) => c.search({ ...query, k: opts.topK, filter: whereFilter(opts.where ?? []), max_distance: opts.maxDistance ?? 0 }));

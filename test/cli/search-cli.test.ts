@@ -128,6 +128,9 @@ test.serial('refusals: no images, a bad k, an unreachable server', async (t) => 
   t.is(nothing.code, 1);
   t.regex(nothing.err, /no \.jpg, \.jpeg, \.jfif, \.png or \.webp files/);
   t.is((await cli('search', s.files[0]!, '-k', '0')).code, 1);
+  const folder = await cli('search', s.dir, '--server', s.server.address);
+  t.is(folder.code, 1);
+  t.regex(folder.err, /^alexnet: cannot read \S+: it is a folder \(search takes one image; dedup or index add take folders\)\n$/);
   const down = await cli('index', 'info', '--server', '127.0.0.1:1');
   t.is(down.code, 1);
   t.regex(down.err, /cannot reach a server at 127\.0\.0\.1:1/);
