@@ -34,6 +34,7 @@ program
     'Train, export and serve AlexNet (Krizhevsky, Sutskever, Hinton, NIPS 2012).\n' +
       'Typical flow: alexnet init (or train) -> alexnet export -> serve.',
   )
+  .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ sortSubcommands: false });
 
@@ -241,6 +242,7 @@ program
   .argument('<images...>', 'JPEG, PNG or WebP files, or folders (their .jpg, .jpeg, .jfif, .png and .webp files, subfolders too)')
   .option('--normalize', 'scale each vector to unit length')
   .option('--center', 'use the center crop only instead of the ten crops')
+  .option('--json', 'JSON lines: what embed always prints (taken so scripts may pass it to every command)')
   .option('--timeout <seconds>', 'deadline of each call', positiveNumber, 30)
   .action(async (images: string[], opts) => {
     const { embedCommand } = await import('./cli/serve-command.js');

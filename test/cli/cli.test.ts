@@ -33,6 +33,14 @@ test('every subcommand explains itself with --help', async (t) => {
   }
 });
 
+test('--version prints the package version; embed takes --json (what it prints anyway) as the other commands do', async (t) => {
+  const pkg = JSON.parse(await fs.readFile(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) t.deepEqual(await alexnet(flag), { code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  const embed = await alexnet('embed', 'no-such.png', '--json', '--server', '127.0.0.1:1');
+  t.is(embed.code, 1);
+  t.regex(embed.stderr, /cannot read no-such\.png: no such file/);
+});
+
 test('npm run alexnet takes paths from where npm was run, not the package folder', async (t) => {
   const dir = await tempDir('cli-npm-run');
   const root = path.resolve(path.dirname(cli), '../..');
