@@ -137,11 +137,17 @@ export function pngHeader(width: number, height: number): Buffer {
 
 /** The alexnet CLI as a child process: its exit code, stdout and stderr. */
 export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const p = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return cliWithInput(undefined, ...args);
+}
+
+/** The CLI as a child process with `input` on its standard input (none: no stdin at all). */
+export async function cliWithInput(input: Buffer | undefined, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const p = spawn(process.execPath, [CLI, ...args], { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (input) p.stdin!.end(input);
   let out = '';
   let err = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const [code] = (await once(p, 'exit')) as [number];
   return { code, out, err };
 }

@@ -98,6 +98,18 @@ const IN_FLIGHT = 16;
 
 export const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a folder' };
 
+/** All of standard input (read once: `-` given twice is the same image). */
+let stdin: Promise<Buffer> | undefined;
+function stdinBytes(): Promise<Buffer> {
+  stdin ??= (async () => {
+    if (process.stdin.isTTY) throw new Error("'-' reads an image from standard input, which is a terminal here: pipe one in (alexnet classify - < photo.jpg)");
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  })();
+  return stdin;
+}
+
 /**
  * Read and send each image (`call`), IN_FLIGHT at a time, and `show` the answers in the order of
  * the files; a file that cannot be read, or a call that fails, is a failure and the rest go on.
@@ -109,7 +121,8 @@ async function eachImage<R>(files: string[], server: string, call: (image: Buffe
     0,
     IN_FLIGHT,
     async (i): Promise<R | undefined> => {
-      const image = await fs.readFile(files[i]!).catch((e: NodeJS.ErrnoException) => {
+      // '-': the image piped in (curl ... | alexnet classify -).
+      const image = await (files[i] === '-' ? stdinBytes() : fs.readFile(files[i]!)).catch((e: NodeJS.ErrnoException) => {
         failures.push(`cannot read ${files[i]}: ${READ_ERRORS[e.code ?? ''] ?? e.message}`);
         return undefined;
       });

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { startServer } from '../../src/serve/server.js';
-import { byIndex, cli, maxDiff, png, pngHeader, quiet, serveForTests } from '../serve-fixtures.js';
+import { byIndex, cli, cliWithInput, maxDiff, png, pngHeader, quiet, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
 const served = serveForTests();
@@ -156,4 +156,23 @@ test('serve --max-pixels: the server decodes images up to it and refuses larger 
     }
   }
   t.regex((await cli('serve', '--max-pixels', '0')).err, /--max-pixels/);
+});
+
+test("classify - and embed - read the image piped on standard input", async (t) => {
+  const n = served.meta.labels.length;
+  const image = await png(77);
+  const oracle = await served.offline(image);
+  const c = await cliWithInput(image, 'classify', '-', '--json', '--top-k', String(n), '--server', served.server.address);
+  t.is(c.code, 0, c.err);
+  const [answer] = JSON.parse(c.out) as { file: string; classes: { index: number; probability: number }[] }[];
+  t.is(answer!.file, '-');
+  t.true(maxDiff(byIndex(answer!.classes, n), oracle.p) <= 1e-6);
+  const e = await cliWithInput(image, 'embed', '-', '--server', served.server.address);
+  t.is(e.code, 0, e.err);
+  const line = JSON.parse(e.out.trim()) as { file: string; vector: number[] };
+  t.is(line.file, '-');
+  t.true(maxDiff(Float32Array.from(line.vector), oracle.fc7) <= 1e-4 * Math.max(...oracle.fc7.map(Math.abs)));
+  const empty = await cliWithInput(Buffer.alloc(0), 'classify', '-', '--server', served.server.address);
+  t.is(empty.code, 1);
+  t.regex(empty.err, /-: image is empty/);
 });
