@@ -10,7 +10,7 @@ import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percen
 import { addClientOptions } from './cli/client-options.js';
 import { exitOnInterrupt } from './cli/interrupt.js';
 import { registerSearchCommands } from './cli/search-commands.js';
-import { AlexNetError } from './errors.js';
+import { AlexNetError, ConfigError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
 // sharp decodes on libuv's thread pool (4 threads unless told): room for data prepare's two decodes per core and the file reads beside them.
@@ -36,7 +36,16 @@ program
   )
   .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
-  .configureHelp({ sortSubcommands: false });
+  .configureHelp({ sortSubcommands: false })
+  // `--index "$DIR"` with DIR unset is no request for the default: every option's value must be something.
+  .hook('preAction', (_program, command) => {
+    for (const option of command.options) {
+      // --server says what to give itself (fleet-config.ts), a blank one too.
+      if (option.attributeName() === 'server') continue;
+      const value: unknown = command.getOptionValue(option.attributeName());
+      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new ConfigError(`${option.long ?? option.short} is empty: give it a value, or leave the option out`);
+    }
+  });
 
 program
   .command('init')

@@ -112,3 +112,11 @@ test('-o names the output as --out does in every command that writes one, as in 
     t.regex((await cli(...command, '--help')).out, /^\s+-o, --out </m, command.join(' '));
   }
 });
+
+test('an option given an empty value ("$DIR" unset) is refused in one line, not taken as left out', async (t) => {
+  for (const args of [['serve', '--index', ''], ['index', 'info', '--server', '127.0.0.1:1', '--tls-ca', ''], ['search', 'x.png', '--server', '127.0.0.1:1', '--where', ''], ['train', '--data', '', '--out', 'x']]) {
+    const r = await cli(...args);
+    t.is(r.code, 1, args.join(' '));
+    t.regex(r.err, /^alexnet: --(index|tls-ca|where|data) is empty: give it a value, or leave the option out\n$/, args.join(' '));
+  }
+});
