@@ -171,6 +171,7 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
     t.is(d.dimension, s.dim);
     t.is(d.metric, 'euclidean');
     t.is(d.model!.version, s.server.info.model?.version ?? '');
+    t.like(d, { served_model: { name: s.server.info.model!.name, version: s.server.info.model!.version }, matches_served_model: true });
     t.is(d.indexed + d.unindexed, d.count);
     t.false(/pw-in-the-query|password=(?!\*\*\*)/.test(d.location), `a password in ${d.location}`);
   });
@@ -237,7 +238,9 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
     server = await serve(location, `${dir}/other.onnx`);
     c = new SearchClient(server.address);
     // It still says whose vectors it holds, and its items can be deleted; nothing else mixes them.
-    t.like(await c.describe(), { count: 2, dimension: s.dim });
+    t.like(await c.describe(), { count: 2, dimension: s.dim, served_model: { name: 'other', version: server.info.model!.version }, matches_served_model: false });
+    const info = await cli('index', 'info', '--server', server.address);
+    t.regex(info.out, /^served +other \(version \w+\): another model than the index's, so searches and adds are refused;\n +empty it \(alexnet index delete --all\)/m);
     const item = (await c.upsert([{ id: 'o', image: await png(1) }]))[0]!.error!;
     for (const e of [await code(c.search({ vector: { values: [1] }, k: 1 })), await code(c.get({ ids: ['p-1'] })), { code: item.code, details: item.message }]) {
       t.is(e.code, status.FAILED_PRECONDITION, e.details);
@@ -251,7 +254,7 @@ export function defineSearchContract(name: string, makeIndexLocation: (label: st
     t.deepEqual((await c.search({ vector: { values: [1] }, k: 1 })).hits, []);
     t.like((await c.upsert([{ id: 'o', image: await png(1) }]))[0], { ok: true });
     const other = await c.describe();
-    t.like(other, { count: 1, dimension: server.info.embedding_dimension });
+    t.like(other, { count: 1, dimension: server.info.embedding_dimension, matches_served_model: true });
     t.not(other.dimension, s.dim);
     t.is((await c.search({ image: await png(1), k: 1 })).hits[0]!.id, 'o');
     c.close();

@@ -181,6 +181,9 @@ export async function indexInfoCommand(opts: ClientOptionValues & { json?: boole
   const d = await withClient(opts, (c) => c.describe());
   if (opts.json) return console.log(JSON.stringify(d));
   console.log(`location   ${d.location}\nbackend    ${d.backend}\nmodel      ${d.model?.name} (version ${d.model?.version})\nitems      ${d.count} (${d.dimension}-d, ${d.metric})\nindexed    ${d.indexed} by the approximate index, ${d.unindexed} searched exactly`);
+  if (d.served_model && !d.matches_served_model) {
+    console.log(`served     ${d.served_model.name} (version ${d.served_model.version}): another model than the index's, so searches and adds are refused;\n           empty it (alexnet index delete --all) and run alexnet index add again`);
+  }
 }
 
 export async function indexDeleteCommand(ids: string[], opts: ClientOptionValues): Promise<void> {

@@ -180,7 +180,20 @@ export function searchHandlers(env: ServingEnv) {
       const ix = await index();
       await ix.storedIdentity(); // another replica may have re-bound a shared index
       const d = await ix.describe();
-      return { count: d.count, dimension: d.dimension, metric: d.metric, model: { name: d.modelName, version: d.modelFingerprint }, indexed: d.indexed, unindexed: d.unindexed, backend: d.backend, location: displayLocation(location) };
+      const served = env.model;
+      return {
+        count: d.count,
+        dimension: d.dimension,
+        metric: d.metric,
+        model: { name: d.modelName, version: d.modelFingerprint },
+        indexed: d.indexed,
+        unindexed: d.unindexed,
+        backend: d.backend,
+        location: displayLocation(location),
+        served_model: { name: served.name, version: served.fingerprint },
+        // An empty index takes the served model's vectors from the next upsert.
+        matches_served_model: d.count === 0 || sameModel(d, identityOf(served)),
+      };
     }),
     /** Check the index now and tell its health from here on (the server's, set per service). */
     start: (setServing: (serving: boolean) => void) => health.start(setServing),

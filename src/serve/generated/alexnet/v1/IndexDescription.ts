@@ -12,6 +12,8 @@ export interface IndexDescription {
   'unindexed'?: (number | string | Long);
   'backend'?: (string);
   'location'?: (string);
+  'served_model'?: (_alexnet_v1_ModelRef | null);
+  'matches_served_model'?: (boolean);
 }
 
 export interface IndexDescription__Output {
@@ -23,4 +25,6 @@ export interface IndexDescription__Output {
   'unindexed': (number);
   'backend': (string);
   'location': (string);
+  'served_model': (_alexnet_v1_ModelRef__Output | null);
+  'matches_served_model': (boolean);
 }
