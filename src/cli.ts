@@ -8,9 +8,10 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
+import { readLabelsFile, refuseEmptyOptions } from './cli/option-checks.js';
 import { exitOnInterrupt } from './cli/interrupt.js';
 import { registerSearchCommands } from './cli/search-commands.js';
-import { AlexNetError, ConfigError } from './errors.js';
+import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
 // sharp decodes on libuv's thread pool (4 threads unless told): room for data prepare's two decodes per core and the file reads beside them.
@@ -37,15 +38,7 @@ program
   .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version, '-V, --version', 'print the version')
   .showHelpAfterError('(run with --help for usage)')
   .configureHelp({ sortSubcommands: false })
-  // `--index "$DIR"` with DIR unset is no request for the default: every option's value must be something.
-  .hook('preAction', (_program, command) => {
-    for (const option of command.options) {
-      // --server says what to give itself (fleet-config.ts), a blank one too.
-      if (option.attributeName() === 'server') continue;
-      const value: unknown = command.getOptionValue(option.attributeName());
-      if (value === '' || (Array.isArray(value) && value.includes(''))) throw new ConfigError(`${option.long ?? option.short} is empty: give it a value, or leave the option out`);
-    }
-  });
+  .hook('preAction', (_program, command) => refuseEmptyOptions(command));
 
 program
   .command('init')
@@ -283,16 +276,6 @@ program
     }
   });
 
-function readLabelsFile(file: string): string[] {
-  try {
-    return readFileSync(file, 'utf8')
-      .split(/\r?\n/)
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-  } catch (e) {
-    throw new AlexNetError(`cannot read labels file ${file}: ${(e as Error).message}`);
-  }
-}
 
 try {
   await program.parseAsync(process.argv);
