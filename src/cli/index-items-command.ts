@@ -3,7 +3,6 @@
  * stored item, a List page at a time (in the byte order of ids, vectors left out), so they work
  * on an index of any size, and on one of another model (to empty it).
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -11,7 +10,7 @@ import type { StoredItem__Output } from '../serve/generated/alexnet/v1/StoredIte
 import type { SearchClient } from '../serve/search-client.js';
 import type { ClientOptionValues } from './client-options.js';
 import { progressBar } from './progress.js';
-import { whereFilter, withClient } from './search-command.js';
+import { contentId, whereFilter, withClient } from './search-command.js';
 
 /** The most a List page holds, and a Delete takes. */
 const PAGE = 1000;
@@ -67,7 +66,7 @@ const CONTENT_ID = /^[0-9a-f]{32}$/;
 async function staleness(item: StoredItem__Output): Promise<'gone' | 'changed' | undefined> {
   const bytes = await fs.readFile(item.uri).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' || e.code === 'ENOTDIR' ? 'gone' : undefined));
   if (bytes === undefined || bytes === 'gone') return bytes;
-  return createHash('sha256').update(bytes).digest('hex').slice(0, 32) === item.id ? undefined : 'changed';
+  return contentId(bytes) === item.id ? undefined : 'changed';
 }
 
 /**
