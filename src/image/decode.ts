@@ -6,6 +6,7 @@
  */
 import sharp, { type Metadata, type OutputInfo } from 'sharp';
 import { ImageTooLargeError, InvalidImageError } from '../errors.js';
+import { dropStrayHeaderBytes } from './jpeg-segments.js';
 
 /** The formats accepted; everything else libvips knows (SVG, TIFF, GIF, PDF, ...) is refused. */
 export const ACCEPTED_FORMATS = ['jpeg', 'png', 'webp'] as const;
@@ -50,7 +51,9 @@ export async function decodeToSquare(bytes: Uint8Array, options: DecodeOptions):
   if (bytes.length === 0) throw new InvalidImageError('the image is empty (0 bytes)');
   const format = sniffFormat(bytes);
   if (!format) throw new InvalidImageError(`unsupported image format: only ${ACCEPTED_FORMATS.join(', ')} are accepted`);
-  const input = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const given = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Stray bytes between header segments are skipped, as every viewer does; a damaged scan is still refused.
+  const input = format === 'jpeg' ? dropStrayHeaderBytes(given) : given;
   const open = (limitInputPixels: number | false) => sharp(input, { failOn: 'warning', limitInputPixels, sequentialRead: true });
   let out: { data: Buffer; info: OutputInfo };
   try {

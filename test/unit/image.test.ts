@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import zlib from 'node:zlib';
 import { cutCrop, tenCropSpecs, randomCropSpec } from '../../src/image/crops.js';
 import { decodeToSquare, sniffFormat } from '../../src/image/decode.js';
+import { dropStrayHeaderBytes } from '../../src/image/jpeg-segments.js';
 import { ImageStatistics, lightingShift, rgbPca, symmetricEigen3 } from '../../src/image/pca.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -165,4 +166,43 @@ test("rgbPca: ImageNet's 0..1 eigenvalues [0.2175, 0.0188, 0.0045] become [55.46
   const cov = [0, 1, 2].flatMap((i) => [0, 1, 2].map((j) => l.reduce((s, lk, k) => s + p[i * 3 + k]! * lk * p[j * 3 + k]!, 0)));
   const { eigenvalues } = rgbPca(cov);
   t.deepEqual(eigenvalues.map((v) => Number(v.toFixed(3))), [55.463, 4.794, 1.148]);
+});
+
+test('decode: stray bytes between JPEG header segments are skipped as libjpeg does; a damaged scan is still refused', async (t) => {
+  const clean = await sharp(await png(40, 30, 3, (x, y) => [x * 6, y * 8, (x * y) % 256])).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const want = (await decodeToSquare(clean, { size: 16 })).data;
+  const insertBefore = (bytes: Buffer, marker: number, stray: number[]) => {
+    const at = bytes.indexOf(Buffer.from([0xff, marker]));
+    t.true(at > 0, `marker ${marker.toString(16)} present`);
+    return Buffer.concat([bytes.subarray(0, at), Buffer.from(stray), bytes.subarray(at)]);
+  };
+  for (const marker of [0xdb, 0xc0, 0xc4, 0xda]) {
+    const stray = insertBefore(clean, marker, [1, 2, 3, 0xff, 0x00, 4]);
+    // What the fix is for: the decoder with failOn 'warning' refuses this file as it is.
+    await t.throwsAsync(sharp(stray, { failOn: 'warning' }).raw().toBuffer());
+    t.deepEqual((await decodeToSquare(stray, { size: 16 })).data, want, `stray bytes before marker ${marker.toString(16)}`);
+  }
+  // Entropy-coded data overwritten inside the scan: libjpeg warns and pads; still refused.
+  const noisy = await sharp(await png(64, 64, 3, (x, y) => [(x * 37 + y * 11) % 256, (x * y) % 256, (x ^ y) * 4])).jpeg().toBuffer();
+  const damaged = Buffer.from(noisy);
+  const sos = damaged.indexOf(Buffer.from([0xff, 0xda]));
+  damaged.fill(0xff, sos + 100, sos + 140);
+  await t.throwsAsync(decodeToSquare(damaged, { size: 16 }), { name: 'InvalidImageError' });
+});
+
+test('dropStrayHeaderBytes on mutated JPEG headers: always returns, and only ever removes bytes', async (t) => {
+  const clean = await sharp(await png(20, 20, 3, (x, y) => [x * 9, y * 9, 7])).jpeg().toBuffer();
+  const rng = new Rng(5);
+  for (let n = 0; n < 2000; n++) {
+    const mutated = Buffer.from(clean.subarray(0, 2 + rng.int(clean.length)));
+    for (let k = rng.int(8); k > 0; k--) mutated[2 + rng.int(Math.min(400, mutated.length - 2))] = rng.int(4) === 0 ? 0xff : rng.int(256);
+    const out = dropStrayHeaderBytes(mutated);
+    // A subsequence of the input, checked by walking both.
+    let i = 0;
+    for (const byte of out) {
+      while (i < mutated.length && mutated[i] !== byte) i++;
+      i++;
+    }
+    t.true(out.length <= mutated.length && i <= mutated.length, `case ${n}`);
+  }
 });
