@@ -149,13 +149,8 @@ program
       'Both output softmax probabilities [N,classes] and fc7 features [N,F].',
   )
   .action(async (checkpoint: string, opts: { out: string }) => {
-    const { exportCheckpoint } = await import('./export/export-model.js');
-    const result = await exportCheckpoint(checkpoint, opts.out);
-    for (const f of result.files) console.log(`wrote ${f.path} (${f.form}, ${(f.bytes / 1e6).toFixed(2)} MB)`);
-    // A training run's directory holds its last epoch; say so when a better one sits beside it.
-    const { bestBeside } = await import('./train/run-dir.js');
-    const hint = await bestBeside(checkpoint);
-    if (hint) console.error(hint);
+    const { exportCommand } = await import('./cli/export-command.js');
+    await exportCommand(checkpoint, opts);
   });
 
 program

@@ -16,7 +16,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ModelFileError } from '../errors.js';
+import { InterruptedError, ModelFileError } from '../errors.js';
 import { readCheckpoint, type Checkpoint } from '../model/checkpoint.js';
 import { tenCropPath } from '../model/model-files.js';
 import { temporaryName, writeSynced } from '../util/atomic-file.js';
@@ -84,6 +84,11 @@ export function buildTenCrop(ck: Checkpoint): Uint8Array {
 export interface ExportOptions {
   /** Where the ten-crop model goes; default `tenCropPath(outPath)` (`<name>.tencrop.onnx` beside it). */
   tenCropPath?: string;
+  /**
+   * Aborted (Ctrl-C): an export whose files are still being written stops, removes its temporary
+   * files and throws InterruptedError; once the renames have begun it completes (two renames).
+   */
+  signal?: AbortSignal;
 }
 
 /** A one-line reason for a failed write, in the user's terms (the errno code, not the temp name). */
@@ -116,7 +121,8 @@ function writeFailure(e: unknown, target: string): string {
  * call are removed: no partial file and no half-pair is left. (This is writeAtomic from
  * util/atomic-file.ts stretched over two files: each file alone could be written atomically,
  * but the pair could not.)
- * Throws CheckpointError (missing, corrupt, unknown preset) or ModelFileError (cannot write).
+ * Throws CheckpointError (missing, corrupt, unknown preset), ModelFileError (cannot write) or
+ * InterruptedError (options.signal aborted before the renames: nothing written).
  */
 export async function exportCheckpoint(checkpointLocation: string, outPath: string, options: ExportOptions = {}): Promise<ExportResult> {
   // The server and eval open a model by its .onnx name; another name would be written and never found.
@@ -126,8 +132,11 @@ export async function exportCheckpoint(checkpointLocation: string, outPath: stri
     const example = isDir ? path.join(outPath, 'model.onnx') : `${outPath.replace(/(\.tencrop)?(\.onnx)?$/, '')}.onnx`;
     throw new ModelFileError(`${outPath}: the single-crop model's name must end in .onnx (not .tencrop.onnx, its sibling's): e.g. ${example}`);
   }
-  const ck = await readCheckpoint(checkpointLocation);
+  const { signal } = options;
   const tenPath = options.tenCropPath ?? tenCropPath(outPath);
+  const interrupted = () => new InterruptedError(`export stopped before its files were renamed into place: nothing was written (${outPath} and ${tenPath} are as they were)`);
+  const ck = await readCheckpoint(checkpointLocation);
+  if (signal?.aborted) throw interrupted();
   if (path.resolve(tenPath) === path.resolve(outPath)) {
     throw new ModelFileError(`the single-crop and the ten-crop model would both be written to ${outPath}`);
   }
@@ -140,10 +149,12 @@ export async function exportCheckpoint(checkpointLocation: string, outPath: stri
   let current = targets[0]!.path;
   try {
     for (const t of targets) {
+      signal?.throwIfAborted();
       current = t.path;
       t.tmp = temporaryName(t.path);
-      await writeSynced(t.tmp, t.bytes);
+      await writeSynced(t.tmp, t.bytes, signal);
     }
+    signal?.throwIfAborted(); // the last point of return: the two renames below are the commit
     for (const t of targets) {
       current = t.path;
       await fs.rename(t.tmp, t.path);
@@ -153,6 +164,7 @@ export async function exportCheckpoint(checkpointLocation: string, outPath: stri
     const remove = (f: string) => fs.rm(f, { force: true }).catch(() => undefined); // ENOTDIR etc.: nothing is there
     await Promise.all(targets.filter((t) => t.tmp).map((t) => remove(t.tmp)));
     if (renamed.length < targets.length) await Promise.all(renamed.map(remove));
+    if (signal?.aborted && renamed.length === 0) throw interrupted();
     throw new ModelFileError(`cannot write the model to ${current}: ${writeFailure(e, current)}`, { cause: e });
   }
   const files: ExportedFile[] = [targets[1]!, targets[0]!].map((t) => ({ path: t.path, form: t.form, bytes: t.bytes.byteLength }));

@@ -10,11 +10,11 @@ export function temporaryName(target: string): string {
   return `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Create `file` (it must not exist) with `data`, and sync it to disk. */
-export async function writeSynced(file: string, data: string | Uint8Array): Promise<void> {
+/** Create `file` (it must not exist) with `data`, and sync it to disk; `signal` stops the write between chunks. */
+export async function writeSynced(file: string, data: string | Uint8Array, signal?: AbortSignal): Promise<void> {
   const handle = await fs.open(file, 'wx');
   try {
-    await handle.writeFile(data);
+    await handle.writeFile(data, signal ? { signal } : {});
     await handle.sync();
   } finally {
     await handle.close();
