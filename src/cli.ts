@@ -144,9 +144,11 @@ program
   .option('-o, --out <file>', 'single-crop model path; the ten-crop model is written as <name>.tencrop.onnx', 'model.onnx')
   .addHelpText(
     'after',
-    '\nThe single-crop model takes float [N,3,S,S] mean-subtracted crops; the ten-crop model takes raw\n' +
-      'uint8 RGB [N,B,B,3] images and does the mean subtraction, the ten crops and the averaging itself.\n' +
-      'Both output softmax probabilities [N,classes] and fc7 features [N,F].',
+    '\nThe single-crop model takes float [N,3,S,S] RGB crops, pixel values 0-255 (not scaled) minus the mean in\n' +
+      "its metadata (alexnet.mean); the ten-crop model takes raw uint8 RGB [N,B,B,3] images and does the mean\n" +
+      'subtraction, the ten crops and the averaging itself. Both output softmax probabilities [N,classes] (in\n' +
+      "the order of the metadata's alexnet.labels) and fc7 features [N,F]. Each file's doc_string says how the\n" +
+      'server resizes and crops an image for it.',
   )
   .action(async (checkpoint: string, opts: { out: string }) => {
     const { exportCommand } = await import('./cli/export-command.js');

@@ -63,7 +63,13 @@ export function buildSingleCrop(ck: Checkpoint): Uint8Array {
   addNetwork(g, spec, input, { probabilities: 'probabilities', fc7: 'fc7' });
   g.output('probabilities', FLOAT, ['batch', classes]);
   g.output('fc7', FLOAT, ['batch', spec.fcUnits[1]]);
-  const doc = `AlexNet (${ck.preset}), single crop: input float [N,3,${s},${s}] RGB minus the mean (see metadata alexnet.mean); outputs softmax probabilities and fc7 features.`;
+  const b = spec.baseSize;
+  const o = Math.floor((b - s) / 2); // centerCropSpec's offset, as the server and eval cut it
+  const doc =
+    `AlexNet (${ck.preset}), single crop: input float32 [N,3,${s},${s}] (NCHW, RGB), pixel values 0-255 minus the mean, not scaled. ` +
+    `As the server does it: resize the image so its shorter side is ${b} (Lanczos3), keep the central ${b}x${b} square, cut the ${s}x${s} crop ` +
+    `at x=${o}, y=${o} of it, and subtract the mean of metadata alexnet.mean (3 channel values, or a ${b}x${b}x3 HWC image: subtract its pixels under the crop). ` +
+    `Outputs: softmax probabilities [N,${classes}] in the order of alexnet.labels, and fc7 features [N,${spec.fcUnits[1]}].`;
   return encodeModel(g.model(`alexnet_${ck.preset}_single_crop`, metadataProps(metadataOf(ck, 'single-crop')), doc));
 }
 
@@ -77,7 +83,10 @@ export function buildTenCrop(ck: Checkpoint): Uint8Array {
   addTenCrop(g, spec, classes, images, mean);
   g.output('probabilities', FLOAT, ['batch', classes]);
   g.output('fc7', FLOAT, ['batch', spec.fcUnits[1]]);
-  const doc = `AlexNet (${ck.preset}), ten crops (paper §4.1): input uint8 [N,${b},${b},3] raw RGB; outputs softmax probabilities and fc7 features averaged over the four corner and center ${spec.inputSize}x${spec.inputSize} crops and their mirrors.`;
+  const doc =
+    `AlexNet (${ck.preset}), ten crops (paper §4.1): input uint8 [N,${b},${b},3] (NHWC), raw RGB 0-255: the image resized so its shorter side is ${b} (Lanczos3), its central ${b}x${b} square; ` +
+    `the graph subtracts the mean and averages the softmax probabilities [N,${classes}] (in the order of alexnet.labels) and fc7 features [N,${spec.fcUnits[1]}] ` +
+    `over the four corner and the center ${spec.inputSize}x${spec.inputSize} crops (center at x=y=${Math.floor((b - spec.inputSize) / 2)}) and their mirrors.`;
   return encodeModel(g.model(`alexnet_${ck.preset}_ten_crop`, metadataProps(metadataOf(ck, 'ten-crop')), doc));
 }
 

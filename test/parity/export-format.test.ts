@@ -1,7 +1,8 @@
 /**
  * The exported files seen from outside: Debian's onnx checker, the standard ops the issue asks
- * for (LRN with converted alpha, Conv group=2, Gemm, opset 13), the metadata, and failures that
- * leave nothing behind.
+ * for (LRN with converted alpha, Conv group=2, Gemm, opset 13), the metadata, each file's
+ * doc_string followed word for word as an outside consumer would, and failures that leave nothing
+ * behind.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -9,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import onnxProto from 'onnx-proto';
+import ort from 'onnxruntime-node';
 import { PRESETS } from '../../src/config.js';
 import { exportCheckpoint } from '../../src/export/export-model.js';
 import { tenCropPath } from '../../src/model/model-files.js';
@@ -222,4 +224,76 @@ test('doctor probe: cpu runs every op of the exported graphs; every other provid
     if (p.available && p.name !== 'cpu') t.true(Array.isArray(p.cpuOps), `${p.name} must list the ops it leaves to the CPU`);
   }
   t.true(probes.find((p) => p.name === 'cpu')!.available);
+});
+
+test("each file's doc_string is a recipe an outside consumer can follow: the single-crop file's range, crop and mean, applied to the ten crops the ten-crop file names, average to the ten-crop file's answer", async (t) => {
+  // mini: B - S = 5 is odd, so the center crop sits at floor(5 / 2) = 2, where a rounding consumer would take 3.
+  const dir = await tempDir('format');
+  const spec = PRESETS.mini.network;
+  const B = spec.baseSize;
+  const S = spec.inputSize;
+  const rng = new Rng(11);
+  const meanImage = Float32Array.from({ length: B * B * 3 }, () => 60 + rng.uniform() * 120);
+  await writeCheckpoint(path.join(dir, 'ck'), { preset: 'mini', network: spec, classes: 3, labels: ['a', 'b', 'c'], mean: { kind: 'image', tensor: 'mean' } }, [
+    ...initParameters(spec, 3, rng),
+    { name: 'mean', shape: [B, B, 3], data: meanImage },
+  ]);
+  const out = path.join(dir, 'm.onnx');
+  await exportCheckpoint(path.join(dir, 'ck'), out);
+  const singleDoc = onnx.ModelProto.decode(await fs.readFile(out)).docString ?? '';
+  const tenDoc = onnx.ModelProto.decode(await fs.readFile(tenCropPath(out))).docString ?? '';
+  t.log(singleDoc);
+  t.log(tenDoc);
+  // What the words say, read from the words.
+  const range = /pixel values 0-(\d+) minus the mean, not scaled/.exec(singleDoc);
+  const crop = /cut the (\d+)x(\d+) crop at x=(\d+), y=(\d+)/.exec(singleDoc);
+  const meanWords = /a (\d+)x(\d+)x3 HWC image: subtract its pixels under the crop/.exec(singleDoc);
+  const tenInput = /input uint8 \[N,(\d+),(\d+),3\] \(NHWC\), raw RGB 0-255/.exec(tenDoc);
+  const tenCenter = /center at x=y=(\d+)/.exec(tenDoc);
+  if (!range || !crop || !meanWords || !tenInput || !tenCenter) return t.fail('a doc_string does not say the value range, the crop, the mean image or the ten-crop input');
+  t.deepEqual([Number(crop[1]), Number(crop[2]), Number(meanWords[1]), Number(tenInput[1])], [S, S, B, B]);
+  const scale = Number(range[1]) / 255;
+  const cx = Number(crop[3]);
+  const cy = Number(crop[4]);
+  t.is(Number(tenCenter[1]), cx, "the two files' center crops are one");
+  // The mean as an outside consumer reads it: the metadata's JSON, float32 little-endian in base64.
+  const props = Object.fromEntries(onnx.ModelProto.decode(await fs.readFile(out)).metadataProps!.map((p) => [p.key, p.value]));
+  const meanJson = JSON.parse(props['alexnet.mean']!) as { shape: number[]; data: string };
+  const meanBytes = Buffer.from(meanJson.data, 'base64');
+  const mean = (i: number) => meanBytes.readFloatLE(4 * i);
+  // One image already at B x B, and its ten crops as the words describe them.
+  const image = Uint8Array.from({ length: B * B * 3 }, () => Math.floor(rng.uniform() * 256));
+  const far = B - S;
+  const recipe = (centerX: number, centerY: number) => {
+    const places: [number, number][] = [[0, 0], [far, 0], [0, far], [far, far], [centerX, centerY]];
+    const x = new Float32Array(10 * 3 * S * S);
+    let k = 0;
+    for (const mirrored of [false, true]) {
+      for (const [px, py] of places) {
+        for (let c = 0; c < 3; c++) {
+          for (let r = 0; r < S; r++) {
+            for (let q = 0; q < S; q++) {
+              const src = ((py + r) * B + px + (mirrored ? S - 1 - q : q)) * 3 + c;
+              x[((k * 3 + c) * S + r) * S + q] = image[src]! * scale - mean(src);
+            }
+          }
+        }
+        k++;
+      }
+    }
+    return x;
+  };
+  const single = await ort.InferenceSession.create(out);
+  const ten = await ort.InferenceSession.create(tenCropPath(out));
+  const averaged = async (x: Float32Array) => {
+    const p = (await single.run({ input: new ort.Tensor('float32', x, [10, 3, S, S]) })).probabilities!.data as Float32Array;
+    return [0, 1, 2].map((j) => p.filter((_, i) => i % 3 === j).reduce((a, b) => a + b, 0) / 10);
+  };
+  const want = (await ten.run({ images: new ort.Tensor('uint8', image, [1, B, B, 3]) })).probabilities!.data as Float32Array;
+  const diff = (p: number[]) => Math.max(...p.map((v, j) => Math.abs(v - want[j]!)));
+  const followed = diff(await averaged(recipe(cx, cy)));
+  const offByOne = diff(await averaged(recipe(cx + 1, cy + 1)));
+  t.log(`documented recipe vs the ten-crop file: ${followed.toExponential(2)}; the center one pixel off: ${offByOne.toExponential(2)}`);
+  t.true(followed < 1e-6, `the documented recipe gives ${followed} away from the ten-crop file`);
+  t.true(offByOne > 100 * followed, 'the comparison can tell a crop one pixel off');
 });
