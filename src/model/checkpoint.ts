@@ -104,15 +104,28 @@ export async function readCheckpointMeta(location: string): Promise<CheckpointMe
   return (await readCheckpointFile(location)).file;
 }
 
+/** Why a checkpoint's JSON cannot be read, in the user's terms: an exported model or a file given for the folder is named as such. */
+async function unreadableCheckpoint(location: string, jsonPath: string, e: NodeJS.ErrnoException): Promise<string> {
+  const create = "(create one with 'alexnet init' or 'alexnet train')";
+  if (e.code === 'ENOTDIR') {
+    const what = location.endsWith('.onnx') ? 'an exported model, not a checkpoint' : 'a file, not a checkpoint';
+    const beside = path.join(path.dirname(location), CHECKPOINT_FILE);
+    const here = await fs.stat(beside).then(() => ` (here: ${path.dirname(location)})`, () => ` ${create}`);
+    return `${location} is ${what}: give the checkpoint's directory, the one holding checkpoint.json${here}`;
+  }
+  if (e.code !== 'ENOENT') return `cannot read checkpoint ${jsonPath}: ${e.message} ${create}`;
+  const exported = await fs.readdir(location).then((names) => names.filter((n) => n.endsWith('.onnx')), () => []);
+  if (exported.length > 0) return `${location} holds an exported model (${exported.sort().join(', ')}), not a checkpoint: give the checkpoint's directory, the one holding checkpoint.json ${create}`;
+  return `cannot read checkpoint ${jsonPath}: no such file ${create}`;
+}
+
 async function readCheckpointFile(location: string): Promise<{ file: CheckpointFile; jsonPath: string }> {
   const jsonPath = location.endsWith('.json') ? location : path.join(location, CHECKPOINT_FILE);
   let text: string;
   try {
     text = await fs.readFile(jsonPath, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : (e as Error).message;
-    throw new CheckpointError(`cannot read checkpoint ${jsonPath}: ${why} (create one with 'alexnet init' or 'alexnet train')`);
+    throw new CheckpointError(await unreadableCheckpoint(location, jsonPath, e as NodeJS.ErrnoException));
   }
   let file: CheckpointFile;
   try {

@@ -55,6 +55,27 @@ test('missing, non-JSON and foreign checkpoints give clear errors', async (t) =>
   await t.throwsAsync(readCheckpoint(dir), { name: 'CheckpointError', message: /unknown preset 'huge'/ });
 });
 
+test('an exported model, a folder of exports or the weights file given for a checkpoint are named as such, not as a missing checkpoint.json under them', async (t) => {
+  const dir = await tempDir('ckpt');
+  // What `alexnet export` leaves: model.onnx and its sibling (their bytes do not matter here).
+  const models = path.join(dir, 'models');
+  await fs.mkdir(models);
+  await fs.writeFile(path.join(models, 'model.onnx'), 'onnx');
+  await fs.writeFile(path.join(models, 'model.tencrop.onnx'), 'onnx');
+  const modelFile = path.join(models, 'model.onnx');
+  const e1 = await t.throwsAsync(readCheckpoint(modelFile), { name: 'CheckpointError' });
+  t.is(e1?.message, `${modelFile} is an exported model, not a checkpoint: give the checkpoint's directory, the one holding checkpoint.json (create one with 'alexnet init' or 'alexnet train')`);
+  const e2 = await t.throwsAsync(readCheckpoint(models), { name: 'CheckpointError' });
+  t.is(e2?.message, `${models} holds an exported model (model.onnx, model.tencrop.onnx), not a checkpoint: give the checkpoint's directory, the one holding checkpoint.json (create one with 'alexnet init' or 'alexnet train')`);
+  // The weights file of a real checkpoint: its folder is the one to give.
+  const ck = path.join(dir, 'ck');
+  await writeInitCheckpoint({ preset: PRESETS.tiny, classes: 3, seed: 1, out: ck });
+  const weights = path.join(ck, (await fs.readdir(ck)).find((f) => f.startsWith('weights-'))!);
+  const e3 = await t.throwsAsync(readCheckpoint(weights), { name: 'CheckpointError' });
+  t.is(e3?.message, `${weights} is a file, not a checkpoint: give the checkpoint's directory, the one holding checkpoint.json (here: ${ck})`);
+  t.is((await readCheckpoint(ck)).labels.length, 3, 'and that folder reads');
+});
+
 test('a failed write leaves the last good checkpoint readable and no temporary files', async (t) => {
   const dir = await tempDir('ckpt');
   const first = initParameters(PRESETS.tiny.network, 3, new Rng(1));
