@@ -31,6 +31,7 @@ import { createLogger, type Logger } from './log.js';
 import { startHttpEndpoints, type HttpEndpoints } from './http-endpoints.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelHost, type ReloadOutcome } from './model-host.js';
+import { withMapEntryNames } from './reflection-map-entries.js';
 import { modelSourceOf, watchSource } from './model-source.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
 import { searchService } from './search-service.js';
@@ -165,9 +166,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     interceptors: [callInterceptor({ metrics, model: currentModel }), ...(tokens ? [tokens.interceptor()] : [])],
   });
   health.addToServer(server);
-  // Reflection describes every service, health included, so standard tools can call health checks too.
+  // Reflection describes every service, health included, so standard tools can call health checks too;
+  // map fields' entries named as protoc names them, else grpcurl and Python refuse the whole package.
   const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
-  new ReflectionService(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage)).addToServer(server);
+  new ReflectionService(withMapEntryNames(Object.assign({}, ...services.map((s) => s.packageDefinition), healthPackage))).addToServer(server);
   for (const s of services) server.addService(tolerantDeserializers(s.definition, s.packageDefinition), s.implementation);
 
   const host = o.host ?? SERVE_DEFAULTS.host;
