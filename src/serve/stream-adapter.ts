@@ -1,7 +1,9 @@
 /**
  * A bidirectional stream: admission for the whole stream; items run concurrently (so they batch)
  * and are answered in request order; an item that fails is answered with its own error and the
- * stream goes on.
+ * stream goes on. A client that reads its answers slowly holds the stream back: the next answer
+ * waits until the last one could be sent, and reading stops while the window is full, so neither
+ * the work nor the memory of unsent answers grows past it.
  */
 import type * as grpc from '@grpc/grpc-js';
 import { callContext } from './call-context.js';
@@ -12,6 +14,19 @@ import type { Handler } from './unary-adapter.js';
 
 /** Most items of one stream in the pipeline at once; the stream is paused beyond that. */
 const STREAM_WINDOW = 64;
+
+/** Resolves once `call` can take more writes, or will never need to (cancelled, failed, closed). */
+function drained(call: grpc.ServerDuplexStream<unknown, unknown>): Promise<void> {
+  if (call.cancelled || call.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const events = ['drain', 'cancelled', 'error', 'close'] as const;
+    const done = () => {
+      for (const e of events) call.off(e, done);
+      resolve();
+    };
+    for (const e of events) call.on(e, done);
+  });
+}
 
 export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, failed: (req: Req, status: MappedStatus) => Res) {
   return (call: grpc.ServerDuplexStream<Req, Res>): void => {
@@ -36,7 +51,7 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
       while (pending.length > 0) {
         const res = await pending[0]!;
         pending.shift();
-        if (!call.cancelled) call.write(res);
+        if (!call.cancelled && !call.write(res)) await drained(call);
         if (pending.length < STREAM_WINDOW / 2 && call.isPaused()) call.resume();
       }
       writing = false;
