@@ -36,11 +36,22 @@ export function channelOptions(options: grpc.ChannelOptions): grpc.ChannelOption
   };
 }
 
-/** `start` issues the call with these options and callback; `opts` sets its deadline and cancellation. */
+/**
+ * `start` issues the call with these options and callback; `opts` sets its deadline and cancellation.
+ * A signal already aborted cancels the call at once; the abort listener goes when the call ends, so
+ * one long-lived signal shared by many calls does not keep them all.
+ */
 export function unaryCall<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};
-    const call = start(callOpts, (e, res) => (e ? reject(e) : resolve(res!)));
-    opts.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    const signal = opts.signal;
+    const abort = () => call.cancel();
+    const call = start(callOpts, (e, res) => {
+      signal?.removeEventListener('abort', abort);
+      if (e) reject(e);
+      else resolve(res!);
+    });
+    if (signal?.aborted) call.cancel();
+    else signal?.addEventListener('abort', abort, { once: true });
   });
 }

@@ -4,7 +4,7 @@
  * process), a port already in use.
  */
 import test from 'ava';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -75,6 +75,24 @@ test('an expired deadline and a cancelled call never reach the model; a full que
     c.close();
     await slow.shutdown();
   }
+});
+
+test('a signal already aborted cancels the call; one signal shared by many calls keeps no listener of those that ended', async (t) => {
+  const image = await png(8);
+  const before = new AbortController();
+  before.abort();
+  const early = await served.client.classify({ image }, { signal: before.signal }).then(
+    () => 'answered',
+    (e: grpc.ServiceError) => grpc.status[e.code],
+  );
+  t.is(early, 'CANCELLED');
+  // One app-wide signal (as for shutdown) passed to every call: Node's own registry of its listeners.
+  const shared = new AbortController();
+  for (let i = 0; i < 20; i++) await served.client.classify({ image, crop: 'CENTER' }, { signal: shared.signal });
+  t.is(getEventListeners(shared.signal, 'abort').length, 0);
+  const pending = served.client.classify({ image }, { signal: shared.signal }).catch((e: grpc.ServiceError) => e);
+  shared.abort();
+  t.is(((await pending) as grpc.ServiceError).code, grpc.status.CANCELLED, 'the shared signal still cancels a call in flight');
 });
 
 test('SIGTERM under load: every accepted call is answered right, later ones get UNAVAILABLE, exit 0', async (t) => {
