@@ -45,6 +45,20 @@ export function tolerantDeserializers(definition: grpc.ServiceDefinition, packag
   ) as grpc.ServiceDefinition;
 }
 
+/**
+ * The model version an answer names: `model` (Classify, Embed, ModelInfo), KServe's
+ * `model_name`/`model_version` (ModelInfer), or those of a stream's `infer_response` that
+ * succeeded (a failed one echoes what the caller sent, which must not become a label).
+ */
+export function answeringModel(message: unknown): ModelLabels | undefined {
+  const named = (name: unknown, version: unknown) => (typeof name === 'string' && typeof version === 'string' && version !== '' ? { name, version } : undefined);
+  const m = message as { model?: { name?: unknown; version?: unknown }; model_name?: unknown; model_version?: unknown; error_message?: unknown; infer_response?: { model_name?: unknown; model_version?: unknown } } | null;
+  if (!m || typeof m !== 'object') return undefined;
+  if (m.model) return named(m.model.name, m.model.version);
+  if (m.infer_response) return m.error_message ? undefined : named(m.infer_response.model_name, m.infer_response.model_version);
+  return named(m.model_name, m.model_version);
+}
+
 export interface CallInterceptorOptions {
   metrics?: ServerMetrics;
   /** The version serving now (labels of the call's series). */
@@ -61,8 +75,8 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
       if (requestId) out.set(REQUEST_ID, requestId);
       return out;
     };
-    // The version that answered, as the answer names it (Classify, Embed, ModelInfo carry `model`):
-    // across a reload the version serving when the call ends may be the next one.
+    // The version that answered, as the answer names it: across a reload the version serving when
+    // the call ends may be the next one.
     let answeredBy: ModelLabels | undefined;
     const record = (code: grpc.status) => {
       if (finished) return;
@@ -90,8 +104,7 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
         }),
       sendMetadata: (md, next) => next(withId(md)),
       sendMessage: (message, next) => {
-        const m = (message as { model?: { name?: unknown; version?: unknown } } | null)?.model;
-        if (typeof m?.name === 'string' && typeof m.version === 'string' && m.version !== '') answeredBy = { name: m.name, version: m.version };
+        answeredBy = answeringModel(message) ?? answeredBy;
         next(message);
       },
       sendStatus: (status, next) => {

@@ -107,3 +107,47 @@ test('a ModelInfer of more images than --max-queue is INVALID_ARGUMENT saying th
     await server.shutdown('test done');
   }
 });
+
+test('a ModelInfer and a ModelStreamInfer in flight across a reload are counted in the metrics under the version that answered them', async (t) => {
+  const { scrape, total } = await import('../prometheus-text.js');
+  const dir = await tempDir('kserve-reload-metrics');
+  const exports = await makeExports(dir);
+  const repo = `${dir}/repo`;
+  await publish(repo, 'tiny', 1, exports.a);
+  // A lone image waits up to 3 s for others to fill its batch: the reload happens meanwhile.
+  const server = await startServer({ modelDir: repo, port: 0, metricsPort: 0, device: 'cpu', workers: 1, threads: 1, maxBatch: 4, maxDelayMs: 3000, logger: quiet });
+  const client = new (kserveClientConstructor())(server.address, grpc.credentials.createInsecure());
+  try {
+    const image = await png(3);
+    const request = { model_name: 'tiny', inputs: [{ name: 'images', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [image] } }] };
+    const unaryCall = unary<{ model_version: string }>((d) => client.ModelInfer(request, d));
+    const stream = client.ModelStreamInfer();
+    const streamed = new Promise<{ error_message: string; infer_response: { model_version: string } }[]>((resolve, reject) => {
+      const answers: { error_message: string; infer_response: { model_version: string } }[] = [];
+      stream.on('data', (a) => answers.push(a));
+      stream.on('end', () => resolve(answers));
+      stream.on('error', reject);
+    });
+    stream.write(request);
+    stream.end();
+    while (server.inFlight < 2) await new Promise((r) => setTimeout(r, 5));
+    await publish(repo, 'tiny', 2, exports.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    t.is((await unaryCall).model_version, '1', 'the call was answered by the version it was queued on');
+    const answers = await streamed;
+    t.deepEqual(answers.map((a) => [a.error_message, a.infer_response.model_version]), [['', '1']]);
+    // A failed stream item echoes the caller's model_version: it must not become a label.
+    const refused = client.ModelStreamInfer();
+    const refusedDone = new Promise((resolve) => refused.on('end', resolve).on('error', resolve).on('data', () => undefined));
+    refused.write({ ...request, model_version: 'no-such-version' });
+    refused.end();
+    await refusedDone;
+    const m = await scrape(server.metricsPort!);
+    const handled = (method: string, version: string) => total(m, 'alexnet_grpc_server_handled_total', { grpc_method: method, version });
+    t.deepEqual([handled('ModelInfer', '1'), handled('ModelInfer', '2')], [1, 0]);
+    t.deepEqual([handled('ModelStreamInfer', '1'), handled('ModelStreamInfer', '2'), handled('ModelStreamInfer', 'no-such-version')], [1, 1, 0]);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
