@@ -78,6 +78,8 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
     // The version that answered, as the answer names it: across a reload the version serving when
     // the call ends may be the next one.
     let answeredBy: ModelLabels | undefined;
+    // Whether the call's handler runs: a stream's from its metadata on, a unary call's once its message came.
+    let reached = false;
     const record = (code: grpc.status) => {
       if (finished) return;
       finished = true;
@@ -88,6 +90,7 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
         next({
           onReceiveMetadata: (md, pass) => {
             requestId = ensureRequestId(md);
+            reached = method.requestStream;
             pass(md);
           },
           onReceiveMessage: (message, pass) => {
@@ -96,10 +99,24 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
               record(grpc.status.RESOURCE_EXHAUSTED);
               return call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: withId(undefined) });
             }
-            if (!(message instanceof Malformed)) return pass(message);
+            if (!(message instanceof Malformed)) {
+              reached = true;
+              return pass(message);
+            }
             const details = `the request is not a valid ${method.path} message (${message.reason}): send the protobuf message the service's .proto defines`;
             record(grpc.status.INVALID_ARGUMENT);
             call.sendStatus({ code: grpc.status.INVALID_ARGUMENT, details, metadata: withId(undefined) });
+          },
+          // grpc-js calls this once the call is over, whether a status was sent or not: a call the
+          // client cancelled, or whose deadline grpc-js answered itself, is counted here (a status
+          // its handler sends afterwards goes nowhere), so streams are counted too. A unary call
+          // whose message never came was refused by grpc-js itself (a message over the size
+          // limit), with a status this interceptor does not see: it is not counted as cancelled.
+          onCancel: () => {
+            if (!reached) return;
+            const deadline = call.getDeadline();
+            // grpc-js's deadline timer runs on the event loop's clock, which may be a millisecond behind Date.now().
+            record((deadline instanceof Date ? deadline.getTime() : deadline) <= Date.now() + 1 ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED);
           },
         }),
       sendMetadata: (md, next) => next(withId(md)),

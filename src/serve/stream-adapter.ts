@@ -55,8 +55,11 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
         if (pending.length < STREAM_WINDOW / 2 && call.isPaused()) call.resume();
       }
       writing = false;
-      if (ended) {
-        if (!call.cancelled) call.end();
+      if (ended && !closed) {
+        // grpc-js hands a client's cancel to the stream as its end first, and as the cancel a few
+        // ticks later: let those ticks run, so a cancelled stream is not answered (and counted) OK.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (!call.cancelled && !closed) call.end();
         finish();
       }
     };

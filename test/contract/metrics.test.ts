@@ -6,9 +6,11 @@
  */
 import test from 'ava';
 import { promises as fs } from 'node:fs';
+import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { createLogger } from '../../src/serve/log.js';
+import { kserveClientConstructor } from '../../src/serve/proto.js';
 import { startServer } from '../../src/serve/server.js';
 import { scrape, total, type Series } from '../prometheus-text.js';
 import { MODEL, picture, png, raw, serveForTests } from '../serve-fixtures.js';
@@ -106,4 +108,87 @@ test('overload: every refused call is refused before its image is decoded; only 
   const nice = await Promise.all(tasks.map(async (tid) => Number((await fs.readFile(`/proc/self/task/${tid}/stat`, 'utf8')).split(') ').pop()!.split(' ')[16])));
   t.true(nice.filter((n) => n === 10).length >= s.server.engine.workers, `nice values: ${nice.join(' ')}`);
   t.is(nice[tasks.indexOf(String(process.pid))], 0, 'the main thread');
+});
+
+test('streams the client cancels, or whose deadline passes, are counted CANCELLED and DEADLINE_EXCEEDED, as the client saw them', async (t) => {
+  // Batches of 2 that wait up to 10 s to fill: a lone image stays queued, a pair is answered at once.
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, maxBatch: 2, maxDelayMs: 10_000, metricsPort: 0, logger: createLogger('error', () => undefined) });
+  const Ctor = kserveClientConstructor();
+  const client = new Ctor(server.address, grpc.credentials.createInsecure());
+  const image = await png(2);
+  const request = (n: number) => ({ model_name: 'fashion-mnist-mini', inputs: [{ name: 'images', datatype: 'BYTES', shape: [n], contents: { bytes_contents: Array.from({ length: n }, () => image) } }] });
+  const idle = async () => {
+    while (server.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  };
+  /** One stream: `n` images sent, then `end` with it; resolves with the status code the client saw. */
+  const stream = (n: number, end: (s: grpc.ClientDuplexStream<object, object>) => Promise<void>, options: grpc.CallOptions = {}) => {
+    const s = client.ModelStreamInfer(options);
+    const code = new Promise<number>((resolve) => {
+      s.on('status', (st: grpc.StatusObject) => resolve(st.code));
+      s.on('error', (e: grpc.ServiceError) => resolve(e.code));
+      s.on('data', () => undefined);
+    });
+    s.write(request(n));
+    return end(s).then(() => code);
+  };
+  /**
+   * A stream whose grpc-timeout header only the server enforces, sent with Node's own HTTP/2 client
+   * (a gRPC client also cancels at its deadline, racing the server's timer); resolves with grpc-status.
+   */
+  const deadlineStream = () =>
+    new Promise<number>((resolve, reject) => {
+      const session = http2.connect(`http://${server.address}`);
+      session.on('error', reject);
+      const body = Ctor.service.ModelStreamInfer!.requestSerialize(request(1));
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(body.length, 1);
+      const s = session.request({ ':method': 'POST', ':path': '/inference.GRPCInferenceService/ModelStreamInfer', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': '500m' });
+      const done = (headers: http2.IncomingHttpHeaders) => {
+        if (headers['grpc-status'] === undefined) return;
+        resolve(Number(headers['grpc-status']));
+        session.close();
+      };
+      s.on('response', done);
+      s.on('trailers', done);
+      s.on('error', reject);
+      s.resume();
+      s.write(Buffer.concat([prefix, body]));
+    });
+  try {
+    const seen = [
+      // Cancelled while its image waits in the queue.
+      await stream(1, async (s) => {
+        while (server.engine.queued === 0) await new Promise((r) => setTimeout(r, 5));
+        s.cancel();
+      }),
+      // Cancelled after its answer came, the stream left open.
+      await stream(2, async (s) => {
+        await new Promise((r) => s.once('data', r));
+        s.cancel();
+      }),
+      // Its deadline passes while its image waits in the queue (a client that leaves the deadline to the server).
+      await deadlineStream(),
+      // Ended by the client after its answer: OK.
+      await stream(2, async (s) => {
+        await new Promise((r) => s.once('data', r));
+        s.end();
+      }),
+    ];
+    // A message over the size limit is refused by grpc-js itself, with a status no interceptor sees: not a cancel.
+    const big = new Ctor(server.address, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': -1 });
+    const tooLarge = { model_name: 'fashion-mnist-mini', inputs: [{ name: 'images', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.alloc(17 * 1024 * 1024)] } }] };
+    t.is(await new Promise<number>((resolve) => big.ModelInfer(tooLarge, (e: grpc.ServiceError | null) => resolve(e?.code ?? grpc.status.OK))), grpc.status.RESOURCE_EXHAUSTED);
+    big.close();
+    await idle();
+    t.deepEqual(seen.map((c) => grpc.status[c]), ['CANCELLED', 'CANCELLED', 'DEADLINE_EXCEEDED', 'OK']);
+    const m = await scrape(server.metricsPort!);
+    const counted = Object.fromEntries(['CANCELLED', 'DEADLINE_EXCEEDED', 'OK'].map((code) => [code, total(m, 'alexnet_grpc_server_handled_total', { grpc_method: 'ModelStreamInfer', grpc_code: code })]));
+    t.deepEqual(counted, { CANCELLED: 2, DEADLINE_EXCEEDED: 1, OK: 1 });
+    t.is(total(m, 'alexnet_grpc_server_handled_total', { grpc_method: 'ModelInfer', grpc_code: 'CANCELLED' }), 0);
+    t.is(total(m, 'alexnet_grpc_server_handling_seconds_count', { grpc_method: 'ModelStreamInfer' }), 4);
+    t.is(total(m, 'alexnet_in_flight'), 0);
+  } finally {
+    client.close();
+    await server.shutdown('test done');
+  }
 });
