@@ -33,7 +33,9 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
     const context = callContext(call);
     const refused = env.admission.admit(env.log, method, performance.now(), context);
     if (refused) {
-      call.destroy(Object.assign(new Error(refused.details), { code: refused.code, details: refused.details }));
+      // grpc-js sends a stream's status from its 'error' event; destroy() would end the stream
+      // without one, and the client would wait for it forever.
+      call.emit('error', Object.assign(new Error(refused.details), { code: refused.code, details: refused.details }));
       return;
     }
     const pending: Promise<Res>[] = [];

@@ -151,3 +151,46 @@ test('a ModelInfer and a ModelStreamInfer in flight across a reload are counted 
     await server.shutdown();
   }
 });
+
+test('a ModelStreamInfer opened while the model loads, or while the server drains, is answered UNAVAILABLE at once (it was left without a status)', async (t) => {
+  const Ctor = kserveClientConstructor();
+  let client: Client | undefined;
+  /** The status a new stream gets; the deadline only keeps a stream left without one from hanging the test. */
+  const streamStatus = () =>
+    new Promise<string>((resolve) => {
+      const s = client!.ModelStreamInfer({ deadline: Date.now() + 60_000 });
+      s.on('error', (e: grpc.ServiceError) => resolve(`${grpc.status[e.code]}: ${e.details}`));
+      s.on('data', () => undefined);
+      s.on('end', () => resolve('ended without an error'));
+      s.write({ model_name: 'fashion-mnist-mini' });
+    });
+  let whileLoading: Promise<string> | undefined;
+  // Batches wait 2 s to fill (max batch 64): a lone ModelInfer call is still in flight while the server drains.
+  const server = await startServer({
+    model: MODEL,
+    port: 0,
+    device: 'cpu',
+    maxBatch: 64,
+    maxDelayMs: 2000,
+    logger: quiet,
+    onListening: (port) => {
+      client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+      whileLoading = streamStatus();
+    },
+  });
+  try {
+    t.is(await whileLoading, 'UNAVAILABLE: the model is still loading');
+    const image = await png(3);
+    const inFlight = unary<{ model_version: string }>((d) =>
+      client!.ModelInfer({ model_name: 'fashion-mnist-mini', inputs: [{ name: 'images', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [image] } }] }, d),
+    );
+    while (server.inFlight === 0) await new Promise((r) => setTimeout(r, 5));
+    const stopping = server.shutdown('test');
+    t.is(await streamStatus(), 'UNAVAILABLE: the server is shutting down');
+    t.is((await inFlight).model_version, server.info.model!.version!, 'the call in flight is answered');
+    await stopping;
+  } finally {
+    client?.close();
+    await server.shutdown();
+  }
+});
