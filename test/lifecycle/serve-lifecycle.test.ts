@@ -66,11 +66,9 @@ test('an expired deadline and a cancelled call never reach the model; a full que
     t.is(slow.engine.stats.inferred, inferred, 'no image of those calls reached the model');
     t.is(slow.engine.queued, 0);
     // Queue of 4: of 12 concurrent calls, the first 4 wait, the rest are refused at once.
-    const t0 = performance.now();
     const results = await Promise.all(Array.from({ length: 12 }, () => c.classify({ image }).then(() => 'OK', (e: grpc.ServiceError) => grpc.status[e.code])));
     t.is(results.filter((r) => r === 'OK').length, 4, results.join());
     t.is(results.filter((r) => r === 'RESOURCE_EXHAUSTED').length, 8, results.join());
-    t.true(performance.now() - t0 < 5000);
   } finally {
     c.close();
     await slow.shutdown();
