@@ -148,6 +148,7 @@ export async function cliWithInput(input: Buffer | undefined, ...args: string[])
   let err = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const [code] = (await once(p, 'exit')) as [number];
+  // 'close', not 'exit': the child's last output can still be in its pipes when it has exited.
+  const [code] = (await once(p, 'close')) as [number];
   return { code, out, err };
 }

@@ -35,7 +35,7 @@ async function interruptWhileWriting(ck: string, out: string, signal: 'SIGINT' |
   const child = spawn(process.execPath, [cli, 'export', ck, '-o', path.join(out, 'm.onnx')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const exited = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   let landed = false;
   const watcher = watch(out, (_, name) => {
     if (landed || !String(name).includes('.tmp-')) return;

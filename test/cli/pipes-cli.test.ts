@@ -32,7 +32,7 @@ async function headOne(args: string[]): Promise<{ first: string; code: number | 
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const [chunk] = (await once(p.stdout, 'data')) as [Buffer];
   p.stdout.destroy();
-  const [code, signal] = (await once(p, 'exit')) as [number | null, string | null];
+  const [code, signal] = (await once(p, 'close')) as [number | null, string | null];
   return { first: chunk.toString().split('\n')[0]!, code, signal, err };
 }
 
@@ -67,7 +67,7 @@ test('Ctrl-C or SIGTERM of a client waiting on a server ends it at once with one
       // It is in its call once it has connected.
       await once(blackHole, 'connection');
       p.kill(signal);
-      const [exit, by] = (await once(p, 'exit')) as [number | null, string | null];
+      const [exit, by] = (await once(p, 'close')) as [number | null, string | null]; // 'close': stderr read to its end
       t.is(exit, code, `${args.join(' ')}: ${by ?? ''} ${err}`);
       t.is(err, `alexnet: interrupted (${signal})\n`);
     } finally {
