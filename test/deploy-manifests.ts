@@ -3,7 +3,7 @@
  * dockerfile-ast, deploy/*.yaml through `yaml`, each kustomization's resources and its RFC 6902
  * patches applied to the base objects, and the flags `alexnet serve --help` lists.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,22 +59,36 @@ export interface Kustomization {
   missing: string[];
   /** Patches whose target matched no object. */
   unmatched: string[];
+  /** Directory resources kustomize refuses: a folder that holds a kustomization being built (an overlay inside its base). */
+  cycles: string[];
 }
 
-/** A kustomization built the way `kubectl apply -k` would for what it uses here: resources, then RFC 6902 patches on their targets. */
-export function buildKustomization(dir: string): Kustomization {
+/**
+ * A kustomization built the way `kubectl apply -k` would for what it uses here: resources, then
+ * RFC 6902 patches on their targets. As kustomize, a directory resource that contains a
+ * kustomization already being built (`../` from an overlay inside its base) is a cycle, refused.
+ */
+export function buildKustomization(dir: string, building: string[] = []): Kustomization {
   const [k] = yamlObjects(path.join(dir, 'kustomization.yaml'));
   const objects: K8sObject[] = [];
   const missing: string[] = [];
   const unmatched: string[] = [];
+  const cycles: string[] = [];
+  const roots = [...building, path.resolve(dir)];
   for (const r of (k!.resources ?? []) as string[]) {
     const p = path.resolve(dir, r);
     if (!existsSync(p)) missing.push(r);
     else if (statSync(p).isDirectory()) {
-      const inner = buildKustomization(p);
+      const inside = roots.filter((root) => root === p || root.startsWith(p + path.sep));
+      if (inside.length > 0) {
+        cycles.push(`${path.relative(ROOT, dir)}: ${r} contains ${inside.map((i) => path.relative(ROOT, i)).join(', ')}`);
+        continue;
+      }
+      const inner = buildKustomization(p, roots);
       objects.push(...inner.objects);
       missing.push(...inner.missing.map((m) => path.join(r, m)));
       unmatched.push(...inner.unmatched);
+      cycles.push(...inner.cycles);
     } else objects.push(...yamlObjects(p));
   }
   for (const patch of (k!.patches ?? []) as { path: string; target: { kind: string; name: string } }[]) {
@@ -83,7 +97,7 @@ export function buildKustomization(dir: string): Kustomization {
     if (targets.length === 0) unmatched.push(`${patch.path} -> ${patch.target.kind}/${patch.target.name}`);
     for (const o of targets) objects.splice(objects.indexOf(o), 1, applyJsonPatch(o, ops));
   }
-  return { dir, objects, missing, unmatched };
+  return { dir, objects, missing, unmatched, cycles };
 }
 
 export interface JsonPatchOp {
@@ -116,6 +130,28 @@ export function applyJsonPatch(doc: K8sObject, ops: JsonPatchOp[]): K8sObject {
     }
   }
   return out;
+}
+
+/** The kustomize of this machine, as a command (`kubectl kustomize` or `kustomize build`), or undefined where neither is installed. */
+export function kustomizeCommand(): string[] | undefined {
+  const candidates = [
+    { build: ['kubectl', 'kustomize'], version: ['kubectl', 'version', '--client'] },
+    { build: ['kustomize', 'build'], version: ['kustomize', 'version'] },
+  ];
+  for (const { build, version } of candidates) {
+    if (spawnSync(version[0]!, version.slice(1), { stdio: 'ignore' }).status === 0) return build;
+  }
+  return undefined;
+}
+
+/** What the real kustomize builds from `dir`: its objects, or its error. */
+export async function kustomizeBuild(command: string[], dir: string): Promise<{ objects?: K8sObject[]; error?: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(command[0]!, [...command.slice(1), dir], { maxBuffer: 16 << 20 });
+    return { objects: parseAllDocuments(stdout).map((d) => d.toJS() as K8sObject) };
+  } catch (e) {
+    return { error: String((e as { stderr?: string }).stderr || (e as Error).message).trim() };
+  }
 }
 
 /** The long flags `alexnet serve --help` lists (the built CLI, run). */

@@ -15,7 +15,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { SERVICE_NAME } from '../../src/serve/proto.js';
 import { startServer } from '../../src/serve/server.js';
-import { buildKustomization, DEPLOY, dockerfileStages, flagsOf, flagValue, jsonStrings, ROOT, serveFlags, type K8sObject } from '../deploy-manifests.js';
+import { buildKustomization, DEPLOY, dockerfileStages, flagsOf, flagValue, jsonStrings, kustomizeBuild, kustomizeCommand, ROOT, serveFlags, type K8sObject } from '../deploy-manifests.js';
 import { MODEL, quiet } from '../serve-fixtures.js';
 
 const stages = dockerfileStages();
@@ -87,6 +87,7 @@ test('every object validates against its Kubernetes schema, in the base and in e
   for (const b of builds) {
     t.deepEqual(b.missing, [], `${b.dir}: resources that do not exist`);
     t.deepEqual(b.unmatched, [], `${b.dir}: patches that match no object`);
+    t.deepEqual(b.cycles, [], `${b.dir}: resources kustomize refuses as a cycle (an overlay inside its base)`);
     for (const o of b.objects) {
       if (o.kind === 'ServiceMonitor') continue; // a CRD: no model here; checked field by field below
       const model = models[o.kind];
@@ -95,6 +96,20 @@ test('every object validates against its Kubernetes schema, in the base and in e
     }
   }
   t.deepEqual(base.objects.map((o) => o.kind).sort(), ['Deployment', 'HorizontalPodAutoscaler', 'Service', 'Service', 'ServiceMonitor']);
+});
+
+/** An object with its keys sorted at every level, so two builds compare whatever order their tool wrote. */
+const canonical = (v: unknown): unknown =>
+  Array.isArray(v) ? v.map(canonical) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)])) : v;
+const byKindAndName = (objects: K8sObject[]) => [...objects].sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`)).map(canonical);
+
+const kustomize = kustomizeCommand();
+(kustomize ? test : test.skip)(`kustomize itself (${kustomize?.join(' ') ?? 'neither kubectl nor kustomize is installed'}) builds the base and each overlay into the objects these tests check`, async (t) => {
+  for (const b of builds) {
+    const built = await kustomizeBuild(kustomize!, b.dir);
+    t.is(built.error, undefined, `kubectl apply -k ${path.relative(ROOT, b.dir)}/ fails`);
+    if (built.objects) t.deepEqual(byKindAndName(built.objects), byKindAndName(b.objects), path.relative(ROOT, b.dir) || 'deploy');
+  }
 });
 
 test('the pod runs as the image\'s non-root user, read-only, without privilege escalation, with a writable /tmp', (t) => {
