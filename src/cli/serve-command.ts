@@ -42,6 +42,11 @@ export interface ServeCommandOptions {
 export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   if (!!opts.tlsCert !== !!opts.tlsKey) throw new ConfigError('--tls-cert and --tls-key go together: give both to serve TLS');
   if (opts.tlsClientCa && !opts.tlsCert) throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: mutual TLS is TLS first');
+  // SIGHUP while the server starts (a reload asked of every pod while one is still loading) would
+  // end the process, Node's default: remember it, and reload once serving.
+  let hupWhileStarting = false;
+  const earlyHup = () => void (hupWhileStarting = true);
+  process.on('SIGHUP', earlyHup);
   const { startServer } = await import('../serve/server.js');
   const { createLogger } = await import('../serve/log.js');
   const log = createLogger(opts.logLevel);
@@ -89,6 +94,11 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
   };
   // SIGHUP: serve the version the model source names now (a failure is logged; the old one keeps serving).
   process.on('SIGHUP', () => void server.reload('SIGHUP'));
+  process.off('SIGHUP', earlyHup);
+  if (hupWhileStarting) {
+    log.info('SIGHUP came while starting: reading the model source again now that the server is serving');
+    void server.reload('SIGHUP while starting');
+  }
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
