@@ -49,10 +49,13 @@ async function readDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
-/** The model names in the repository: its subdirectories not starting with a dot, nor ending in `.index` (an index). */
+/** The folder mkfs puts at the root of an ext2/3/4 file system: a volume mounted as the repository (a PersistentVolumeClaim) has it. */
+const FILE_SYSTEM_DIR = 'lost+found';
+
+/** The model names in the repository: its subdirectories not starting with a dot, nor ending in `.index` (an index), nor the file system's lost+found. */
 export async function modelNames(dir: string): Promise<string[]> {
   return (await readDir(dir))
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.endsWith(INDEX_DIR_SUFFIX))
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.endsWith(INDEX_DIR_SUFFIX) && e.name !== FILE_SYSTEM_DIR)
     .map((e) => e.name)
     .sort();
 }

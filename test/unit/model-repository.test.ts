@@ -21,6 +21,15 @@ test('versions are the directories named by whole numbers; a half-published one 
   await t.throwsAsync(chooseVersion(dir, 'cats', parseVersionPolicy('4')), { message: /has no version 4 .*it has: 1, 2, 10/ });
 });
 
+test('a volume mounted as the repository: its lost+found (mkfs makes one at the root of ext4) is not a model', async (t) => {
+  const dir = await tempDir('repo');
+  await fs.mkdir(path.join(dir, 'lost+found'), { mode: 0o700 });
+  await t.throwsAsync(resolveModelName(dir), { message: new RegExp(`${dir} holds no model: put versions in ${dir}/<name>/<version>/model.onnx`) });
+  await version(dir, 'cats', '1');
+  t.is(await resolveModelName(dir), 'cats');
+  await t.throwsAsync(resolveModelName(dir, 'lost+found'), { message: /has no model 'lost\+found' \(it has: cats\)/ });
+});
+
 test('the model name: the only one there, or the one named; clear refusals otherwise', async (t) => {
   const dir = await tempDir('repo');
   await t.throwsAsync(resolveModelName(path.join(dir, 'nope')), { message: /does not exist/ });
