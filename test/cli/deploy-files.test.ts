@@ -209,6 +209,9 @@ test('the HPA scales the Deployment on CPU; the ServiceMonitor scrapes the metri
   t.like(hpa.spec.scaleTargetRef, { apiVersion: deployment.apiVersion, kind: 'Deployment', name: deployment.metadata.name });
   t.true(hpa.spec.metrics.some((m: K8sObject) => m.type === 'Resource' && m.resource.name === 'cpu'));
   t.true(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas >= hpa.spec.minReplicas);
+  // Kubernetes' HPA docs: with an HPA, leave spec.replicas out of the Deployment's manifest, or every
+  // kubectl apply sets the count back to it, stopping the pods the HPA added.
+  for (const b of builds) t.false('replicas' in deploymentOf(b.objects).spec, `${path.relative(ROOT, b.dir) || 'deploy'}: the Deployment sets replicas, which the HPA owns`);
 
   const monitor = find(base.objects, 'ServiceMonitor')[0]!;
   t.is(monitor.apiVersion, 'monitoring.coreos.com/v1');
