@@ -154,6 +154,30 @@ export async function kustomizeBuild(command: string[], dir: string): Promise<{ 
   }
 }
 
+/** This machine's Debian release (`bookworm`), or undefined elsewhere: its package database describes the image's base of that release. */
+export function debianRelease(): string | undefined {
+  try {
+    return /^VERSION_CODENAME=(\S+)$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Debian package that installs program `name` in a bin folder (dpkg's own answer here), or undefined. */
+export function debianPackageOf(name: string): string | undefined {
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    const r = spawnSync('dpkg-query', ['-S', `${dir}/${name}`], { encoding: 'utf8' });
+    const owner = r.status === 0 ? /^([a-z0-9][a-z0-9.+-]*)(?::[a-z0-9]+)?: \//m.exec(r.stdout)?.[1] : undefined;
+    if (owner) return owner;
+  }
+  return undefined;
+}
+
+/** A package's priority in the archive (`required` ones make up debian:<release>-slim). */
+export function debianPriority(pkg: string): string | undefined {
+  return /^Priority: (\S+)$/m.exec(spawnSync('apt-cache', ['show', pkg], { encoding: 'utf8' }).stdout ?? '')?.[1];
+}
+
 /** The long flags `alexnet serve --help` lists (the built CLI, run). */
 export async function serveFlags(): Promise<Set<string>> {
   const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'serve', '--help']);

@@ -5,7 +5,7 @@
  * it listens on, the health service names it registers (a real server, asked over gRPC).
  */
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
@@ -15,7 +15,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { SERVICE_NAME } from '../../src/serve/proto.js';
 import { startServer } from '../../src/serve/server.js';
-import { buildKustomization, DEPLOY, dockerfileStages, flagsOf, flagValue, jsonStrings, kustomizeBuild, kustomizeCommand, ROOT, serveFlags, type K8sObject } from '../deploy-manifests.js';
+import { buildKustomization, debianPackageOf, debianPriority, debianRelease, DEPLOY, dockerfileStages, flagsOf, flagValue, jsonStrings, kustomizeBuild, kustomizeCommand, ROOT, serveFlags, type K8sObject } from '../deploy-manifests.js';
 import { MODEL, quiet } from '../serve-fixtures.js';
 
 const stages = dockerfileStages();
@@ -110,6 +110,34 @@ const kustomize = kustomizeCommand();
     t.is(built.error, undefined, `kubectl apply -k ${path.relative(ROOT, b.dir)}/ fails`);
     if (built.objects) t.deepEqual(byKindAndName(built.objects), byKindAndName(b.objects), path.relative(ROOT, b.dir) || 'deploy');
   }
+});
+
+/** README.md and every file under deploy/: the text users copy commands from. */
+const docs = [path.join(ROOT, 'README.md'), ...readdirSync(DEPLOY, { recursive: true, encoding: 'utf8' }).map((f) => path.join(DEPLOY, f)).filter((f) => f.endsWith('.yaml'))];
+const release = debianRelease();
+const baseRelease = /bookworm|bullseye|trixie/.exec(runtime.image)?.[0];
+(release !== undefined && release === baseRelease ? test : test.skip)(`every program run inside the container (preStop, and 'kubectl exec <pod> -- PROG' in the README and deploy/) is in the image: node, what its Dockerfile installs, or Debian ${baseRelease}'s required packages (${release === baseRelease ? 'read from dpkg and apt here' : `this machine is not Debian ${baseRelease}`})`, (t) => {
+  const programs = new Map<string, Set<string>>();
+  const ran = (prog: string, where: string) => programs.set(path.posix.basename(prog), (programs.get(path.posix.basename(prog)) ?? new Set()).add(where));
+  for (const b of builds) {
+    const command: string[] | undefined = containerOf(b.objects).lifecycle?.preStop?.exec?.command;
+    if (command) ran(command[0]!, `${path.relative(ROOT, b.dir) || 'deploy'} preStop`);
+  }
+  for (const file of docs) for (const m of readFileSync(file, 'utf8').matchAll(/kubectl exec \S+ -- (\S+)/g)) ran(m[1]!, path.relative(ROOT, file));
+  t.true(programs.has('sleep'), 'the preStop command was read');
+  // What the runtime stage installs: apt-get install's package names.
+  const installed = of('RUN').flatMap((r) => [...r.getArgumentsContent()!.matchAll(/apt-get install([^&;]*)/g)].flatMap((m) => m[1]!.split(/\s+/).filter((w) => w && !w.startsWith('-'))));
+  t.true(installed.includes('tini'));
+  const missing: string[] = [];
+  for (const [prog, where] of programs) {
+    if (prog === 'node') continue; // the node image's own /usr/local/bin/node
+    const pkg = debianPackageOf(prog);
+    const priority = pkg && debianPriority(pkg);
+    if (!pkg || (!installed.includes(pkg) && priority !== 'required')) {
+      missing.push(`${prog} (${[...where].join(', ')}): ${pkg ? `in ${pkg}, priority ${priority}, which ${runtime.image} does not have` : 'no Debian package installs it'}`);
+    }
+  }
+  t.deepEqual(missing, [], 'programs the container does not have');
 });
 
 test('the pod runs as the image\'s non-root user, read-only, without privilege escalation, with a writable /tmp', (t) => {
