@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber } from './cli/arg-parsers.js';
+import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber, timerMs, timerSeconds } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
 import { readLabelsFile, refuseEmptyOptions } from './cli/option-checks.js';
 import { exitOnInterrupt } from './cli/interrupt.js';
@@ -204,9 +204,9 @@ program
   .option('--max-pixels <n>', 'largest image decoded, in pixels (checked from its header; larger ones get RESOURCE_EXHAUSTED); a decoded image holds 3 bytes per pixel while it is resized', positiveInt, 40_000_000)
   .option('--worker-nice <n>', 'nice value of the inference worker threads (0-19): above 0, the main thread (gRPC, refusals) and image decoding run first when every core is busy, so an overloaded server refuses in milliseconds; 0 for none', niceValue, 10)
   .option('--no-split-crops', 'run every image on one worker; by default a lone ten-crop image (nothing else waiting) has its ten crops divided among the free workers, so a single caller uses every core')
-  .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', positiveNumber, 10)
-  .option('--max-connection-age <seconds>', "close each client connection after this long (gracefully, calls in flight finish), so long-lived clients reconnect and spread over replicas added since", positiveNumber, 1800)
-  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', positiveInt)
+  .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long calls in flight may take to finish', timerSeconds(), 10)
+  .option('--max-connection-age <seconds>', "close each client connection after this long (gracefully, calls in flight finish), so long-lived clients reconnect and spread over replicas added since", timerSeconds(1.1), 1800)
+  .option('--stats-interval-ms <ms>', 'log a "stats" line (level info) every <ms>: event-loop lag p99 and max and CPU cores used since the last line, images inferred, batches, split images, queued, in flight (default: off)', timerMs)
   .option('--index <dir|url>', 'the similarity index of alexnet.v1.ImageSearch: a directory (LanceDB, created on the first upsert) (default: <model dir>/<model name>.index/)')
   .option('--tls-cert <file>', 'serve TLS with this PEM certificate (chain); re-read when the file changes, so a rotated certificate needs no restart')
   .option('--tls-key <file>', 'the PEM private key of --tls-cert')

@@ -25,6 +25,30 @@ export function port(value: string): number {
   return n;
 }
 
+/** The longest delay Node's timers take: a longer one fires at once (after 1 ms, with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Seconds a timer waits: positive, and at most what Node's timers take once `margin` is applied
+ * (grpc-js adds up to 10% of jitter to a connection's age). A --max-connection-age of a month
+ * closed every connection 1 ms after it opened.
+ */
+export function timerSeconds(margin = 1): (value: string) => number {
+  const max = Math.floor(MAX_TIMER_MS / 1000 / margin);
+  return (value) => {
+    const n = positiveNumber(value);
+    if (n > max) throw new InvalidArgumentError(`must be at most ${max} seconds (${Math.floor(max / 86_400)} days): Node's timers end at 2^31 ms, and a longer one would fire at once`);
+    return n;
+  };
+}
+
+/** Milliseconds between timer ticks: a positive integer Node's timers take. */
+export function timerMs(value: string): number {
+  const n = positiveInt(value);
+  if (n > MAX_TIMER_MS) throw new InvalidArgumentError(`must be at most ${MAX_TIMER_MS} (milliseconds): Node's timers end at 2^31 ms, and a longer one would fire at once`);
+  return n;
+}
+
 /** A batching delay: 0 to 10,000 ms (a longer one holds a lone call for as long; Node's timers end at 2^31 ms). */
 export function batchDelay(value: string): number {
   const n = Number(value);

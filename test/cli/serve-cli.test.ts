@@ -132,6 +132,49 @@ test('serve --model given a checkpoint, a folder or another file says what to gi
   t.regex(delay.err, /--max-delay-ms.*must be from 0 to 10000/);
 });
 
+test("serve's timers stay within what Node's timers take: a longer --max-connection-age, --grace or --stats-interval-ms is refused; the longest accepted age keeps a client's connection", async (t) => {
+  const { startServerProcess } = await import('../server-process.js');
+  // Node's timers take at most 2^31 - 1 ms; grpc-js waits a connection's age plus up to 10% of jitter.
+  const maxAge = Math.floor((2 ** 31 - 1) / 1000 / 1.1);
+  const maxGrace = Math.floor((2 ** 31 - 1) / 1000);
+  const refused = [
+    ['--max-connection-age', String(maxAge + 1), `at most ${maxAge} seconds`],
+    ['--max-connection-age', '3000000', `at most ${maxAge} seconds`],
+    ['--grace', String(maxGrace + 1), `at most ${maxGrace} seconds`],
+    ['--stats-interval-ms', String(2 ** 31), `at most ${2 ** 31 - 1}`],
+  ] as const;
+  for (const [flag, value, says] of refused) {
+    // Served (the old behaviour: every connection closed 1 ms after it opened) or refused.
+    const outcome = await startServerProcess([flag, value, '--workers', '1']).then(
+      async (p) => {
+        p.child.kill('SIGTERM');
+        await p.done;
+        return 'served';
+      },
+      (e: Error) => e.message,
+    );
+    t.true(outcome.includes(`${flag} <`) && outcome.includes(says), `${flag} ${value}: ${outcome.slice(-300)}`);
+  }
+  const p = await startServerProcess(['--max-connection-age', String(maxAge), '--grace', String(maxGrace), '--workers', '1', '--log-level', 'debug']);
+  const { AlexNetClient } = await import('../../src/serve/client.js');
+  const client = new AlexNetClient(p.address);
+  try {
+    const image = await png(5);
+    for (let i = 0; i < 3; i++) {
+      await client.classify({ image, top_k: 1 });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const peers = p.log.lines.filter((l) => l.msg === 'call' && l.peer).map((l) => l.peer);
+    t.is(peers.length, 3);
+    t.is(new Set(peers).size, 1, 'the three calls came on one connection');
+  } finally {
+    client.close();
+    p.child.kill('SIGTERM');
+  }
+  const exit = await p.done;
+  t.notRegex(exit.stderr, /TimeoutOverflowWarning/);
+});
+
 test('serve --max-pixels: the server decodes images up to it and refuses larger ones, naming the option', async (t) => {
   const path = await import('node:path');
   const sharp = (await import('sharp')).default;
