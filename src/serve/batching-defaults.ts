@@ -2,8 +2,8 @@
  * The batching and worker-layout defaults used when the user gives none (`alexnet serve`,
  * bench:serve): images per batch, how long an image waits for others, workers and threads.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { cgroupCpuLimit } from './cgroup-cpu-limit.js';
 
 /** Most images in one batch when --max-batch is not given: small on a CPU, large on a GPU (see bench/RESULTS.md, serve batch size). */
 export function defaultMaxBatch(provider: string): number {
@@ -13,29 +13,6 @@ export function defaultMaxBatch(provider: string): number {
 /** How long an image waits for others to fill its batch when --max-delay-ms is not given (see bench/RESULTS.md, serve batch delay). */
 export function defaultMaxDelayMs(provider: string): number {
   return provider === 'cpu' ? 0 : 2;
-}
-
-/**
- * The CPU limit a cgroup puts on this process, in cores (rounded up), from cgroup v2's cpu.max
- * ("<quota> <period>" or "max <period>") or v1's cfs_quota_us / cfs_period_us; undefined when
- * there is none. A container limited to 2 CPUs on a 64-core node sees 64 cores in
- * os.availableParallelism() (Node 20 does not read cgroups), and would start 16 workers of 4
- * threads for 2 cores.
- */
-export function cgroupCpuLimit(read: (file: string) => string | undefined = readOptional): number | undefined {
-  const v2 = read('/sys/fs/cgroup/cpu.max')?.trim().split(/\s+/);
-  if (v2) return v2[0] === 'max' ? undefined : cores(Number(v2[0]), Number(v2[1]));
-  return cores(Number(read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us')), Number(read('/sys/fs/cgroup/cpu/cpu.cfs_period_us')));
-}
-
-const cores = (quota: number, period: number) => (quota > 0 && period > 0 ? Math.max(1, Math.ceil(quota / period)) : undefined);
-
-function readOptional(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** The cores this process may use: the machine's, or fewer under a cgroup CPU limit. */

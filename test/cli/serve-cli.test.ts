@@ -3,8 +3,12 @@
  * processes) against a real server on 127.0.0.1:0.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { startServer } from '../../src/serve/server.js';
-import { byIndex, cli, cliWithInput, maxDiff, png, pngHeader, quiet, serveForTests } from '../serve-fixtures.js';
+import { byIndex, cli, CLI, cliWithInput, maxDiff, png, pngHeader, quiet, serveForTests } from '../serve-fixtures.js';
+import { logWatcher } from '../server-process.js';
 import { tempDir } from '../temp-dir.js';
 
 const served = serveForTests();
@@ -173,6 +177,51 @@ test("serve's timers stay within what Node's timers take: a longer --max-connect
   }
   const exit = await p.done;
   t.notRegex(exit.stderr, /TimeoutOverflowWarning/);
+});
+
+/**
+ * A cgroup of this machine's kernel with a CPU quota of one core, as systemd makes for CPUQuota=100%
+ * (cgroup v1's cpu hierarchy, or v2 with the cpu controller on), below the root; or why none can be made here.
+ */
+function oneCoreCgroup(): { dir: string } | { why: string } {
+  if (availableParallelism() < 2) return { why: 'one core here: a quota of one changes nothing' };
+  const v1 = readFileSync('/proc/self/cgroup', 'utf8').split('\n').some((l) => l.split(':')[1]?.split(',').includes('cpu'));
+  const dir = `${v1 ? '/sys/fs/cgroup/cpu' : '/sys/fs/cgroup'}/alexnet-test-${process.pid}`;
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    return { why: `no cgroup can be made here (${(e as NodeJS.ErrnoException).code})` };
+  }
+  try {
+    if (v1) writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Number(readFileSync(`${dir}/cpu.cfs_period_us`, 'utf8'))));
+    else if (existsSync(`${dir}/cpu.max`)) writeFileSync(`${dir}/cpu.max`, '100000 100000');
+    else throw new Error('the cpu controller is not enabled for new cgroups');
+    return { dir };
+  } catch (e) {
+    rmdirSync(dir);
+    return { why: `no CPU quota can be set here (${(e as Error).message})` };
+  }
+}
+
+// Made and removed once to know whether the test can run; made again by the test.
+const cgroup = oneCoreCgroup();
+if ('dir' in cgroup) rmdirSync(cgroup.dir);
+('dir' in cgroup ? test : test.skip)(`serve's default worker layout under a cgroup CPU quota of one core below the root (systemd's CPUQuota=100%): one worker of one thread${'why' in cgroup ? ` (${cgroup.why})` : ''}`, async (t) => {
+  const made = oneCoreCgroup();
+  if (!('dir' in made)) return t.fail(made.why);
+  const { dir } = made;
+  // The shell joins the cgroup, then becomes the server.
+  const child = spawn('sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, process.execPath, CLI, 'serve', '--port', '0', '--device', 'cpu'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const log = logWatcher(child.stderr!);
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  try {
+    const serving = await Promise.race([log.waitFor((l) => l.msg === 'serving'), exited.then(() => ({ exited: true }))]);
+    t.like(serving, { workers: 1, threadsPerWorker: 1 }, `the kernel gives the server one core of the machine's ${availableParallelism()}`);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    rmdirSync(dir);
+  }
 });
 
 test('serve --max-pixels: the server decodes images up to it and refuses larger ones, naming the option', async (t) => {

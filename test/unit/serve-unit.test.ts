@@ -14,7 +14,8 @@ import * as grpc from '@grpc/grpc-js';
 import { CancelledError, ConfigError, DeadlineError, ImageTooLargeError, InvalidImageError, OverloadedError, UnavailableError } from '../../src/errors.js';
 import { Admission } from '../../src/serve/admission.js';
 import { failedItem } from '../../src/serve/alexnet-service.js';
-import { cgroupCpuLimit, resolveParallelism } from '../../src/serve/batching-defaults.js';
+import { resolveParallelism } from '../../src/serve/batching-defaults.js';
+import { cgroupCpuLimit } from '../../src/serve/cgroup-cpu-limit.js';
 import { callContext } from '../../src/serve/call-context.js';
 import { LOADER_OPTIONS } from '../../src/serve/proto.js';
 import { BadRequestError, toStatus } from '../../src/serve/status.js';
@@ -159,4 +160,22 @@ test('the cgroup CPU limit: cgroup v2 cpu.max and v1 cfs quota/period, rounded u
   t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '400000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), 4);
   t.is(cgroupCpuLimit(files({ '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '-1\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), undefined);
   t.is(cgroupCpuLimit(files({})), undefined);
+});
+
+test("the cgroup CPU limit is the process's own cgroup's (/proc/self/cgroup), or the smallest above it: a systemd unit's CPUQuota, a container's", (t) => {
+  const files = (f: Record<string, string>) => (file: string) => f[file];
+  // cgroup v2 on a host: the service's cgroup has the quota; the root has no cpu.max.
+  const service = '0::/system.slice/alexnet.service\n';
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': service, '/sys/fs/cgroup/system.slice/alexnet.service/cpu.max': '300000 100000\n' })), 3);
+  // A slice above the service limits it more.
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': service, '/sys/fs/cgroup/system.slice/alexnet.service/cpu.max': '300000 100000\n', '/sys/fs/cgroup/system.slice/cpu.max': '100000 100000\n' })), 1);
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': service, '/sys/fs/cgroup/system.slice/alexnet.service/cpu.max': 'max 100000\n' })), undefined);
+  // Hybrid (v1 controllers, v2 for systemd): the cpu controller is v1's, whatever its list is called.
+  const hybrid = '12:cpu,cpuacct:/system.slice/alexnet.service\n0::/system.slice/alexnet.service\n';
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': hybrid, '/sys/fs/cgroup/cpu/system.slice/alexnet.service/cpu.cfs_quota_us': '250000\n', '/sys/fs/cgroup/cpu/system.slice/alexnet.service/cpu.cfs_period_us': '100000\n' })), 3);
+  // A v1 container without a cgroup namespace: the host's path is not below the mount, whose root is the container's cgroup.
+  const docker = '4:cpu,cpuacct:/docker/0123abcd\n';
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': docker, '/sys/fs/cgroup/cpu/cpu.cfs_quota_us': '200000\n', '/sys/fs/cgroup/cpu/cpu.cfs_period_us': '100000\n' })), 2);
+  // v2 with a cgroup namespace: '/' is the container's own cgroup.
+  t.is(cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '150000 100000\n' })), 2);
 });
