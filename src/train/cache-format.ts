@@ -28,6 +28,8 @@ export const SPLIT_NAMES: readonly SplitName[] = ['train', 'val', 'test'];
 export type ImageStore = 'raw' | 'jpeg';
 export const IMAGE_STORES: readonly ImageStore[] = ['raw', 'jpeg'];
 export const DEFAULT_JPEG_QUALITY = 90;
+/** Each image's label is a uint16 in `<split>.labels`: class ids 0..65535. */
+export const MAX_CLASSES = 0x10000;
 
 export interface CacheMeta {
   format: string;

@@ -10,6 +10,7 @@
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { MAX_CLASSES } from './cache-format.js';
 
 /** The image files read (by extension; the decoder then checks the bytes). */
 // .jfif: the name Windows browsers give a saved JPEG.
@@ -109,6 +110,10 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
   if (folders.length < minClasses) {
     const hint = loose > 0 ? ` (it holds ${loose} images directly: put each class's images in a folder named after the class)` : archives > 0 ? ` (it holds ${unpackHint(archives)})` : '';
     throw new ConfigError(`${root} must hold one folder per class (at least ${minClasses}), found ${folders.length}${hint}`);
+  }
+  // Checked before any class folder is walked: a label past 16 bits would wrap onto class 0.
+  if (folders.length > MAX_CLASSES) {
+    throw new ConfigError(`${root} has ${folders.length} class folders: at most ${MAX_CLASSES} classes can be prepared (each image's class is kept in 16 bits); merge classes or split the data into several sets`);
   }
   const files: ListedFile[] = [];
   const ignored = new Map<string, number>();

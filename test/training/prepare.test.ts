@@ -9,6 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { encodeRgb } from '../../src/image/decode.js';
+import { planFolder } from '../../src/train/prepare-folder.js';
 import { alexnet, cacheFiles, manyImages, startAlexnet } from '../data-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -170,4 +172,37 @@ test('two preparations of one cache at once: the second is refused naming the fi
   const whole = path.join(root, 'whole');
   t.is((await alexnet(['data', 'prepare', data, '--preset', 'mini', '--out', whole, '--workers', '1'])).code, 0);
   t.deepEqual(await cacheFiles(out), await cacheFiles(whole), 'the same cache as a preparation alone');
+});
+
+test('65,537 class folders are refused before any decoding (labels are 16 bits); 65,536 get the ids of their sorted names', async (t) => {
+  const root = await tempDir('prepare-classes');
+  const data = path.join(root, 'data');
+  // Hard links of two files (a file takes at most 65,000 links on ext4).
+  const pictures = [path.join(root, 'a.png'), path.join(root, 'b.png')];
+  for (const p of pictures) await fs.writeFile(p, await encodeRgb(new Uint8Array(8 * 8 * 3).fill(90), 8, 8, 'png'));
+  // Named so that code-unit order differs from creation order; each class one picture, the first two.
+  const names = Array.from({ length: 65_537 }, (_, i) => `c${((i * 7919) % 65_537).toString(36)}`);
+  await fs.mkdir(path.join(data, 'train'), { recursive: true });
+  for (let i = 0; i < names.length; i += 1024) {
+    await Promise.all(names.slice(i, i + 1024).map(async (name, k) => {
+      const dir = path.join(data, 'train', name);
+      await fs.mkdir(dir);
+      await fs.link(pictures[(i + k) % 2]!, path.join(dir, 'a.png'));
+      if (i + k === 0) await fs.link(pictures[1]!, path.join(dir, 'b.png'));
+    }));
+  }
+  const out = path.join(root, 'cache');
+  const r = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--val-split', '0.5', '--out', out]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /has 65537 class folders: at most 65536 classes can be prepared .*merge classes or split the data/);
+  t.false(await exists(out));
+  t.false(await exists(`${out}.partial`), 'nothing was decoded');
+  // One folder fewer: every image's class id is its folder's place among the names sorted by the test.
+  await fs.rm(path.join(data, 'train', names.pop()!), { recursive: true });
+  const plan = await planFolder({ data, out, baseSize: 29, valSplit: 0.5 });
+  const sorted = [...names].sort();
+  t.deepEqual(plan.classes, sorted);
+  const id = new Map(sorted.map((n, i) => [n, i]));
+  t.true(plan.items.every((it) => it.label === id.get(path.basename(path.dirname(it.path)))));
+  t.is(Math.max(...plan.items.map((it) => it.label)), 65_535);
 });
