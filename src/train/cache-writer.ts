@@ -112,6 +112,7 @@ export class CacheWriter {
   }
 
   private static async openLocked(out: string, spec: CacheSpec, release: () => void): Promise<CacheWriter> {
+    await restorePrevious(out).catch((e: unknown) => Promise.reject(writeError(e, out)));
     // What finish() replaces must be a cache or nothing: never someone's files.
     const entries = await fs.readdir(out).catch(() => [] as string[]);
     if (entries.length > 0 && (await cacheState(out)) === 'none') throw new ConfigError(`${out} exists and is not a prepared data cache: choose another --out`);
@@ -243,9 +244,10 @@ export class CacheWriter {
         createdAt: new Date().toISOString(),
       };
       await writeAtomic(path.join(this.dir, 'meta.json'), JSON.stringify(meta, null, 1));
-      await fs.rm(path.join(this.dir, JOURNAL), { force: true });
-      if (this.statsFile) await fs.rm(path.join(this.dir, this.statsFile), { force: true });
+      // The journal stays until the rename: killed before it, the next run finishes from the journal instead of starting over.
       await replaceDir(this.dir, this.out);
+      await fs.rm(path.join(this.out, JOURNAL), { force: true });
+      if (this.statsFile) await fs.rm(path.join(this.out, this.statsFile), { force: true });
       this.release();
       return meta;
     } catch (e) {
@@ -271,11 +273,27 @@ export class CacheWriter {
   }
 }
 
+/** Where replaceDir moves an earlier cache while the new one goes in: inside the new one, so nothing else ever has its name. */
+const PREVIOUS = 'previous-cache';
+
+/** An earlier cache that a killed replaceDir left moved aside: put back when `<out>` is missing (it stays until a new one replaces it), else removed. */
+async function restorePrevious(out: string): Promise<void> {
+  const inPartial = path.join(`${out}.partial`, PREVIOUS);
+  const there = (p: string) => fs.stat(p).then(() => true, () => false);
+  if (!(await there(out)) && (await there(inPartial))) await fs.rename(inPartial, out);
+  else if ((await cacheState(out)) !== 'none') await fs.rm(path.join(out, PREVIOUS), { recursive: true, force: true });
+}
+
 /** Put the finished directory `from` at `to`; an earlier cache there is moved aside and removed only once the new one is in place. */
 async function replaceDir(from: string, to: string): Promise<void> {
-  const old = `${to}.old-${process.pid}`;
   const existed = await fs.stat(to).then(() => true, () => false);
-  if (existed) await fs.rename(to, old);
-  await fs.rename(from, to);
-  if (existed) await fs.rm(old, { recursive: true, force: true });
+  if (existed) await fs.rename(to, path.join(from, PREVIOUS));
+  try {
+    await fs.rename(from, to);
+  } catch (e) {
+    // The partial directory is removed on failure: the earlier cache goes back first.
+    if (existed) await fs.rename(path.join(from, PREVIOUS), to).catch(() => undefined);
+    throw e;
+  }
+  if (existed) await fs.rm(path.join(to, PREVIOUS), { recursive: true, force: true });
 }

@@ -186,7 +186,8 @@ export async function prepareFolder(options: FolderOptions): Promise<CacheMeta> 
     ...(plan.valSplit !== undefined ? { valSplit: plan.valSplit } : {}),
     maxPixels,
   });
-  if (writer.resumeFrom > 0) warn(`resuming the interrupted preparation in ${options.out}.partial at image ${writer.resumeFrom + 1} of ${items.length}`);
+  if (writer.resumeFrom >= items.length) warn(`finishing the interrupted preparation in ${options.out}.partial (all ${items.length} images were done)`);
+  else if (writer.resumeFrom > 0) warn(`resuming the interrupted preparation in ${options.out}.partial at image ${writer.resumeFrom + 1} of ${items.length}`);
   if (writer.restartedAfter > 0) warn(`the interrupted preparation in ${options.out}.partial (${writer.restartedAfter} images done) was of other files or options than now: starting over`);
   let finished = false;
   try {

@@ -5,13 +5,13 @@
  * the cache that was there; a directory of someone's files is never written over.
  */
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { encodeRgb } from '../../src/image/decode.js';
 import { planFolder } from '../../src/train/prepare-folder.js';
-import { alexnet, cacheFiles, manyImages, startAlexnet } from '../data-fixtures.js';
+import { alexnet, cacheFiles, CLI, manyImages, startAlexnet } from '../data-fixtures.js';
 import { tempDir } from '../temp-dir.js';
 
 const exists = (p: string) => fs.stat(p).then(() => true, () => false);
@@ -125,6 +125,33 @@ const noTmpfs = tmpfsProblem();
   } finally {
     execFileSync('umount', [disk]);
   }
+});
+
+// The process killed at the moment the finished cache is renamed into place, the earlier one already moved aside: SIGKILL from inside fs.promises.rename.
+const KILL_AT_RENAME = `data:text/javascript,import fs from 'node:fs'; const rename = fs.promises.rename; fs.promises.rename = (from, to) => { if (String(from).endsWith('.partial')) process.kill(process.pid, 'SIGKILL'); return rename(from, to); };`;
+
+test('killed between moving the earlier cache aside and renaming the new one in: the next run finishes from the journal and leaves no moved-aside copy', async (t) => {
+  const root = await tempDir('prepare-rename');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 60, 10);
+  const out = path.join(root, 'cache');
+  const args = ['data', 'prepare', data, '--preset', 'tiny', '--out', out];
+  t.is((await alexnet(args)).code, 0);
+  // The folder changes, so the cache is prepared again, and killed as it is put in place.
+  await fs.rm(path.join(data, 'train', 'class0', 'img000000.png'));
+  const killed = await new Promise<NodeJS.Signals | null>((resolve) => {
+    const child = spawn(process.execPath, ['--import', KILL_AT_RENAME, CLI, ...args], { stdio: 'ignore' });
+    child.on('exit', (_code, signal) => resolve(signal));
+  });
+  t.is(killed, 'SIGKILL');
+  t.false(await exists(out), 'killed with the earlier cache moved aside');
+  const again = await alexnet(args);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /finishing the interrupted preparation in .*cache\.partial \(all 139 images were done\)/);
+  const whole = path.join(root, 'whole');
+  t.is((await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', whole])).code, 0);
+  t.deepEqual(await cacheFiles(out), await cacheFiles(whole), 'the cache of the changed folder');
+  t.deepEqual((await fs.readdir(root)).sort(), ['cache', 'data', 'whole'], 'no moved-aside cache, partial directory or lock is left');
 });
 
 test('a directory of other files is never written over; an unreadable folder and an empty class exit 1 with a message', async (t) => {
