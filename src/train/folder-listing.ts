@@ -38,6 +38,8 @@ export interface ClassFolders {
   loose: number;
   /** Archives directly in ROOT with no folder of their name (ImageNet's training tar holds one n01440764.tar per class, to unpack). */
   archives: number;
+  /** Linked folders below ROOT leading back to ROOT or a folder above it, not followed. */
+  loops: string[];
 }
 
 const ARCHIVE = /\.(tar|tgz|tar\.gz|zip)$/i;
@@ -63,15 +65,26 @@ async function readDir(dir: string): Promise<Dirent[]> {
   }
 }
 
-/** Every image below `dir`, recursively; `seen` holds the real paths of folders walked (a link loop is walked once). */
-async function walk(dir: string, out: string[], ignored: Map<string, number>, seen: Set<string>): Promise<void> {
+/** Folders that hold the class folders (ROOT and every folder above it, by real path), and the links found leading to one. */
+interface Above {
+  dirs: Set<string>;
+  loops: string[];
+}
+
+/** Every image below `dir`, recursively; `seen` holds the real paths of folders walked (a link loop is walked once); a link to a folder in `above` is not followed. */
+async function walk(dir: string, out: string[], ignored: Map<string, number>, seen: Set<string>, above?: Above): Promise<void> {
   const real = await fs.realpath(dir).catch(() => dir);
+  // Followed, it would list every class's images as this class's.
+  if (above?.dirs.has(real)) {
+    above.loops.push(dir);
+    return;
+  }
   if (seen.has(real)) return;
   seen.add(real);
   const entries = (await readDir(dir)).filter((e) => !skipped(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const k = await kind(dir, e);
-    if (k === 'dir') await walk(path.join(dir, e.name), out, ignored, seen);
+    if (k === 'dir') await walk(path.join(dir, e.name), out, ignored, seen, above);
     else if (k === 'file' && IMAGE_EXT.test(e.name)) out.push(path.join(dir, e.name));
     else if (k === 'file') {
       const ext = path.extname(e.name).toLowerCase();
@@ -91,12 +104,16 @@ export async function listImages(dir: string): Promise<{ files: string[]; ignore
 /** List ROOT's class folders and their images; refuses fewer than `minClasses` classes and a class with no image. */
 export async function listClassFolders(root: string, minClasses = 2): Promise<ClassFolders> {
   const entries = (await readDir(root)).filter((e) => !skipped(e.name));
+  const above: Above = { dirs: new Set(), loops: [] };
+  for (let dir = await fs.realpath(root); !above.dirs.has(dir); dir = path.dirname(dir)) above.dirs.add(dir);
   const folders: { name: string; dir: string }[] = [];
   let loose = 0;
   const archiveStems: string[] = [];
   for (const e of entries) {
     const k = await kind(root, e);
-    if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir: path.join(root, e.name) });
+    const dir = path.join(root, e.name);
+    if (k === 'dir' && e.isSymbolicLink() && above.dirs.has(await fs.realpath(dir))) above.loops.push(dir);
+    else if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir });
     else if (k === 'file' && IMAGE_EXT.test(e.name)) loose++;
     else if (k === 'file' && ARCHIVE.test(e.name)) archiveStems.push(e.name.replace(ARCHIVE, '').normalize('NFC'));
   }
@@ -120,7 +137,7 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
   for (const [label, folder] of folders.entries()) {
     const images: string[] = [];
     const here = new Map<string, number>();
-    await walk(folder.dir, images, here, new Set());
+    await walk(folder.dir, images, here, new Set(), above);
     for (const [ext, n] of here) ignored.set(ext, (ignored.get(ext) ?? 0) + n);
     if (images.length === 0) {
       const other = here.size > 0 ? ` (it holds ${describeIgnored(here)})` : '';
@@ -128,7 +145,7 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
     }
     for (const p of images) files.push({ path: p, label });
   }
-  return { root, classes: folders.map((f) => f.name), files, ignored, loose, archives };
+  return { root, classes: folders.map((f) => f.name), files, ignored, loose, archives, loops: above.loops };
 }
 
 /** "3 .heic, 2 .txt" (largest first). */
@@ -145,6 +162,7 @@ export function listingWarnings(listing: ClassFolders): string[] {
   const total = [...listing.ignored.values()].reduce((a, b) => a + b, 0);
   if (total > 0) out.push(`ignored ${total} file(s) in the class folders of ${listing.root} that are not ${IMAGE_EXT_TEXT} images (${describeIgnored(listing.ignored)}); convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to use them`);
   if (listing.loose > 0) out.push(`ignored ${listing.loose} image(s) directly in ${listing.root}: only images inside a class folder are used`);
+  if (listing.loops.length > 0) out.push(`did not follow ${listing.loops.length} linked folder(s) leading back to ${listing.root} or a folder above it (${listing.loops.slice(0, 3).join(', ')}${listing.loops.length > 3 ? ', ...' : ''}): followed, they would put every class's images in one class; remove them`);
   if (listing.archives > 0) out.push(`${listing.root} holds ${unpackHint(listing.archives)}; their classes are left out until then`);
   return out;
 }

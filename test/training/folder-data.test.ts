@@ -87,6 +87,29 @@ test('listing: subfolders and links followed, hidden and NAS folders skipped, ot
   t.true(warnings.some((w) => w.includes('ignored 1 image(s) directly in')), warnings.join('\n'));
 });
 
+test('linked folders leading back to train/ or above are not followed: each class keeps its own images, and the links are named', async (t) => {
+  const root = await tempDir('link-up');
+  const train = path.join(root, 'train');
+  await folder(root, { cat: 2, dog: 3 });
+  await folder(root, { cat: 1, dog: 1 }, 'val');
+  // Links a user may leave: back to train/ inside a class, to the data folder above it, and a class folder that is train/ itself.
+  await fs.symlink('..', path.join(train, 'cat', 'all'));
+  await fs.mkdir(path.join(train, 'dog', 'more'));
+  await fs.symlink(root, path.join(train, 'dog', 'more', 'up'));
+  await fs.symlink('.', path.join(train, 'everything'));
+  const listing = await listClassFolders(train);
+  t.deepEqual(listing.classes, ['cat', 'dog']);
+  const byClass = (c: number) => listing.files.filter((f) => f.label === c).map((f) => path.relative(train, f.path)).sort();
+  t.deepEqual(byClass(0), ['cat/img0.jpg', 'cat/img1.jpg']);
+  t.deepEqual(byClass(1), ['dog/img0.jpg', 'dog/img1.jpg', 'dog/img2.jpg']);
+  const warnings: string[] = [];
+  const meta = await prepareFolder({ data: root, out: path.join(root, 'cache'), baseSize: base, warn: (m) => warnings.push(m) });
+  t.deepEqual(meta.counts, { train: 5, val: 2 });
+  const said = warnings.find((w) => w.startsWith('did not follow 3 linked folder(s)'));
+  t.truthy(said, warnings.join('\n'));
+  for (const link of ['cat/all', 'dog/more/up', 'everything']) t.true(said!.includes(path.join(train, link)), `${link} named in: ${said}`);
+});
+
 test('class folder names in decomposed Unicode (macOS) match the composed ones', async (t) => {
   const root = await tempDir('nfc');
   const nfc = 'café';
