@@ -105,6 +105,10 @@ async function folderCacheOnce(dataDir: string, preset: Preset, choices: Prepare
     await interruptible((signal) =>
       prepareFolder({ ...options, plan, signal, warn: (m) => console.error(`warning: ${m}`), onProgress: (d, t) => bar.update(d, t) }),
     );
+  } catch (e) {
+    // The writer's own message names data prepare's --out; train's option for the cache is --cache (its --out is the run).
+    if (((e as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOSPC') throw e;
+    throw new ConfigError(`no space left on the device of ${path.dirname(path.resolve(cache))} while preparing ${cache}: free some space, or pass --cache DIR to keep the prepared images on another disk (nothing was kept; an earlier cache there is untouched)`, { cause: e });
   } finally {
     bar.stop();
   }

@@ -154,6 +154,28 @@ test('killed between moving the earlier cache aside and renaming the new one in:
   t.deepEqual((await fs.readdir(root)).sort(), ['cache', 'data', 'whole'], 'no moved-aside cache, partial directory or lock is left');
 });
 
+(noTmpfs ? test.skip : test)(`train on a folder whose disk fills up while preparing it: the message says --cache (train's --out is the run), and --cache elsewhere trains${noTmpfs ? ` [skipped: ${noTmpfs}]` : ''}`, async (t) => {
+  const root = await tempDir('train-full');
+  const disk = path.join(root, 'disk');
+  await fs.mkdir(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', disk]);
+  try {
+    // 820 hard links of 16 small pictures fit; their 820 prepared images of 4,800 bytes do not.
+    const photos = path.join(disk, 'photos');
+    await manyImages(photos, 2, 400, 10);
+    const args = ['train', '--data', photos, '--preset', 'mini', '--batch-size', '8', '--max-steps', '1', '--no-ten-crop', '--out', path.join(root, 'run')];
+    const full = await alexnet(args);
+    t.is(full.code, 1);
+    t.regex(full.stderr, /no space left on the device .* pass --cache DIR to keep the prepared images on another disk/);
+    t.notRegex(full.stderr, /--out/, 'train --out is where the run goes, not the prepared images');
+    t.deepEqual((await fs.readdir(photos)).sort(), ['.sources', 'train', 'val'], 'nothing half-written is left');
+    const elsewhere = await alexnet([...args, '--cache', path.join(root, 'cache')]);
+    t.is(elsewhere.code, 0, elsewhere.stderr);
+  } finally {
+    execFileSync('umount', [disk]);
+  }
+});
+
 test('a directory of other files is never written over; an unreadable folder and an empty class exit 1 with a message', async (t) => {
   const root = await tempDir('prepare-refuse');
   const data = path.join(root, 'data');
