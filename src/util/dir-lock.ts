@@ -102,8 +102,15 @@ export async function takeLock(file: string, what: string, heartbeatMs = HEARTBE
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(file, 'wx');
-      writeSync(fd, JSON.stringify(me));
-      closeSync(fd);
+      try {
+        writeSync(fd, JSON.stringify(me));
+      } catch (e) {
+        // A full disk makes the file but not its contents: leave nothing behind.
+        rmSync(file, { force: true });
+        throw e;
+      } finally {
+        closeSync(fd);
+      }
       let held = true;
       heldHere.add(path.resolve(file));
       // Touched while held: what a process on another machine sharing the folder can see.
@@ -124,6 +131,7 @@ export async function takeLock(file: string, what: string, heartbeatMs = HEARTBE
       return release;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOSPC') throw new ConfigError(`cannot write ${file}: no space left on the device of ${path.dirname(path.resolve(file))}: free some space, or put ${what} on another disk`);
       if (code !== 'EEXIST') throw new ConfigError(`cannot write ${file} (${code ?? (e as Error).message}): ${what} must be in a folder this user may write`);
     }
     // A file that does not parse was left by a process that died between making and filling it: not a live holder.

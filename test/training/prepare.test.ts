@@ -176,6 +176,26 @@ test('killed between moving the earlier cache aside and renaming the new one in:
   }
 });
 
+(noTmpfs ? test.skip : test)(`a disk already full: the refusal says so (not that the folder is not writable) and leaves no empty lock file${noTmpfs ? ` [skipped: ${noTmpfs}]` : ''}`, async (t) => {
+  const root = await tempDir('prepare-no-room');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 10, 4);
+  const disk = path.join(root, 'disk');
+  await fs.mkdir(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+  try {
+    // Filled by the test: writing more than the tmpfs holds stops at its last byte.
+    await fs.writeFile(path.join(disk, 'filler'), Buffer.alloc(2 << 20)).catch((e: NodeJS.ErrnoException) => t.is(e.code, 'ENOSPC'));
+    const full = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(disk, 'cache')]);
+    t.is(full.code, 1);
+    t.regex(full.stderr, /no space left on the device of .*disk: free some space, or put the cache .* on another disk/);
+    t.notRegex(full.stderr, /may write/);
+    t.deepEqual(await fs.readdir(disk), ['filler'], 'no empty lock file left');
+  } finally {
+    execFileSync('umount', [disk]);
+  }
+});
+
 test('a directory of other files is never written over; an unreadable folder and an empty class exit 1 with a message', async (t) => {
   const root = await tempDir('prepare-refuse');
   const data = path.join(root, 'data');
