@@ -8,7 +8,7 @@ import { getPreset, type Preset } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { LockHeldError, waitForLock } from '../util/dir-lock.js';
 import { plural } from '../util/plural.js';
-import { defaultCacheDir, readCacheMeta, splitBytes, type ImageStore } from '../train/cache-format.js';
+import { defaultCacheDir, readCacheMeta, splitBytes, type CacheMeta, type ImageStore } from '../train/cache-format.js';
 import { classCoverage, nameSome } from '../train/class-coverage.js';
 import { cacheExists, cacheState, readDataCache, type DataCache } from '../train/data-cache.js';
 import { prepareFashionMnist } from '../train/fashion-mnist.js';
@@ -170,22 +170,36 @@ export async function dataPrepareCommand(dataDir: string, opts: { preset: string
   const out = opts.out ?? defaultCacheDir(dataDir, preset.network.baseSize);
   const store = opts.store ?? defaultStore(preset);
   if (opts.quality !== undefined && store !== 'jpeg') throw new ConfigError('--quality applies to --store jpeg only');
-  const bar = progressBar('preparing images');
-  const meta = await interruptible((signal) =>
-    prepareFolder({
-      data: dataDir,
-      out,
-      baseSize: preset.network.baseSize,
-      store,
-      ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
-      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-      ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
-      ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
-      signal,
-      warn: (m) => console.error(`warning: ${m}`),
-      onProgress: (d, t) => bar.update(d, t),
-    }),
-  ).finally(() => bar.stop());
+  const options = {
+    data: dataDir,
+    out,
+    baseSize: preset.network.baseSize,
+    store,
+    ...(opts.quality !== undefined ? { quality: opts.quality } : {}),
+    ...(opts.valSplit !== undefined ? { valSplit: opts.valSplit } : {}),
+    ...(opts.maxPixels !== undefined ? { maxPixels: opts.maxPixels } : {}),
+  };
+  const plan = await planFolder(options);
+  // The same command run again after it finished: the cache it made holds what another run would write.
+  const made = (await cacheState(out)) === 'current' ? await readCacheMeta(out) : undefined;
+  let meta: CacheMeta;
+  if (made?.fingerprint === plan.fingerprint) {
+    for (const w of plan.warnings) console.error(`warning: ${w}`);
+    console.error(`${out} is already prepared from these files, unchanged, with these options: nothing to do (remove it to prepare it again)`);
+    meta = made;
+  } else {
+    const bar = progressBar('preparing images');
+    meta = await interruptible((signal) =>
+      prepareFolder({
+        ...options,
+        plan,
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        signal,
+        warn: (m) => console.error(`warning: ${m}`),
+        onProgress: (d, t) => bar.update(d, t),
+      }),
+    ).finally(() => bar.stop());
+  }
   const cache = await readDataCache(out);
   const { noTrain, noVal } = classCoverage(cache);
   if (noTrain.length > 0) console.error(`warning: class(es) ${nameSome(noTrain)} have no readable training image: train will refuse this data until they do`);

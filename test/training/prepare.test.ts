@@ -196,6 +196,33 @@ test('killed between moving the earlier cache aside and renaming the new one in:
   }
 });
 
+test('the same data prepare run again after it finished decodes nothing and leaves the cache as it was; an image touched since prepares it again', async (t) => {
+  const root = await tempDir('prepare-again');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 60, 10);
+  const out = path.join(root, 'cache');
+  const args = ['data', 'prepare', data, '--preset', 'tiny', '--out', out];
+  t.is((await alexnet(args)).code, 0);
+  // Each file's inode and modification time, read by the test: a cache written again has new ones.
+  const stamps = async () => Object.fromEntries(await Promise.all((await fs.readdir(out)).sort().map(async (f) => {
+    const st = await fs.stat(path.join(out, f));
+    return [f, `${st.ino}:${st.mtimeMs}`];
+  })));
+  const before = await stamps();
+  const again = await alexnet(args);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /is already prepared from these files, unchanged, with these options: nothing to do/);
+  t.notRegex(again.stderr, /preparing images/);
+  t.regex(again.stdout, /prepared .*"train":120,"val":20/);
+  t.deepEqual(await stamps(), before);
+  const later = new Date(Date.now() + 5000);
+  await fs.utimes(path.join(data, 'train', 'class1', 'img000003.jpg'), later, later);
+  const changed = await alexnet(args);
+  t.is(changed.code, 0, changed.stderr);
+  t.notRegex(changed.stderr, /already prepared/);
+  t.notDeepEqual(await stamps(), before);
+});
+
 test('a directory of other files is never written over; an unreadable folder and an empty class exit 1 with a message', async (t) => {
   const root = await tempDir('prepare-refuse');
   const data = path.join(root, 'data');
