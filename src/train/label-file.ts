@@ -37,10 +37,17 @@ export function parseLabelFile(text: string, source: string): LabelFile {
   return { source, byFolder };
 }
 
+/** The file's text: UTF-8, or UTF-16 with its byte-order mark (what Windows Notepad's "Unicode" and PowerShell 5's `>` write). */
+function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString('utf16le');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return Buffer.from(bytes.subarray(2, bytes.length - (bytes.length % 2))).swap16().toString('utf16le');
+  return bytes.toString('utf8');
+}
+
 export async function readLabelFile(file: string): Promise<LabelFile> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    text = decodeText(await fs.readFile(file));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError(`cannot read labels file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);

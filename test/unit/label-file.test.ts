@@ -35,6 +35,23 @@ test('a folder name with spaces ends at a tab; names match the folders in Unicod
   t.throws(() => labelsFor(['red apple', 'red  apple'], file), { instanceOf: ConfigError, message: /no line for the class folder\(s\) red {2}apple .*\(a tab after a name with spaces\)/ });
 });
 
+test('a labels file saved as UTF-16 (Notepad\'s "Unicode", PowerShell 5\'s >) reads as its UTF-8 twin', async (t) => {
+  const dir = await tempDir('labels-utf16');
+  const text = 'n01440764 tench, Tinca tinca\r\nred apple\tRed apple\r\n\u65e5\u672c Japan \u{1F41F}\r\n';
+  const utf8 = path.join(dir, 'utf8.txt');
+  await fs.writeFile(utf8, text, 'utf8');
+  // UTF-16LE with its byte-order mark, and big-endian made from it by swapping each pair of bytes here.
+  const le = Buffer.from(`\uFEFF${text}`, 'utf16le');
+  const be = Buffer.alloc(le.length);
+  for (let i = 0; i < le.length; i += 2) [be[i], be[i + 1]] = [le[i + 1]!, le[i]!];
+  const want = [...(await readLabelFile(utf8)).byFolder];
+  t.deepEqual(want, [['n01440764', 'tench, Tinca tinca'], ['red apple', 'Red apple'], ['\u65e5\u672c', 'Japan \u{1F41F}']]);
+  for (const [name, bytes] of [['le.txt', le], ['be.txt', be]] as const) {
+    await fs.writeFile(path.join(dir, name), bytes);
+    t.deepEqual([...(await readLabelFile(path.join(dir, name))).byFolder], want, name);
+  }
+});
+
 test('each bad labels file is a ConfigError that names the file and line', async (t) => {
   const bad = (text: string, message: RegExp) => t.throws(() => parseLabelFile(text, 'l.txt'), { instanceOf: ConfigError, message }, text);
   bad('cat a cat\ndog\n', /^l\.txt:2: 'dog' has no label text/);
