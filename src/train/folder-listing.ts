@@ -141,7 +141,8 @@ export async function listClassFolders(root: string, minClasses = 2): Promise<Cl
     for (const [ext, n] of here) ignored.set(ext, (ignored.get(ext) ?? 0) + n);
     if (images.length === 0) {
       const other = here.size > 0 ? ` (it holds ${describeIgnored(here)})` : '';
-      throw new ConfigError(`class folder ${folder.dir} has no ${IMAGE_EXT_TEXT} images${other}`);
+      const todo = here.size > 0 ? 'convert the photos among them to JPEG, or remove the folder' : 'add images to it, or remove the folder';
+      throw new ConfigError(`class folder ${folder.dir} has no ${IMAGE_EXT_TEXT} images${other}: ${todo}`);
     }
     for (const p of images) files.push({ path: p, label });
   }

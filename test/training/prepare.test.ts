@@ -241,7 +241,11 @@ test('a directory of other files is never written over; an unreadable folder and
   await fs.mkdir(path.join(data, 'val', 'empty-class'));
   const empty = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(root, 'c')]);
   t.is(empty.code, 1);
-  t.regex(empty.stderr, /empty-class has no \.jpg/);
+  t.regex(empty.stderr, /empty-class has no \.jpg, \.jpeg, \.jfif, \.png or \.webp images: add images to it, or remove the folder/);
+  await fs.writeFile(path.join(data, 'train', 'empty-class', 'IMG_1.HEIC'), 'heic');
+  const heic = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(root, 'c')]);
+  t.is(heic.code, 1);
+  t.regex(heic.stderr, /empty-class has no .* images \(it holds 1 \.heic\): convert the photos among them to JPEG, or remove the folder/);
   await fs.rm(path.join(data, 'train', 'empty-class'), { recursive: true });
   await fs.rm(path.join(data, 'val', 'empty-class'), { recursive: true });
   // --out in folders that do not exist yet (data/ in a fresh clone): made, as train --out is.
