@@ -137,6 +137,24 @@ async function fileStamps(paths: string[]): Promise<string[]> {
   return out;
 }
 
+/** The prepared images may not go in train/ or val/ (but in a hidden folder there, which the listing skips): the next listing would read them as a class folder of no images. */
+async function refuseOutInside(out: string, data: string): Promise<void> {
+  const real = async (p: string): Promise<string> => {
+    const resolved = path.resolve(p);
+    const above = path.dirname(resolved);
+    return fs.realpath(resolved).catch(async () => (above === resolved ? resolved : path.join(await real(above), path.basename(resolved))));
+  };
+  const target = await real(out);
+  for (const split of ['train', 'val']) {
+    const dir = await real(path.join(data, split));
+    const rel = path.relative(dir, target);
+    const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+    if (inside && !rel.split(path.sep).some((name) => name.startsWith('.'))) {
+      throw new ConfigError(`the prepared images cannot go in ${out}, inside ${path.join(data, split)}: they would be read as a class folder; choose a place outside it (the default is ${path.join(data, '.alexnet-cache-<base size>')})`);
+    }
+  }
+}
+
 /** List the folder and fingerprint what a preparation with these options would make (a stat per image, no decoding). */
 export async function planFolder(options: Omit<FolderOptions, 'plan'>): Promise<FolderPlan> {
   const { data, baseSize } = options;
@@ -144,6 +162,7 @@ export async function planFolder(options: Omit<FolderOptions, 'plan'>): Promise<
   const quality = options.quality ?? DEFAULT_JPEG_QUALITY;
   const maxPixels = options.maxPixels ?? PREPARE_MAX_PIXELS;
   const scan = await scanFolder(data, options.valSplit);
+  await refuseOutInside(options.out, data);
   const warnings = [...scan.warnings];
   let { train, val } = scan;
   const split = val.length === 0;

@@ -223,6 +223,22 @@ test('the same data prepare run again after it finished decodes nothing and leav
   t.notDeepEqual(await stamps(), before);
 });
 
+test('--out inside train/ is refused before anything is written (it would become a class folder of no images); a hidden folder there is not listed, so it is used', async (t) => {
+  const root = await tempDir('prepare-inside');
+  const data = path.join(root, 'data');
+  await manyImages(data, 2, 10, 4);
+  const before = (await fs.readdir(path.join(data, 'train'))).sort();
+  const inside = await alexnet(['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(data, 'train', 'prepared')]);
+  t.is(inside.code, 1, inside.stderr);
+  t.regex(inside.stderr, /the prepared images cannot go in .*train\/prepared, inside .*train: they would be read as a class folder; choose a place outside it/);
+  t.deepEqual((await fs.readdir(path.join(data, 'train'))).sort(), before, 'nothing made in train/');
+  const hidden = ['data', 'prepare', data, '--preset', 'tiny', '--out', path.join(data, 'train', '.prepared')];
+  t.is((await alexnet(hidden)).code, 0);
+  const again = await alexnet(hidden);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stdout, /prepared .*"train":20,"val":8/);
+});
+
 test('a directory of other files is never written over; an unreadable folder and an empty class exit 1 with a message', async (t) => {
   const root = await tempDir('prepare-refuse');
   const data = path.join(root, 'data');
