@@ -52,12 +52,22 @@ async function readDir(dir: string): Promise<import('node:fs').Dirent[]> {
 /** The folder mkfs puts at the root of an ext2/3/4 file system: a volume mounted as the repository (a PersistentVolumeClaim) has it. */
 const FILE_SYSTEM_DIR = 'lost+found';
 
+/**
+ * The entries of `dir` that are directories, a link to one included: a Kubernetes volume's
+ * entries are links into its `..data` directory, and a version may be a link to an export
+ * elsewhere. A dangling link is no directory.
+ */
+async function subdirectories(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const e of await readDir(dir)) {
+    if (e.isDirectory() || (e.isSymbolicLink() && (await fs.stat(path.join(dir, e.name)).then((s) => s.isDirectory(), () => false)))) names.push(e.name);
+  }
+  return names;
+}
+
 /** The model names in the repository: its subdirectories not starting with a dot, nor ending in `.index` (an index), nor the file system's lost+found. */
 export async function modelNames(dir: string): Promise<string[]> {
-  return (await readDir(dir))
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.endsWith(INDEX_DIR_SUFFIX) && e.name !== FILE_SYSTEM_DIR)
-    .map((e) => e.name)
-    .sort();
+  return (await subdirectories(dir)).filter((n) => !n.startsWith('.') && !n.endsWith(INDEX_DIR_SUFFIX) && n !== FILE_SYSTEM_DIR).sort();
 }
 
 /** Which model of the repository to serve: the one named, or the only one there. */
@@ -77,9 +87,8 @@ export async function resolveModelName(dir: string, name?: string): Promise<stri
 export async function listVersions(dir: string, name: string): Promise<RepositoryVersion[]> {
   const modelDir = path.join(dir, name);
   const versions: RepositoryVersion[] = [];
-  for (const e of await readDir(modelDir)) {
-    if (!e.isDirectory() || !VERSION_DIR.test(e.name)) continue;
-    versions.push({ name, version: Number(e.name), file: path.join(modelDir, e.name, 'model.onnx') });
+  for (const n of await subdirectories(modelDir)) {
+    if (VERSION_DIR.test(n)) versions.push({ name, version: Number(n), file: path.join(modelDir, n, 'model.onnx') });
   }
   return versions.sort((a, b) => a.version - b.version);
 }

@@ -49,3 +49,20 @@ test('the model name: the only one there, or the one named; clear refusals other
   t.throws(() => parseVersionPolicy('1.5'), { message: /neither 'latest' nor/ });
   t.throws(() => parseVersionPolicy('0'), { message: /neither 'latest' nor/ });
 });
+
+test('a repository of links, as a Kubernetes volume mounts one (entries linked into ..data) and a version linked to an export elsewhere: the links are followed, a dangling one is no version', async (t) => {
+  const dir = await tempDir('repo');
+  const exports = await tempDir('exports');
+  // The volume's layout: the files in a timestamped directory, `..data` linking to it, each entry a link through `..data`.
+  await version(path.join(dir, '..2026_12_07_10_00_00.1'), 'cats', '1');
+  await fs.symlink('..2026_12_07_10_00_00.1', path.join(dir, '..data'));
+  await fs.symlink(path.join('..data', 'cats'), path.join(dir, 'cats'));
+  await version(exports, 'run7', '');
+  await fs.symlink(path.join(exports, 'run7'), path.join(dir, '..data', 'cats', '2'));
+  await fs.symlink(path.join(exports, 'gone'), path.join(dir, '..data', 'cats', '3'));
+  t.is(await resolveModelName(dir), 'cats');
+  t.deepEqual((await listVersions(dir, 'cats')).map((v) => v.version), [1, 2]);
+  const latest = await chooseVersion(dir, 'cats', parseVersionPolicy('latest'));
+  t.is(latest.file, path.join(dir, 'cats', '2', 'model.onnx'));
+  t.is(await fs.readFile(latest.file, 'utf8'), 'x');
+});
