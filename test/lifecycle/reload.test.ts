@@ -210,6 +210,51 @@ test('--watch-models follows a model directory replaced by a rename: its version
   }
 });
 
+test('--watch-models follows links swapped under it: a Kubernetes volume (..data pointed at a new directory, the old one removed) and a deploy\'s current link pointed at a new release (the old one kept)', async (t) => {
+  // The kubelet's atomic writer: files in a new directory, ..data renamed over to point at it, the old directory removed.
+  const volume = await tempDir('reload-k8s-volume');
+  const writeVolume = async (n: number, from: string) => {
+    await publish(path.join(volume, `..v${n}`), 'tiny', n, from);
+    await fs.symlink(`..v${n}`, path.join(volume, '..data_tmp'));
+    await fs.rename(path.join(volume, '..data_tmp'), path.join(volume, '..data'));
+    await fs.rm(path.join(volume, `..v${n - 1}`), { recursive: true, force: true });
+  };
+  await writeVolume(1, exportsDir.a);
+  await fs.symlink(path.join('..data', 'tiny'), path.join(volume, 'tiny'));
+  // A deploy tool's releases: base/current pointing at the release served, old releases kept.
+  const base = await tempDir('reload-releases');
+  const release = async (n: number) => {
+    for (let v = 1; v <= n; v++) await publish(path.join(base, 'releases', String(n)), 'tiny', v, v % 2 === 1 ? exportsDir.a : exportsDir.b);
+    await fs.symlink(path.join('releases', String(n)), path.join(base, 'current.tmp'));
+    await fs.rename(path.join(base, 'current.tmp'), path.join(base, 'current'));
+  };
+  await release(1);
+  const options = { watchModels: true, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet } as const;
+  const servers = [await startServer({ modelDir: volume, ...options }), await startServer({ modelDir: path.join(base, 'current'), ...options })];
+  const [onVolume, onReleases] = servers.map((s) => new AlexNetClient(s.address)) as [AlexNetClient, AlexNetClient];
+  const served = async (client: AlexNetClient, version: string) => {
+    for (let i = 0; i < 200 && (await client.modelInfo()).model!.version !== version; i++) await new Promise((r) => setTimeout(r, 50));
+    return (await client.modelInfo()).model!.version;
+  };
+  try {
+    t.is((await onVolume.modelInfo()).model!.version, '1');
+    for (const n of [2, 3, 4]) {
+      await writeVolume(n, n % 2 === 1 ? exportsDir.a : exportsDir.b);
+      t.is(await served(onVolume, String(n)), String(n), `the volume's swap to version ${n} is served`);
+    }
+    t.deepEqual((await onVolume.modelInfo()).labels, ['b0', 'b1', 'b2']);
+    t.is((await onReleases.modelInfo()).model!.version, '1');
+    for (const n of [2, 3]) {
+      await release(n);
+      t.is(await served(onReleases, String(n)), String(n), `release ${n} is served`);
+    }
+  } finally {
+    onVolume.close();
+    onReleases.close();
+    await Promise.all(servers.map((s) => s.shutdown()));
+  }
+});
+
 test('a call in flight across a reload is counted in the metrics under the version that answered it', async (t) => {
   const { scrape, total } = await import('../prometheus-text.js');
   const repo = await tempDir('reload-metrics');
