@@ -133,7 +133,8 @@ export function searchHandlers(env: ServingEnv) {
         if (req.source === 'image') item = await embedImage(served, req.image, context);
         else if (req.source === 'vector') item = { vector: checkVector(req.vector?.values, served.model.metadata.embeddingDimension), predictedClass: '' };
         else throw new BadRequestError(`item ${JSON.stringify(id)} has neither image nor vector: set one of them`);
-        await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }]);
+        // The index may have been re-bound to another version's model while this image was embedded.
+        await ix.upsert([{ id, vector: item.vector, uri, labels, predictedClass: item.predictedClass }], identityOf(served.model));
         return { id, ok: true, error: null, predicted_class: item.predictedClass };
       }),
     ),

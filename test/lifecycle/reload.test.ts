@@ -15,6 +15,7 @@ import { AlexNetClient } from '../../src/serve/client.js';
 import { SearchClient } from '../../src/serve/search-client.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
 import { startServer } from '../../src/serve/server.js';
+import { readModelMetadata } from '../../src/model/onnx-metadata.js';
 import { makeExports, publish, type Exports } from '../reload-fixtures.js';
 import { byIndex, CLI, loadOracle, maxDiff, MODEL, png, quiet } from '../serve-fixtures.js';
 import { logWatcher, startServerProcess } from '../server-process.js';
@@ -325,6 +326,42 @@ test('the index stays the index of the model that made it: after a reload to ano
   } finally {
     search.close();
     client.close();
+    await server.shutdown();
+  }
+});
+
+test('an upsert in flight across a reload to another checkpoint never leaves the old model\'s vector in the index the new model re-bound: it is refused, and every stored vector is what the index\'s model computes', async (t) => {
+  const repo = await tempDir('reload-index-race');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  // A lone image waits up to 5 s for others to fill its batch: the reload, and the new model's upserts, happen meanwhile.
+  const server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, maxBatch: 4, maxDelayMs: 5000, logger: quiet });
+  const search = new SearchClient(server.address);
+  const images = await Promise.all([0, 1, 2, 3, 4].map((k) => png(k)));
+  try {
+    const old = search.upsert([{ id: 'old', image: images[0] }]);
+    await new Promise((r) => setTimeout(r, 300));
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    // Four fill a batch of the new version at once; the index, still empty, is re-bound to its model.
+    t.deepEqual((await search.upsert([1, 2, 3, 4].map((k) => ({ id: `new${k}`, image: images[k] })))).map((r) => r.ok), [true, true, true, true]);
+    const [answer] = await old;
+    t.false(answer!.ok, 'the old version\'s vector is not written');
+    t.is(answer!.error?.code, 9, 'FAILED_PRECONDITION');
+    t.regex(answer!.error?.message ?? '', /computed these.*nothing was written; send them again/);
+    t.like((await search.upsert([{ id: 'old', image: images[0] }]))[0], { ok: true }, 'sent again, it is indexed with the model serving now');
+    // The oracle: what onnxruntime computes here from the files of the model the index says it holds.
+    const description = await search.describe();
+    const fingerprint = async (dir: string) => (await readModelMetadata(path.join(dir, 'model.onnx'))).checkpointSha256.slice(0, 12);
+    t.is(description.model!.version, await fingerprint(exportsDir.b));
+    const oracle = await loadOracle(path.join(exportsDir.b, 'model.onnx'));
+    const stored = await search.get({ ids: ['old', 'new1', 'new2', 'new3', 'new4'] });
+    t.is(description.count, 5);
+    for (const [i, item] of stored.items.entries()) {
+      const d = maxDiff(item.vector!.values, (await oracle.offline(images[i]!)).fc7);
+      t.true(d < 1e-4, `${item.id}: ${d} from the vector the index's model computes`);
+    }
+  } finally {
+    search.close();
     await server.shutdown();
   }
 });

@@ -125,3 +125,17 @@ test("another model's index opens as that model's and is re-bound only once empt
   t.is((await reopened.search(small.vector, 1))[0]!.id, 's');
   await reopened.close();
 });
+
+test('vectors computed by the model the index held before a rebind are refused, nothing written; written alongside in one commit, the current model\'s go in', async (t) => {
+  const ix = await LanceDbIndex.open(await tempDir('lance-rebound'), identity, { optimizeIntervalMs: 0 });
+  const other = { modelFingerprint: 'bbbbbbbbbbbb', modelName: 'n', dimension: DIM };
+  // As a reload does: a call checked the index against the old model, then it was re-bound (empty) for the new one.
+  t.true(await ix.rebind(other));
+  const [old, current] = await Promise.allSettled([ix.upsert([item(1), item(2)], identity), ix.upsert([item(3)], other)]);
+  t.is(old.status, 'rejected');
+  t.regex((old as PromiseRejectedResult).reason.message, /now holds vectors of model n \(version bbbbbbbbbbbb\), not of m \(version aaaaaaaaaaaa\).*nothing was written/);
+  t.is(current.status, 'fulfilled');
+  t.like(await ix.describe(), { ...other, count: 1 });
+  t.deepEqual((await ix.get(['v1', 'v2', 'v3'])).map((it) => it?.id), [undefined, undefined, 'v3']);
+  await ix.close();
+});

@@ -221,6 +221,9 @@ test.serial("a table made by another model opens as that model's, is re-bound on
   // The first replica still holds the old binding: its write is refused, not mixed in.
   await t.throwsAsync(index.upsert([items[5]!]), { instanceOf: FailedPreconditionError, message: /ffffffffffff.*re-bound by another server/ });
   t.deepEqual(await index.storedIdentity(), other);
+  // Now bound as the table is, it still refuses vectors its caller computed with the old model (a call in flight across a reload).
+  await t.throwsAsync(index.upsert([items[5]!], identity), { instanceOf: FailedPreconditionError, message: /not of alexnet-test \(version 0123456789ab\) that computed these.*nothing was written/ });
+  t.is((await index.describe()).count, 1);
   await Promise.all([index.close(), second.close()]);
   const again = await openPgvectorIndex(at('owned_items'), identity);
   t.like(await again.describe(), { ...other, count: 1 });

@@ -30,6 +30,17 @@ export function sameModel(stored: IndexIdentity, served: IndexIdentity): boolean
 }
 
 /**
+ * The refusal of vectors computed by a model the index no longer holds: it was re-bound (a reload
+ * to another checkpoint, another server) between the caller's check and its write.
+ */
+export function reboundError(stored: IndexIdentity, madeBy: IndexIdentity, where: string): FailedPreconditionError {
+  return new FailedPreconditionError(
+    `${where} now holds vectors of model ${stored.modelName} (version ${stored.modelFingerprint}), not of ${madeBy.modelName} (version ${madeBy.modelFingerprint}) that computed these ` +
+      `(re-bound by another server, or by this one after a reload): nothing was written; send them again to index them with the model serving now`,
+  );
+}
+
+/**
  * The refusal of an index holding another model's vectors, saying what works while the server
  * runs: an index emptied of its items is re-bound to the served model by the next upsert.
  */

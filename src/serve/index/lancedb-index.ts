@@ -11,7 +11,7 @@ import * as lancedb from '@lancedb/lancedb';
 import { Field, FixedSizeList, Float32, List, Schema, Utf8 } from 'apache-arrow';
 import { LockHeldError, takeLock } from '../../util/dir-lock.js';
 import { indexFolderHeld } from './index-errors.js';
-import { readIdentity, writeIdentity } from './index-identity.js';
+import { readIdentity, reboundError, sameModel, writeIdentity } from './index-identity.js';
 import { filterClauses, idClause, labelPairs, sqlString } from './label-filter.js';
 import { compareIds, type IndexDescription, type IndexFilter, type IndexIdentity, type IndexItem, type ListedItem, type SearchHit, type SearchOptions, type VectorIndex } from './vector-index.js';
 
@@ -34,6 +34,13 @@ export interface LanceDbOptions {
   refineFactor?: number;
   /** IVF partitions searched; 0 (the default) leaves LanceDB's own. */
   nprobes?: number;
+}
+
+/** One caller's items waiting for the next commit, and whether they were refused there. */
+interface PendingUpsert {
+  items: readonly IndexItem[];
+  madeBy: IndexIdentity | undefined;
+  refused?: IndexIdentity;
 }
 
 interface Row {
@@ -73,7 +80,7 @@ export class LanceDbIndex implements VectorIndex {
   private table: lancedb.Table | undefined;
   /** Writes (upserts, deletes, optimize) one at a time; upserts waiting meanwhile share the next commit. */
   private writing: Promise<unknown> = Promise.resolve();
-  private waiting: { items: IndexItem[]; done: Promise<void> } | undefined;
+  private waiting: { batch: PendingUpsert[]; done: Promise<void> } | undefined;
   private sinceOptimize = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -154,14 +161,17 @@ export class LanceDbIndex implements VectorIndex {
     return this.table;
   }
 
-  async upsert(items: readonly IndexItem[]): Promise<void> {
+  async upsert(items: readonly IndexItem[], madeBy?: IndexIdentity): Promise<void> {
     if (items.length === 0) return;
     // Upserts arriving while a commit runs wait for the next one together: one version, not one per item.
     if (!this.waiting) {
-      const batch: IndexItem[] = [];
+      const batch: PendingUpsert[] = [];
       const done = this.serially(async () => {
         this.waiting = undefined;
-        const latest = new Map(batch.map((it) => [it.id, it]));
+        // Checked here, in line with rebind: vectors of the model the index held before a rebind are not written after it.
+        for (const p of batch) if (p.madeBy && !sameModel(this.identity, p.madeBy)) p.refused = this.identity;
+        const latest = new Map(batch.flatMap((p) => (p.refused ? [] : p.items)).map((it) => [it.id, it]));
+        if (latest.size === 0) return;
         const rows = [...latest.values()].map((it) => ({
           id: it.id,
           vector: Array.from(it.vector),
@@ -174,10 +184,12 @@ export class LanceDbIndex implements VectorIndex {
         await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows);
         this.sinceOptimize += rows.length;
       });
-      this.waiting = { items: batch, done };
+      this.waiting = { batch, done };
     }
-    this.waiting.items.push(...items);
+    const pending: PendingUpsert = { items, madeBy };
+    this.waiting.batch.push(pending);
     await this.waiting.done;
+    if (pending.refused) throw reboundError(pending.refused, madeBy!, `the index at ${this.dir}`);
     if (this.sinceOptimize >= this.o.optimizeEveryRows) void this.optimizeIfDue(this.o.optimizeEveryRows).catch(() => undefined);
   }
 

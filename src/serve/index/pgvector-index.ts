@@ -5,8 +5,8 @@
  * HNSW index (L2) takes over for every row (Postgres keeps it current on each write).
  */
 import pg from 'pg';
-import { FailedPreconditionError } from '../../errors.js';
 import { BadRequestError } from '../status.js';
+import { reboundError } from './index-identity.js';
 import { checkItems, checkVector, parsePgLocation, parseVector, vectorLiteral, whereClause } from './pgvector-sql.js';
 import type { IndexDescription, IndexFilter, IndexIdentity, IndexItem, ListedItem, SearchHit, SearchOptions, VectorIndex } from './vector-index.js';
 
@@ -118,15 +118,14 @@ export class PgvectorIndex implements VectorIndex {
     return { ...this.identity, count, metric: 'euclidean', indexed, unindexed: count - indexed, backend: this.backend };
   }
 
-  async upsert(items: readonly IndexItem[]): Promise<void> {
-    const rows = checkItems(items, this.identity.dimension);
+  async upsert(items: readonly IndexItem[], madeBy?: IndexIdentity): Promise<void> {
+    const expected = madeBy ?? this.identity;
+    const rows = checkItems(items, expected.dimension);
     if (rows.length === 0) return;
     const built = await this.transaction(async (c) => {
       // FOR SHARE: a replica's rebind (an UPDATE of this row) waits for this write, or this write for it.
       const stored = await this.readIdentity(c, 'FOR SHARE');
-      if (stored && stored.modelFingerprint !== this.identity.modelFingerprint) {
-        throw new FailedPreconditionError(`index table ${this.table} now holds vectors of model ${stored.modelName} (${stored.modelFingerprint}), re-bound by another server: nothing was written`);
-      }
+      if (stored && (stored.modelFingerprint !== expected.modelFingerprint || stored.dimension !== expected.dimension)) throw reboundError(stored, expected, `index table ${this.table}`);
       for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
         const chunk = rows.slice(i, i + INSERT_CHUNK);
         await c.query(

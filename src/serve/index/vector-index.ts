@@ -78,8 +78,12 @@ export interface VectorIndex {
    */
   rebind(identity: IndexIdentity): Promise<boolean>;
   describe(): Promise<IndexDescription>;
-  /** Insert or replace (by id) every item, all or none. */
-  upsert(items: readonly IndexItem[]): Promise<void>;
+  /**
+   * Insert or replace (by id) every item, all or none. `madeBy`: the model that computed the
+   * vectors; if the index holds another model's when the write happens (re-bound since the caller
+   * checked: a reload, another server), nothing is written (FailedPreconditionError).
+   */
+  upsert(items: readonly IndexItem[], madeBy?: IndexIdentity): Promise<void>;
   /** The items of these ids, in order; undefined where an id is not stored. */
   get(ids: readonly string[]): Promise<(IndexItem | undefined)[]>;
   /** Up to `limit` items (vectors left out) whose id comes after `after` in byte order, in that order; with `filter`, only those it matches. */
