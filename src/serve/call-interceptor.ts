@@ -8,6 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { countValues, MAX_REQUEST_VALUES, messageTypes } from './message-values.js';
 import type { ModelLabels, ServerMetrics } from './metrics.js';
+import { SEARCH_SERVICE_NAME } from './proto.js';
 import { ensureRequestId, REQUEST_ID } from './request-id.js';
 
 /** What a request's deserializer returns instead of throwing on bytes that are not the message. */
@@ -65,6 +66,9 @@ export interface CallInterceptorOptions {
   model(): ModelLabels;
 }
 
+/** Answers whose `model` is not the version answering: DescribeIndex's names the model that made the index's vectors. */
+const MODEL_IS_NOT_THE_ANSWERER = new Set([`/${SEARCH_SERVICE_NAME}/DescribeIndex`]);
+
 export function callInterceptor(o: CallInterceptorOptions): grpc.ServerInterceptor {
   return (method, call) => {
     const started = performance.now();
@@ -121,7 +125,7 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
         }),
       sendMetadata: (md, next) => next(withId(md)),
       sendMessage: (message, next) => {
-        answeredBy = answeringModel(message) ?? answeredBy;
+        if (!MODEL_IS_NOT_THE_ANSWERER.has(method.path)) answeredBy = answeringModel(message) ?? answeredBy;
         next(message);
       },
       sendStatus: (status, next) => {

@@ -365,3 +365,25 @@ test('an upsert in flight across a reload to another checkpoint never leaves the
     await server.shutdown();
   }
 });
+
+test('DescribeIndex is counted in the metrics under the version serving, not under the model its index names', async (t) => {
+  const { scrape } = await import('../prometheus-text.js');
+  const repo = await tempDir('reload-describe-metrics');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const server = await startServer({ modelDir: repo, port: 0, metricsPort: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const search = new SearchClient(server.address);
+  try {
+    t.like((await search.upsert([{ id: 'x', image: await png(2) }]))[0], { ok: true });
+    const before = await search.describe();
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    // The index still holds version 1's vectors and says so; the server answering is version 2.
+    const after = await search.describe();
+    t.is(after.model!.version, before.model!.version);
+    const describes = (await scrape(server.metricsPort!)).filter((s) => s.name === 'alexnet_grpc_server_handled_total' && s.labels.grpc_method === 'DescribeIndex');
+    t.deepEqual(describes.map((s) => [s.labels.model, s.labels.version, s.value]).sort(), [['tiny', '1', 1], ['tiny', '2', 1]]);
+  } finally {
+    search.close();
+    await server.shutdown();
+  }
+});
