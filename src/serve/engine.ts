@@ -12,6 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from '../errors.js';
 import { resolveParallelism } from './batching-defaults.js';
 import { releaseRunLockOf, runLockFor } from './gpu-run-lock.js';
+import { holdModelFiles, type HeldModelFiles } from './held-model-files.js';
 import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
 import { startInferenceWorker } from './inference-worker-start.js';
@@ -49,6 +50,8 @@ export class InferenceEngine {
   private closed = false;
   /** Queue places reserved by calls still decoding their image. */
   private reserved = 0;
+  /** What every worker loads, a replacement for a dead one too (held-model-files.ts). */
+  private held: HeldModelFiles | undefined;
 
   private constructor(private readonly opts: EngineOptions) {
     const layout = resolveParallelism(opts.provider, opts.workers, opts.threads);
@@ -60,10 +63,11 @@ export class InferenceEngine {
   static async start(opts: EngineOptions): Promise<InferenceEngine> {
     const engine = new InferenceEngine(opts);
     try {
+      engine.held = await holdModelFiles(opts.model);
       await Promise.all(Array.from({ length: engine.workers }, () => engine.spawn()));
     } catch (e) {
       await engine.close();
-      throw e;
+      throw engine.held ? engine.held.named(e) : e;
     }
     return engine;
   }
@@ -156,11 +160,12 @@ export class InferenceEngine {
     }
     await Promise.all(this.slots.map((s) => stopWorker(s.worker, s.threadId, runLockFor(this.opts.provider))));
     this.slots.length = 0;
+    await this.held?.close();
   }
 
   private async spawn(): Promise<void> {
     const o = this.opts;
-    const workerData: InferenceWorkerData = { model: o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0, runLock: runLockFor(o.provider) };
+    const workerData: InferenceWorkerData = { model: this.held?.model ?? o.model, provider: o.provider, intraOpThreads: this.threads, nice: o.workerNice ?? 0, runLock: runLockFor(o.provider) };
     const slot = { busy: false } as Slot;
     slot.worker = await startInferenceWorker(workerData, {
       reply: (m) => this.finish(slot, m),

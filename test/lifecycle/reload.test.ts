@@ -387,3 +387,41 @@ test('DescribeIndex is counted in the metrics under the version serving, not und
     await server.shutdown();
   }
 });
+
+test('a worker that dies is replaced by one loading the version it served, even once another export was renamed over its files or its directory removed', async (t) => {
+  const repo = await tempDir('reload-respawn');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const server = await startServer({ modelDir: repo, port: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const client = new AlexNetClient(server.address);
+  // A crash of the worker thread (the engine's own handling of its exit is what is under test).
+  const killWorker = () => (server.engine as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
+  const image = await png(4);
+  const wanted = (await (await loadOracle(path.join(exportsDir.a, 'model.onnx'))).offline(image)).p;
+  const other = (await (await loadOracle(path.join(exportsDir.b, 'model.onnx'))).offline(image)).p;
+  t.true(maxDiff(wanted, other) > 1e-4, 'the two exports answer differently');
+  const answer = async () => {
+    const r = await client.classify({ image, top_k: 3 }, { timeoutMs: 60_000 });
+    return { version: r.model!.version, labels: r.classes.map((c) => c.label).sort(), diff: maxDiff(byIndex(r.classes, 3), wanted) };
+  };
+  try {
+    t.like(await answer(), { version: '1', labels: ['a0', 'a1', 'a2'] });
+    // Another export renamed over version 1's files, as a careless publish would: version 1 still serves what it loaded.
+    for (const f of ['model.onnx', 'model.tencrop.onnx']) {
+      await fs.copyFile(path.join(exportsDir.b, f), path.join(repo, 'tiny', '1', `.${f}`));
+      await fs.rename(path.join(repo, 'tiny', '1', `.${f}`), path.join(repo, 'tiny', '1', f));
+    }
+    await killWorker();
+    const afterReplace = await answer();
+    t.like(afterReplace, { version: '1', labels: ['a0', 'a1', 'a2'] });
+    t.true(afterReplace.diff < 1e-5, `answer ${afterReplace.diff} from what version 1 computes`);
+    // Its directory removed (a volume swapped to new files, a cleanup): the replacement still loads.
+    await fs.rm(path.join(repo, 'tiny', '1'), { recursive: true });
+    await killWorker();
+    const afterRemove = await answer();
+    t.like(afterRemove, { version: '1', labels: ['a0', 'a1', 'a2'] });
+    t.true(afterRemove.diff < 1e-5, `answer ${afterRemove.diff} from what version 1 computes`);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
