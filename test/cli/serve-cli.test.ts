@@ -224,6 +224,26 @@ if ('dir' in cgroup) rmdirSync(cgroup.dir);
   }
 });
 
+test('serve with a model onnxruntime refuses (a graph with an unknown operator, its metadata intact) says so in one line naming the file, exit 1, no stack trace', async (t) => {
+  const path = await import('node:path');
+  const { promises: fs } = await import('node:fs');
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const dir = await tempDir('serve-unloadable');
+  const ck = path.join(dir, 'ck');
+  const model = path.join(dir, 'bad', 'model.onnx');
+  await fs.mkdir(path.dirname(model));
+  t.is((await cli('init', '--preset', 'tiny', '--classes', '3', '--out', ck)).code, 0);
+  t.is((await cli('export', ck, '-o', model)).code, 0);
+  // Debian's python3-onnx renames the first node's operator in both files: they still open as a pair, onnxruntime refuses the graph.
+  const script = "import onnx, sys\nfor f in sys.argv[1:]:\n  m = onnx.load(f)\n  m.graph.node[0].op_type = 'Bogus'\n  onnx.save(m, f)\n";
+  await promisify(execFile)('/usr/bin/python3', ['-c', script, model, model.replace(/\.onnx$/, '.tencrop.onnx')]);
+  const r = await cli('serve', '--model', model, '--port', '0', '--device', 'cpu', '--workers', '1');
+  t.is(r.code, 1, r.err);
+  t.regex(r.err, /^alexnet: onnxruntime \(cpu\) cannot load .*bad\/model\.onnx .*Bogus.*export the model again/m);
+  t.notRegex(r.err, /^\s+at /m, 'no stack trace');
+});
+
 test('serve --max-pixels: the server decodes images up to it and refuses larger ones, naming the option', async (t) => {
   const path = await import('node:path');
   const sharp = (await import('sharp')).default;
