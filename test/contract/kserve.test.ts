@@ -16,20 +16,12 @@ import { decodeToSquare } from '../../src/image/decode.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
 import { byIndex, maxDiff, png, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
+import { PYTHON, pythonProblem } from '../python-grpc.js';
 
 // Debian's python3-grpcio and python3-grpc-tools install for the system interpreter (a pyenv python3 on PATH lacks them).
-const PYTHON = '/usr/bin/python3';
 const CLIENT = fileURLToPath(new URL('../../../test/kserve_client.py', import.meta.url));
 const PROTO = fileURLToPath(new URL('../../../proto/', import.meta.url));
 
-function pythonProblem(): string | undefined {
-  try {
-    execFileSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').pop();
-  }
-}
 
 interface Output {
   datatype: string;

@@ -15,22 +15,14 @@ import { promisify } from 'node:util';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { byIndex, maxDiff, png, serveForTests } from '../serve-fixtures.js';
 import { tempDir } from '../temp-dir.js';
+import { PYTHON, pythonProblem } from '../python-grpc.js';
 
 // Debian's python3-grpcio and python3-grpc-tools install for the system interpreter (a pyenv python3 on PATH lacks them).
-const PYTHON = '/usr/bin/python3';
 const CLIENT = fileURLToPath(new URL('../../../test/reflection_client.py', import.meta.url));
 const PROTO = fileURLToPath(new URL('../../../proto/', import.meta.url));
 const REFLECTION_PROTO = fileURLToPath(new URL('../../../node_modules/@grpc/reflection/build/proto/grpc/', import.meta.url));
 const HEALTH_PROTO = path.resolve(path.dirname(healthProtoPath), '../..');
 
-function pythonProblem(): string | undefined {
-  try {
-    execFileSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { stdio: 'pipe' });
-    return undefined;
-  } catch (e) {
-    return String((e as { stderr?: Buffer }).stderr ?? e).trim().split('\n').pop();
-  }
-}
 
 interface Described {
   methods: unknown[];
