@@ -10,7 +10,21 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-export function createLogger(level: LogLevel = 'info', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/**
+ * A line on stderr. A write that fails (the reader of a pipe gone: `serve 2>&1 | head`, a log
+ * disk full) loses that line and no more: without a listener, stderr's 'error' event would end
+ * the process and every call in flight with it.
+ */
+function writeStderr(line: string): void {
+  if (!stderrErrorsHeard) {
+    stderrErrorsHeard = true;
+    process.stderr.on('error', () => undefined);
+  }
+  process.stderr.write(line + '\n');
+}
+let stderrErrorsHeard = false;
+
+export function createLogger(level: LogLevel = 'info', write: (line: string) => void = writeStderr): Logger {
   const log = (at: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (RANK[at] < RANK[logger.level]) return;
     write(JSON.stringify({ time: new Date().toISOString(), level: at, msg, ...fields }));

@@ -1,0 +1,86 @@
+/**
+ * The server's log as an operator has it: `alexnet serve` (a child process) whose stderr reader
+ * goes away (`serve 2>&1 | head`) or whose stderr is a full disk (/dev/full) goes on serving, its
+ * answers checked against onnxruntime run here, and exits 0 on SIGTERM.
+ */
+import test from 'ava';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import net from 'node:net';
+import type * as grpc from '@grpc/grpc-js';
+import { AlexNetClient } from '../../src/serve/client.js';
+import { byIndex, CLI, loadOracle, maxDiff, png } from '../serve-fixtures.js';
+import { startServerProcess } from '../server-process.js';
+
+const oracle = loadOracle();
+
+/** Classify three pictures; each answer must be what onnxruntime computes here. */
+async function answersMatch(t: import('ava').ExecutionContext, address: string): Promise<void> {
+  const { meta, offline } = await oracle;
+  const client = new AlexNetClient(address);
+  try {
+    for (const k of [1, 2, 3]) {
+      const image = await png(k);
+      const got = await client.classify({ image, top_k: meta.labels.length });
+      t.true(maxDiff(byIndex(got.classes, meta.labels.length), (await offline(image)).p) < 1e-5);
+    }
+  } finally {
+    client.close();
+  }
+}
+
+test('a server whose stderr reader goes away keeps answering, and exits 0 on SIGTERM', async (t) => {
+  const s = await startServerProcess(['--log-level', 'debug', '--workers', '1']);
+  t.teardown(() => void s.child.kill('SIGKILL'));
+  // As `alexnet serve 2>&1 | head -1` once head has its line: every later write meets EPIPE.
+  s.child.stderr!.destroy();
+  await answersMatch(t, s.address);
+  s.child.kill('SIGTERM');
+  const exit = await s.done;
+  t.is(exit.code, 0);
+});
+
+/** A port free now (the server is told it: its 'serving' line cannot be read from /dev/full). */
+async function freePort(): Promise<number> {
+  const probe = net.createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const port = (probe.address() as net.AddressInfo).port;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+test('a server whose stderr is a full disk (/dev/full) serves, and exits 0 on SIGTERM', async (t) => {
+  const port = await freePort();
+  const full = openSync('/dev/full', 'w');
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--workers', '1', '--log-level', 'debug'], { stdio: ['ignore', 'ignore', full] });
+  closeSync(full);
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  t.teardown(() => void (gone || child.kill('SIGKILL')));
+  const address = `127.0.0.1:${port}`;
+  // Until it serves: connection refused while it starts, UNAVAILABLE while the model loads.
+  const ready = (async () => {
+    const client = new AlexNetClient(address);
+    const image = await png(0);
+    try {
+      while (!gone) {
+        const e = await client.classify({ image }, { timeoutMs: 5000 }).then(() => undefined, (err: grpc.ServiceError) => err);
+        if (!e) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    } finally {
+      client.close();
+    }
+  })();
+  const first = await Promise.race([ready, exited.then(([code]) => `exited with ${code} before serving`)]);
+  t.is(first, true);
+  if (first !== true) return;
+  await answersMatch(t, address);
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  t.is(code, 0);
+});
