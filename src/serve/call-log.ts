@@ -27,3 +27,15 @@ export function reportFailure(log: Logger, method: string, e: unknown, started: 
 export function reportAnswered(log: Logger, method: string, started: number, { peer, requestId, token }: Caller): void {
   log.debug('call', { method, peer, [REQUEST_ID]: requestId, token, ms: since(started) });
 }
+
+/** What a stream call did: its items, those answered with their own error, and whether the caller cancelled it. */
+export interface StreamOutcome {
+  items: number;
+  failed: number;
+  cancelled: boolean;
+}
+
+/** A stream call ended: one line for the whole stream (its failed items have their own lines). */
+export function reportStreamEnded(log: Logger, method: string, started: number, { peer, requestId, token }: Caller, { items, failed, cancelled }: StreamOutcome): void {
+  log.debug('call', { method, peer, [REQUEST_ID]: requestId, token, ...(cancelled ? { code: 'CANCELLED' } : {}), items, failed, ms: since(started) });
+}

@@ -7,7 +7,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import { callContext } from './call-context.js';
-import { reportFailure } from './call-log.js';
+import { reportFailure, reportStreamEnded } from './call-log.js';
 import type { AdapterEnv } from './service-descriptor.js';
 import type { MappedStatus } from './status.js';
 import type { Handler } from './unary-adapter.js';
@@ -28,10 +28,11 @@ function drained(call: grpc.ServerDuplexStream<unknown, unknown>): Promise<void>
   });
 }
 
-export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, failed: (req: Req, status: MappedStatus) => Res) {
+export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler: Handler<Req, Res>, answerFailed: (req: Req, status: MappedStatus) => Res) {
   return (call: grpc.ServerDuplexStream<Req, Res>): void => {
+    const started = performance.now();
     const context = callContext(call);
-    const refused = env.admission.admit(env.log, method, performance.now(), context);
+    const refused = env.admission.admit(env.log, method, started, context);
     if (refused) {
       // grpc-js sends a stream's status from its 'error' event; destroy() would end the stream
       // without one, and the client would wait for it forever.
@@ -42,10 +43,13 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
     let writing = false;
     let ended = false;
     let closed = false;
+    let items = 0;
+    let failed = 0;
     const finish = () => {
       if (closed) return;
       closed = true;
       env.admission.leave();
+      reportStreamEnded(env.log, method, started, context, { items, failed, cancelled: call.cancelled });
     };
     const flush = async () => {
       if (writing) return;
@@ -67,7 +71,13 @@ export function streamAdapter<Req, Res>(env: AdapterEnv, method: string, handler
     };
     call.on('data', (req: Req) => {
       const arrived = performance.now();
-      pending.push(handler(req, context).catch((e: unknown) => failed(req, reportFailure(env.log, method, e, arrived, context))));
+      items++;
+      pending.push(
+        handler(req, context).catch((e: unknown) => {
+          failed++;
+          return answerFailed(req, reportFailure(env.log, method, e, arrived, context));
+        }),
+      );
       if (pending.length >= STREAM_WINDOW) call.pause();
       void flush();
     });

@@ -1,16 +1,19 @@
 /**
  * The server's log as an operator has it: `alexnet serve` (a child process) whose stderr reader
  * goes away (`serve 2>&1 | head`) or whose stderr is a full disk (/dev/full) goes on serving, its
- * answers checked against onnxruntime run here, and exits 0 on SIGTERM.
+ * answers checked against onnxruntime run here, and exits 0 on SIGTERM; at debug level a stream
+ * call has its line, with its request id and the items the test sent.
  */
 import test from 'ava';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import net from 'node:net';
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import { AlexNetClient } from '../../src/serve/client.js';
-import { byIndex, CLI, loadOracle, maxDiff, png } from '../serve-fixtures.js';
+import { createLogger } from '../../src/serve/log.js';
+import { startServer } from '../../src/serve/server.js';
+import { byIndex, CLI, loadOracle, maxDiff, MODEL, png } from '../serve-fixtures.js';
 import { startServerProcess } from '../server-process.js';
 
 const oracle = loadOracle();
@@ -83,4 +86,32 @@ test('a server whose stderr is a full disk (/dev/full) serves, and exits 0 on SI
   child.kill('SIGTERM');
   const [code] = await exited;
   t.is(code, 0);
+});
+
+test('--log-level debug logs one line per stream call, with its request id and the items sent and failed', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, logger: createLogger('debug', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)) });
+  const client = new AlexNetClient(server.address);
+  try {
+    const sent = [await png(1), Buffer.from('not an image'), await png(2), await png(3)];
+    const md = new grpc.Metadata();
+    md.set('x-request-id', 'stream-trace-7');
+    const call = client.raw.ClassifyStream(md);
+    const answers: { error?: unknown }[] = [];
+    call.on('data', (r: { error?: unknown }) => answers.push(r));
+    for (const image of sent) call.write({ image });
+    call.end();
+    await once(call, 'status');
+    t.is(answers.length, sent.length);
+    const ofCall = lines.filter((l) => l['x-request-id'] === 'stream-trace-7');
+    const whole = ofCall.filter((l) => l.msg === 'call');
+    t.is(whole.length, 1);
+    t.like(whole[0], { method: 'ClassifyStream', items: sent.length, failed: 1 });
+    t.is(typeof whole[0]!.ms, 'number');
+    // The bad image's own line, as before.
+    t.is(ofCall.filter((l) => l.msg === 'call refused' && l.code === 'INVALID_ARGUMENT').length, 1);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
 });
