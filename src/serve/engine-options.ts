@@ -1,6 +1,7 @@
 /** What an InferenceEngine is started with, what it counts, and what a call hands it (engine.ts). */
 import type { ModelFiles } from '../model/model-files.js';
-import type { CropModeName } from './inference-worker.js';
+import type { CropModeName, InferenceResult } from './inference-worker.js';
+import type { Logger } from './log.js';
 
 export interface EngineOptions {
   /** The pair of ONNX files and their metadata, passed on to each worker as they are. */
@@ -20,6 +21,8 @@ export interface EngineOptions {
   workerNice?: number;
   /** Told of every batch a worker answered (metrics: the main thread records what the workers report). */
   observer?: BatchObserver;
+  /** Where a worker that ended, and its replacement, are told (worker-replacement.ts). */
+  log?: Logger;
 }
 
 /** One batch as a worker answered it. */
@@ -69,3 +72,14 @@ export interface QueueSlot {
   release(): void;
 }
 
+
+/** One image in the engine's queue: what it waits for, and how its call is answered. */
+export interface Job {
+  image: Uint8Array;
+  mode: CropModeName;
+  /** Date.now() after which the answer is no use. */
+  deadline: number;
+  enqueued: number;
+  resolve: (r: InferenceResult) => void;
+  reject: (e: Error) => void;
+}

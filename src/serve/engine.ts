@@ -13,23 +13,14 @@ import { CancelledError, DeadlineError, OverloadedError, UnavailableError } from
 import { resolveParallelism } from './batching-defaults.js';
 import { releaseRunLockOf, runLockFor } from './gpu-run-lock.js';
 import { holdModelFiles, type HeldModelFiles } from './held-model-files.js';
-import type { BatchReport, EngineOptions, EngineStats, QueueSlot, SubmitOptions } from './engine-options.js';
+import type { BatchReport, EngineOptions, EngineStats, Job, QueueSlot, SubmitOptions } from './engine-options.js';
 import type { CropModeName, InferenceReply, InferenceRequest, InferenceResult, InferenceWorkerData } from './inference-worker.js';
 import { startInferenceWorker } from './inference-worker-start.js';
 import { splitTenCrop, TEN } from './ten-crop-split.js';
+import { WorkerReplacer } from './worker-replacement.js';
 import { stopWorker } from './worker-stop.js';
 
 export type { BatchReport, CropModeName, EngineOptions, EngineStats, InferenceResult, QueueSlot, SubmitOptions };
-
-interface Job {
-  image: Uint8Array;
-  mode: CropModeName;
-  /** Date.now() after which the answer is no use. */
-  deadline: number;
-  enqueued: number;
-  resolve: (r: InferenceResult) => void;
-  reject: (e: Error) => void;
-}
 
 interface Slot {
   worker: Worker;
@@ -52,11 +43,14 @@ export class InferenceEngine {
   private reserved = 0;
   /** What every worker loads, a replacement for a dead one too (held-model-files.ts). */
   private held: HeldModelFiles | undefined;
+  /** Workers that end on their own are replaced; while none runs and none can start, calls are refused. */
+  readonly replacer: WorkerReplacer;
 
   private constructor(private readonly opts: EngineOptions) {
     const layout = resolveParallelism(opts.provider, opts.workers, opts.threads);
     this.workers = layout.workers;
     this.threads = layout.threads;
+    this.replacer = new WorkerReplacer({ start: () => this.spawn(), closed: () => this.closed, running: () => this.slots.length, queued: () => Object.values(this.queues), log: opts.log });
   }
 
   /** Start the workers and wait until each has loaded both models. */
@@ -91,6 +85,7 @@ export class InferenceEngine {
   /** Hold a place in the queue before spending anything on the image (decoding), or refuse at once (OverloadedError). */
   reserve(): QueueSlot {
     if (this.closed) throw new UnavailableError('the server is shutting down');
+    if (this.replacer.refusal) throw this.replacer.refusal;
     if (this.taken >= this.opts.maxQueue) throw this.overloaded();
     this.reserved++;
     let held = true;
@@ -110,8 +105,8 @@ export class InferenceEngine {
     });
     // A reserved place becomes the queued image's: the limit was checked when it was reserved.
     const full = slot ? (slot.release(), false) : this.taken >= this.opts.maxQueue;
-    if (this.closed) {
-      job.reject(new UnavailableError('the server is shutting down'));
+    if (this.closed || this.replacer.refusal) {
+      job.reject(this.replacer.refusal ?? new UnavailableError('the server is shutting down'));
     } else if (full) {
       job.reject(this.overloaded());
     } else {
@@ -173,6 +168,8 @@ export class InferenceEngine {
       ended: (why) => this.fail(slot, this.closed ? new UnavailableError('the server is shutting down') : typeof why === 'number' ? new Error(`inference worker exited with code ${why}`) : why),
     });
     slot.threadId = slot.worker.threadId;
+    // A replacement that finished loading after close() has no one else to stop it.
+    if (this.closed) return stopWorker(slot.worker, slot.threadId, runLockFor(o.provider));
     this.slots.push(slot);
     this.schedule();
   }
@@ -185,7 +182,7 @@ export class InferenceEngine {
     releaseRunLockOf(runLockFor(this.opts.provider), slot.threadId);
     slot.pending?.fail(e);
     slot.pending = undefined;
-    if (!this.closed) this.spawn().catch(() => undefined);
+    if (!this.closed) this.replacer.replace(slot.threadId, e);
   }
 
   private finish(slot: Slot, reply: InferenceReply): void {

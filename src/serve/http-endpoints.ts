@@ -1,7 +1,7 @@
 /**
  * The plaintext HTTP port beside the gRPC one (`--metrics-port`): Prometheus text on /metrics,
  * and /healthz (the process answers: liveness) and /readyz (it takes calls: a model loaded and
- * warm, not draining) for orchestrators that cannot speak TLS or gRPC to the main port. Nothing
+ * warm, a worker running, not draining) for orchestrators that cannot speak TLS or gRPC to the main port. Nothing
  * here can call a model, so it needs no token.
  */
 import http from 'node:http';
@@ -39,7 +39,7 @@ export async function startHttpEndpoints(o: HttpEndpointsOptions): Promise<HttpE
       return;
     }
     if (url === '/healthz') return answer(200, 'ok\n');
-    if (url === '/readyz') return o.ready() ? answer(200, 'ready\n') : answer(503, 'not ready: the model is loading or the server is shutting down\n');
+    if (url === '/readyz') return o.ready() ? answer(200, 'ready\n') : answer(503, 'not ready: the model is loading, the server is shutting down, or no inference worker is running (see the log)\n');
     answer(404, 'not found: /metrics, /healthz and /readyz are served here\n');
   });
   server.keepAliveTimeout = 65_000;

@@ -182,7 +182,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!isLoopback(host) && !o.tls && !tokens) log.warn('listening beyond this machine without TLS or tokens: anyone who reaches the port can call it (see --tls-cert, --auth-tokens)', { address });
   let http: HttpEndpoints | undefined;
   try {
-    http = metrics ? await startHttpEndpoints({ host: o.metricsHost ?? host, port: o.metricsPort!, metrics, ready: () => admission.accepting }) : undefined;
+    http = metrics ? await startHttpEndpoints({ host: o.metricsHost ?? host, port: o.metricsPort!, metrics, ready: () => admission.accepting && !models?.current.engine.replacer.refusal }) : undefined;
   } catch (e) {
     server.forceShutdown();
     throw e;
@@ -191,7 +191,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Health answers NOT_SERVING while the model loads and warms up.
   // Every version, the first and each reload's, starts its own workers and is warm before it serves.
   const startEngine = (model: ModelFiles): Promise<InferenceEngine> =>
-    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, workerNice: o.workerNice, ...(metrics ? { observer: metrics.observer(model) } : {}) });
+    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, workerNice: o.workerNice, log, ...(metrics ? { observer: metrics.observer(model) } : {}) });
   let engine: InferenceEngine;
   try {
     engine = await startEngine(opened);

@@ -2,19 +2,24 @@
  * The server's log as an operator has it: `alexnet serve` (a child process) whose stderr reader
  * goes away (`serve 2>&1 | head`) or whose stderr is a full disk (/dev/full) goes on serving, its
  * answers checked against onnxruntime run here, and exits 0 on SIGTERM; at debug level a stream
- * call has its line, with its request id and the items the test sent.
+ * call has its line, with its request id and the items the test sent; an inference worker that
+ * ends is said in the log and replaced, and while none can start again calls are refused at once
+ * and /readyz says 503.
  */
 import test from 'ava';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { createLogger } from '../../src/serve/log.js';
 import { startServer } from '../../src/serve/server.js';
 import { byIndex, CLI, loadOracle, maxDiff, MODEL, png } from '../serve-fixtures.js';
 import { startServerProcess } from '../server-process.js';
+import { tempDir } from '../temp-dir.js';
 
 const oracle = loadOracle();
 
@@ -110,6 +115,62 @@ test('--log-level debug logs one line per stream call, with its request id and t
     t.is(typeof whole[0]!.ms, 'number');
     // The bad image's own line, as before.
     t.is(ofCall.filter((l) => l.msg === 'call refused' && l.code === 'INVALID_ARGUMENT').length, 1);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
+
+test.serial('an inference worker that ends is logged and replaced; while none can start, /readyz is 503 and calls are refused UNAVAILABLE', async (t) => {
+  const { meta, offline } = await oracle;
+  // A model of the test's own, so its file can be damaged and mended.
+  const dir = await tempDir('worker-exit');
+  const model = path.join(dir, 'model.onnx');
+  await fs.copyFile(MODEL, model);
+  await fs.copyFile(MODEL.replace(/\.onnx$/, '.tencrop.onnx'), path.join(dir, 'model.tencrop.onnx'));
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const logged = (match: (l: Record<string, unknown>) => boolean) => new Promise<void>((resolve) => waiters.push({ match, resolve }));
+  const logger = createLogger('info', (text) => {
+    const l = JSON.parse(text) as Record<string, unknown>;
+    lines.push(l);
+    for (const w of waiters.filter((w) => w.match(l))) w.resolve();
+  });
+  const server = await startServer({ model, port: 0, device: 'cpu', workers: 1, metricsPort: 0, logger });
+  const client = new AlexNetClient(server.address);
+  // The engine's one worker thread, ended from outside as a crash would end it.
+  const endWorker = () => (server.engine as unknown as { slots: { worker: Worker }[] }).slots[0]!.worker.terminate();
+  const readyz = async () => (await fetch(`http://127.0.0.1:${server.metricsPort}/readyz`)).status;
+  const classifiedRight = async () => {
+    const image = await png(5);
+    const got = await client.classify({ image, top_k: meta.labels.length }, { timeoutMs: 30_000 });
+    return maxDiff(byIndex(got.classes, meta.labels.length), (await offline(image)).p) < 1e-5;
+  };
+  try {
+    // The call waits in the queue for the worker started in place of the one ended.
+    await endWorker();
+    t.true(await classifiedRight());
+    t.is(lines.filter((l) => l.msg === 'inference worker ended: starting another in its place' && l.level === 'error').length, 1);
+    if (!t.is(lines.filter((l) => l.msg === 'inference worker started in place of one that ended').length, 1)) return;
+
+    // The model file overwritten in place (as `cp` over it does; the engine holds the file itself, so
+    // a rename or removal would not matter): the replacement cannot start, and the call queued for
+    // it is refused, not left to its deadline.
+    const bytes = await fs.readFile(model);
+    await fs.writeFile(model, 'not a model any more');
+    await endWorker();
+    const refused = await client.classify({ image: await png(6) }, { timeoutMs: 30_000 }).catch((e: grpc.ServiceError) => e);
+    if (!t.is((refused as grpc.ServiceError).code, grpc.status.UNAVAILABLE)) return;
+    t.regex((refused as grpc.ServiceError).details, /no inference worker is running/);
+    t.is(lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('inference worker could not be started again')).length, 1);
+    t.is(await readyz(), 503);
+
+    // Back: the next try starts one, and the server is ready and right again.
+    const back = logged((l) => l.msg === 'inference worker started in place of one that ended');
+    await fs.writeFile(model, bytes);
+    await back;
+    t.is(await readyz(), 200);
+    t.true(await classifiedRight());
   } finally {
     client.close();
     await server.shutdown();

@@ -1,0 +1,66 @@
+/**
+ * Inference workers that end on their own (not closed by the engine): each is said in the log and
+ * another is started in its place; a start that fails is logged and tried again, waiting longer
+ * each time, until one starts or the engine closes. While no worker runs and none could start,
+ * the engine refuses calls (UNAVAILABLE, `refusal`) and the images already queued get the same
+ * answer, instead of waiting out their deadlines for workers that are not there.
+ */
+import { UnavailableError } from '../errors.js';
+import type { Logger } from './log.js';
+
+/** First wait before starting a worker again after a failed start, doubled each time up to MAX_RETRY_MS. */
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+export interface ReplacementHooks {
+  /** Start one worker (resolves once it has loaded the model and joined the engine). */
+  start(): Promise<void>;
+  /** True once the engine is closing: stop trying. */
+  closed(): boolean;
+  /** Workers running now. */
+  running(): number;
+  /** The engine's queued images, to be refused once no worker is left. */
+  queued(): { reject(e: Error): void }[][];
+  log: Logger | undefined;
+}
+
+export class WorkerReplacer {
+  /** Why the last start failed, until one succeeds. */
+  private failure: UnavailableError | undefined;
+
+  constructor(private readonly hooks: ReplacementHooks) {}
+
+  /** The refusal of a call while no worker runs and none could start; undefined otherwise. */
+  get refusal(): UnavailableError | undefined {
+    return this.hooks.running() === 0 ? this.failure : undefined;
+  }
+
+  /** The worker of thread `threadId` ended (`cause`): start another in its place. */
+  replace(threadId: number, cause: Error): void {
+    const h = this.hooks;
+    h.log?.error('inference worker ended: starting another in its place', { threadId, cause: cause.message, workersRunning: h.running() });
+    const attempt = (waitMs: number): void => {
+      if (h.closed()) return;
+      h.start().then(
+        () => {
+          this.failure = undefined;
+          h.log?.info('inference worker started in place of one that ended', { workersRunning: h.running() });
+        },
+        (e: unknown) => {
+          if (h.closed()) return;
+          const why = (e as Error)?.message ?? String(e);
+          this.failure = new UnavailableError(`no inference worker is running: they ended and could not be started again (${why}); retry later`);
+          const refusal = this.refusal;
+          if (refusal) for (const queue of h.queued()) for (const job of queue.splice(0)) job.reject(refusal);
+          h.log?.error(`inference worker could not be started again: trying again in ${waitMs / 1000} s`, {
+            cause: why,
+            workersRunning: h.running(),
+            ...(refusal ? { effect: 'no worker is running: calls are refused with UNAVAILABLE until one starts' } : {}),
+          });
+          setTimeout(() => attempt(Math.min(waitMs * 2, MAX_RETRY_MS)), waitMs).unref();
+        },
+      );
+    };
+    attempt(FIRST_RETRY_MS);
+  }
+}
