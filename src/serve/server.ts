@@ -35,6 +35,7 @@ import { withMapEntryNames } from './reflection-map-entries.js';
 import { modelSourceOf, watchSource } from './model-source.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
 import { searchService } from './search-service.js';
+import { displayLocation } from './index/open-vector-index.js';
 import { isLoopback, serverCredentials, type TlsFiles } from './server-tls.js';
 import { startStatsLog } from './stats-log.js';
 import { startWarmEngine } from './warm-engine.js';
@@ -225,6 +226,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     watchModels: o.watchModels ?? false,
     tls: o.tls ? (o.tls.clientCa ? 'mutual' : 'server') : 'off',
     authTokens: tokens?.count ?? 0,
+    index: displayLocation(env.index),
     metricsPort: http?.port,
   });
   const running = () => modelHost.current.engine;

@@ -176,3 +176,17 @@ test.serial('an inference worker that ends is logged and replaced; while none ca
     await server.shutdown();
   }
 });
+
+test("the 'serving' line names the similarity index, a PostgreSQL URL without its password", async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  // Nothing listens on port 1: ImageSearch is unusable (logged), Classify serves all the same.
+  const index = 'postgres://alice:s3cret-pw@127.0.0.1:1/vectors';
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, index, logger: createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)) });
+  try {
+    const serving = lines.find((l) => l.msg === 'serving');
+    t.is(serving?.index, 'postgres://alice:***@127.0.0.1:1/vectors');
+    t.false(lines.some((l) => JSON.stringify(l).includes('s3cret-pw')));
+  } finally {
+    await server.shutdown();
+  }
+});
