@@ -18,7 +18,7 @@ const since = (started: number) => +(performance.now() - started).toFixed(2);
 /** A call (or stream item) failed: its status; a cause of ours is logged with its stack, a refusal at debug level. */
 export function reportFailure(log: Logger, method: string, e: unknown, started: number, { peer, requestId, token }: Caller): MappedStatus {
   const s = toStatus(e);
-  if (s.internal) log.error('call failed', { method, peer, [REQUEST_ID]: requestId, token, cause: String((e as Error)?.stack ?? e) });
+  if (s.internal) log.error('call failed', { method, peer, [REQUEST_ID]: requestId, token, code: grpc.status[s.code], ms: since(started), cause: String((e as Error)?.stack ?? e) });
   else log.debug('call refused', { method, peer, [REQUEST_ID]: requestId, token, code: grpc.status[s.code], details: s.details, ms: since(started) });
   return s;
 }

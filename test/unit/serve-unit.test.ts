@@ -1,6 +1,6 @@
 /**
  * Unit tier of the server (no model file, seconds): the worker layout, the error-to-status
- * mapping, the call context, admission, the failed stream item, the generated message types'
+ * mapping, the error line of a call failed by a bug, the call context, admission, the failed stream item, the generated message types'
  * freshness.
  */
 import test from 'ava';
@@ -17,6 +17,8 @@ import { failedItem } from '../../src/serve/alexnet-service.js';
 import { resolveParallelism } from '../../src/serve/batching-defaults.js';
 import { cgroupCpuLimit } from '../../src/serve/cgroup-cpu-limit.js';
 import { callContext } from '../../src/serve/call-context.js';
+import { reportFailure } from '../../src/serve/call-log.js';
+import { createLogger } from '../../src/serve/log.js';
 import { LOADER_OPTIONS } from '../../src/serve/proto.js';
 import { BadRequestError, toStatus } from '../../src/serve/status.js';
 import { tempDir } from '../temp-dir.js';
@@ -107,6 +109,19 @@ test('admission: UNAVAILABLE while loading and once draining; drain waits for th
   a.leave();
   await draining;
   t.is(a.inFlight, 0);
+});
+
+test('a call failed by a bug of ours: its error line has the code sent, its duration and its cause, as a refusal has', (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger('info', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
+  const started = performance.now();
+  const s = reportFailure(log, 'Classify', new TypeError('x is undefined'), started, { peer: 'ipv4:127.0.0.1:5', requestId: 'req-9' });
+  const elapsed = performance.now() - started;
+  t.is(s.code, grpc.status.INTERNAL);
+  t.is(lines.length, 1);
+  t.like(lines[0], { level: 'error', msg: 'call failed', method: 'Classify', peer: 'ipv4:127.0.0.1:5', 'x-request-id': 'req-9', code: 'INTERNAL' });
+  t.true(typeof lines[0]!.ms === 'number' && (lines[0]!.ms as number) >= 0 && (lines[0]!.ms as number) <= elapsed + 0.01);
+  t.regex(String(lines[0]!.cause), /TypeError: x is undefined/);
 });
 
 test('a failed stream item: request_id, model and error set, every other field left to its default', (t) => {
