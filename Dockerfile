@@ -32,6 +32,10 @@ COPY models ./models
 # A model repository mounted here is served with --model-dir /models (--watch-models, or SIGHUP).
 RUN mkdir /models && chown node:node /models
 VOLUME /models
+# ImageSearch's index (LanceDB) lives here: the models' folders may be read-only. Mount a named
+# volume to keep it across containers; a fleet shares one PostgreSQL instead (--index postgres://...).
+RUN mkdir /data && chown node:node /data
+VOLUME /data
 # Non-root: the node image's user (uid 1000, as the Kubernetes manifests' runAsUser).
 USER node
 # 50051: gRPC (alexnet.v1.AlexNet, alexnet.v1.ImageSearch, grpc.health.v1, reflection).
@@ -40,4 +44,4 @@ EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=120s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/src/cli.js"]
-CMD ["serve", "--host", "0.0.0.0", "--port", "50051", "--metrics-port", "9464"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "50051", "--metrics-port", "9464", "--index", "/data/index"]

@@ -46,7 +46,7 @@ test('the Dockerfile builds in one stage (npm ci, tsc, dev dependencies pruned) 
   t.true(existsSync(path.join(ROOT, 'models/fashion-mnist-mini/model.onnx')));
 });
 
-test('the image runs as a non-root user under tini, with /models a volume and both ports exposed', (t) => {
+test('the image runs as a non-root user under tini, with /models and the index\'s /data volumes and both ports exposed', (t) => {
   const users = of('USER').map((u) => u.getArgumentsContent()!.split(':')[0]);
   t.true(users.length > 0, 'USER set in the runtime stage');
   t.false(['root', '0'].includes(users.at(-1)!), `runs as ${users.at(-1)}`);
@@ -58,7 +58,11 @@ test('the image runs as a non-root user under tini, with /models a volume and bo
   t.is(entry[3], path.posix.join(workdir, 'dist/src/cli.js'), 'the CLI at the path dist is copied to');
   t.true(existsSync(path.join(ROOT, 'dist/src/cli.js')));
   t.is(cmd[0], 'serve');
-  t.deepEqual(of('VOLUME').map((v) => v.getArgumentsContent()), ['/models']);
+  t.deepEqual(of('VOLUME').map((v) => v.getArgumentsContent()), ['/models', '/data']);
+  // ImageSearch's index in a volume the server's user owns: the models' folders may be read-only.
+  const index = flagValue(cmd, '--index');
+  t.is(path.posix.dirname(index ?? ''), '/data', 'CMD keeps the index in /data');
+  t.true(of('RUN').some((r) => new RegExp(`chown ${users.at(-1)}:\\S+ /data\\b`).test(r.getArgumentsContent()!)), '/data owned by the user the server runs as');
   const exposed = of('EXPOSE').flatMap((e) => e.getArguments().map((a) => Number(a.getValue())));
   t.deepEqual(exposed.sort(), [Number(flagValue(cmd, '--port')), Number(flagValue(cmd, '--metrics-port'))].sort(), 'EXPOSE = the gRPC and the metrics port of CMD');
   t.is(flagValue(cmd, '--host'), '0.0.0.0', 'reachable from outside the container');
