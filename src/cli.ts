@@ -5,7 +5,6 @@
  */
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { batchDelay, dropoutRate, fraction, niceValue, nonNegativeNumber, percent, port, positiveInt, positiveNumber, timerMs, timerSeconds } from './cli/arg-parsers.js';
 import { addClientOptions } from './cli/client-options.js';
 import { readLabelsFile, refuseEmptyOptions } from './cli/option-checks.js';
@@ -14,8 +13,6 @@ import { registerSearchCommands } from './cli/search-commands.js';
 import { AlexNetError } from './errors.js';
 import { DEFAULT_PRESET, PRESETS, RUN_DEFAULTS, getPreset } from './config.js';
 
-// sharp decodes on libuv's thread pool (4 threads unless told): room for data prepare's two decodes per core and the file reads beside them.
-process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, 2 * availableParallelism() + 2));
 
 // `npm run alexnet -- ...` runs in the package's folder; the paths typed are relative to where npm was run.
 if (process.env.npm_lifecycle_event === 'alexnet' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
