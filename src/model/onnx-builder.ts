@@ -2,7 +2,11 @@
  * A thin typed helper over onnx-proto (the ONNX schema as generated protobufjs code) to build
  * a graph: initializers, nodes with attributes, inputs and outputs, and the encoded ModelProto.
  */
+import { readFileSync } from 'node:fs';
 import onnxProto from 'onnx-proto';
+
+/** This package's version, as the exported files' producer_version. */
+const PRODUCER_VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export const { onnx } = onnxProto;
 type Onnx = typeof onnx;
@@ -100,7 +104,7 @@ export class GraphBuilder {
     return onnx.ModelProto.create({
       irVersion: IR_VERSION,
       producerName: 'alexnet',
-      producerVersion: '0.1.0',
+      producerVersion: PRODUCER_VERSION,
       docString,
       opsetImport: [{ domain: '', version: OPSET }],
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),

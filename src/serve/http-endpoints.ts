@@ -27,7 +27,7 @@ export async function startHttpEndpoints(o: HttpEndpointsOptions): Promise<HttpE
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     const answer = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
-      res.writeHead(status, { 'content-type': type });
+      res.writeHead(status, { 'content-type': type, ...(status === 405 ? { allow: 'GET, HEAD' } : {}) });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, 'GET only\n');

@@ -50,11 +50,15 @@ test.serial('counters and histograms move by exactly what was sent, labelled wit
   t.is(total(after, 'alexnet_in_flight'), 0);
 });
 
-test.serial('/healthz and /readyz answer; other paths 404', async (t) => {
+test.serial('/healthz and /readyz answer; other paths 404; other methods 405 with Allow', async (t) => {
   const base = `http://127.0.0.1:${s.server.metricsPort}`;
   t.is((await fetch(`${base}/healthz`)).status, 200);
   t.is((await fetch(`${base}/readyz`)).status, 200);
   t.is((await fetch(`${base}/nothing`)).status, 404);
+  // RFC 9110: a 405 names the methods the resource takes.
+  const post = await fetch(`${base}/metrics`, { method: 'POST', body: 'x' });
+  t.is(post.status, 405);
+  t.is(post.headers.get('allow'), 'GET, HEAD');
 });
 
 test.serial('a request id: the caller\'s comes back in the response metadata and the log line; one is made when none is sent', async (t) => {

@@ -72,6 +72,7 @@ test('standard ops: opset 13, LRN size 5 alpha 5e-4 (the paper LRN), Conv group 
     const model = onnx.ModelProto.decode(await fs.readFile(file));
     t.true([7, 8].includes(Number(model.irVersion)), `IR version ${model.irVersion}`);
     t.is(model.producerName, 'alexnet');
+    t.is(model.producerVersion, (JSON.parse(await fs.readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version);
     t.true(model.opsetImport.some((o) => (o.domain ?? '') === '' && Number(o.version) >= 13));
     const nodes = model.graph!.node!;
     const attr = (n: (typeof nodes)[number], name: string) => n.attribute!.find((a) => a.name === name);
