@@ -41,6 +41,24 @@ export function channelOptions(options: grpc.ChannelOptions): grpc.ChannelOption
  * A signal already aborted cancels the call at once; the abort listener goes when the call ends, so
  * one long-lived signal shared by many calls does not keep them all.
  */
+/**
+ * A stream's deadline and cancellation, as `unaryCall` gives a call's: the options to start it with,
+ * then `bind(call)` once it is started.
+ */
+export function streamOptions(opts: CallOptions = {}): { callOpts: grpc.CallOptions; bind(call: { cancel(): void; on(event: 'status', listener: () => void): unknown }): void } {
+  return {
+    callOpts: opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {},
+    bind: (call) => {
+      const signal = opts.signal;
+      if (!signal) return;
+      if (signal.aborted) return call.cancel();
+      const abort = () => call.cancel();
+      signal.addEventListener('abort', abort, { once: true });
+      call.on('status', () => signal.removeEventListener('abort', abort));
+    },
+  };
+}
+
 export function unaryCall<Res>(start: (callOpts: grpc.CallOptions, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall, opts: CallOptions = {}): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
     const callOpts: grpc.CallOptions = opts.timeoutMs !== undefined ? { deadline: Date.now() + opts.timeoutMs } : {};

@@ -1,6 +1,6 @@
 /** A small promise-based client of alexnet.v1.AlexNet (the CLI's classify/embed, tests, the load client). */
 import * as grpc from '@grpc/grpc-js';
-import { callMetadata, channelCredentials, channelOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
+import { callMetadata, channelCredentials, channelOptions, streamOptions, unaryCall, type CallOptions, type ClientSecurity } from './client-call.js';
 import { channelTarget } from './fleet-config.js';
 import type { AlexNetClient as GeneratedClient } from './generated/alexnet/v1/AlexNet.js';
 import type { ClassifyRequest } from './generated/alexnet/v1/ClassifyRequest.js';
@@ -21,11 +21,11 @@ export class AlexNetClient {
     this.raw = new Ctor(channelTarget(address), channelCredentials(security), channelOptions(options));
   }
 
-  classify(req: ClassifyRequest & { image: Buffer }, opts?: CallOptions): Promise<ClassifyResponse__Output> {
+  classify(req: ClassifyRequest & { image: Uint8Array }, opts?: CallOptions): Promise<ClassifyResponse__Output> {
     return unaryCall((o, done) => this.raw.Classify(req, callMetadata(this.security), o, done), opts);
   }
 
-  embed(req: EmbedRequest & { image: Buffer }, opts?: CallOptions): Promise<EmbedResponse__Output> {
+  embed(req: EmbedRequest & { image: Uint8Array }, opts?: CallOptions): Promise<EmbedResponse__Output> {
     return unaryCall((o, done) => this.raw.Embed(req, callMetadata(this.security), o, done), opts);
   }
 
@@ -33,9 +33,13 @@ export class AlexNetClient {
     return unaryCall((o, done) => this.raw.GetModelInfo({}, callMetadata(this.security), o, done), opts);
   }
 
-  /** A bidirectional ClassifyStream or EmbedStream call. */
-  stream(method: 'ClassifyStream' | 'EmbedStream'): grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output> {
-    return (this.raw[method] as unknown as (md: grpc.Metadata) => grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output>).call(this.raw, callMetadata(this.security));
+  /** A bidirectional ClassifyStream or EmbedStream call; `opts`: the whole stream's deadline and cancellation. */
+  stream(method: 'ClassifyStream' | 'EmbedStream', opts?: CallOptions): grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output> {
+    type Duplex = grpc.ClientDuplexStream<ClassifyRequest | EmbedRequest, ClassifyResponse__Output & EmbedResponse__Output>;
+    const { callOpts, bind } = streamOptions(opts);
+    const call = (this.raw[method] as unknown as (md: grpc.Metadata, o: grpc.CallOptions) => Duplex).call(this.raw, callMetadata(this.security), callOpts);
+    bind(call);
+    return call;
   }
 
   close(): void {

@@ -215,3 +215,39 @@ const noIpv6 = ipv6Probe.status === 0 ? undefined : 'no IPv6 loopback here';
     await s.shutdown('test done');
   }
 });
+
+test('a stream takes a deadline and a signal as a call does; an image may be any Uint8Array', async (t) => {
+  const image = await png(9);
+  const statusOf = (call: NodeJS.EventEmitter) =>
+    Promise.race([
+      new Promise<string>((resolve) => {
+        call.on('error', () => undefined);
+        call.on('data', () => undefined);
+        call.on('status', (s: grpc.StatusObject) => resolve(grpc.status[s.code]!));
+      }),
+      new Promise<string>((resolve) => setTimeout(() => resolve('no status after 30 s'), 30_000).unref()),
+    ]);
+  // Left open by the client: only the deadline ends it.
+  const open = served.client.stream('EmbedStream', { timeoutMs: 300 });
+  open.write({ image, crop: 'CENTER' });
+  t.is(await statusOf(open), 'DEADLINE_EXCEEDED');
+  const aborted = new AbortController();
+  aborted.abort();
+  t.is(await statusOf(served.client.stream('EmbedStream', { signal: aborted.signal })), 'CANCELLED');
+  const shared = new AbortController();
+  const later = served.client.stream('EmbedStream', { signal: shared.signal });
+  const laterStatus = statusOf(later);
+  later.write({ image, crop: 'CENTER' });
+  later.end();
+  t.is(await laterStatus, 'OK');
+  t.is(getEventListeners(shared.signal, 'abort').length, 0, 'no listener outlives its stream');
+  const cut = served.client.stream('EmbedStream', { signal: shared.signal });
+  const cutStatus = statusOf(cut);
+  shared.abort();
+  t.is(await cutStatus, 'CANCELLED');
+  // A Uint8Array that is not a Buffer (a browser-style or worker-transferred array) is sent as the same bytes.
+  const plain = new Uint8Array(image.byteLength);
+  plain.set(image);
+  const [a, b] = await Promise.all([served.client.classify({ image: plain, top_k: 3 }), served.client.classify({ image, top_k: 3 })]);
+  t.deepEqual(a.classes, b.classes);
+});
