@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { PersistentVolumeClaim, Service } from 'kubernetes-models/v1';
 import { SERVICE_NAME } from '../../src/serve/proto.js';
 import { startServer } from '../../src/serve/server.js';
@@ -86,6 +87,7 @@ test('every object validates against its Kubernetes schema, in the base and in e
     Deployment: (o) => new Deployment(o as never),
     Service: (o) => new Service(o as never),
     HorizontalPodAutoscaler: (o) => new HorizontalPodAutoscaler(o as never),
+    PodDisruptionBudget: (o) => new PodDisruptionBudget(o as never),
     PersistentVolumeClaim: (o) => new PersistentVolumeClaim(o as never),
   };
   for (const b of builds) {
@@ -99,7 +101,7 @@ test('every object validates against its Kubernetes schema, in the base and in e
       t.notThrows(() => model(o).validate(), `${path.relative(ROOT, b.dir)}: ${o.kind}/${o.metadata?.name}`);
     }
   }
-  t.deepEqual(base.objects.map((o) => o.kind).sort(), ['Deployment', 'HorizontalPodAutoscaler', 'Service', 'Service', 'ServiceMonitor']);
+  t.deepEqual(base.objects.map((o) => o.kind).sort(), ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service', 'Service', 'ServiceMonitor']);
 });
 
 /** An object with its keys sorted at every level, so two builds compare whatever order their tool wrote. */
@@ -251,6 +253,21 @@ test('the HPA scales the Deployment on CPU; the ServiceMonitor scrapes the metri
   t.deepEqual(selected.map((s) => s.metadata.name), ['alexnet-metrics'], 'it selects the metrics Service and only it');
   t.deepEqual(monitor.spec.endpoints.map((e: K8sObject) => [e.port, e.path]), [['metrics', '/metrics']]);
   t.true(selected[0]!.spec.ports.some((p: K8sObject) => p.name === 'metrics'));
+});
+
+test('a drain or the autoscaler evicts one pod at a time (PodDisruptionBudget of the Deployment\'s pods), and the replicas spread over nodes', (t) => {
+  const deployment = deploymentOf(base.objects);
+  const podLabels = deployment.spec.template.metadata.labels;
+  const [pdb] = find(base.objects, 'PodDisruptionBudget');
+  t.is(pdb!.apiVersion, 'policy/v1');
+  t.like(podLabels, pdb!.spec.selector.matchLabels, 'the budget selects the Deployment\'s pods');
+  const hpa = find(base.objects, 'HorizontalPodAutoscaler')[0]!;
+  // Evictions leave at least two pods serving at the HPA's floor.
+  const unavailable = pdb!.spec.maxUnavailable ?? hpa.spec.minReplicas - pdb!.spec.minAvailable;
+  t.true(unavailable >= 1 && hpa.spec.minReplicas - unavailable >= 2, `at most ${unavailable} of ${hpa.spec.minReplicas} pods evicted at once`);
+  const spread = deployment.spec.template.spec.topologySpreadConstraints as K8sObject[];
+  t.true(spread.some((c) => c.topologyKey === 'kubernetes.io/hostname'), 'spread over nodes');
+  for (const c of spread) t.like(podLabels, c.labelSelector.matchLabels, `the ${c.topologyKey} spread counts the Deployment's pods`);
 });
 
 test('mTLS overlay: certificates from a Secret volume, probes over HTTP on the metrics port (kubelet\'s gRPC probe has no client certificate)', (t) => {
