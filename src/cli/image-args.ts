@@ -2,7 +2,8 @@
  * The images a client command (classify, embed, index add, dedup) is given: files as typed, and
  * every .jpg/.jpeg/.jfif/.png/.webp below a folder (sorted), in the order of the arguments, each once
  * (without `asTyped`, by its real path: a link to a file already given is that file).
- * A folder is read as the trainer reads a class folder (folder-listing.ts): links followed, hidden
+ * A folder is read as the trainer reads a class folder (folder-listing.ts): links followed, but not
+ * one leading back to the folder or above it (`ln -s .. up`, `ln -s / root`: named in a warning), hidden
  * files (macOS's `._x.jpg`) and NAS folders skipped, files of other types counted in a warning.
  * A file typed by name is sent whatever its name: the server says if it is no image. Paths are
  * absolute (what an index stores), or with `asTyped` as the user wrote them (what classify prints);
@@ -11,7 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
-import { describeIgnored, IMAGE_EXT_TEXT, listImages } from '../train/folder-listing.js';
+import { describeIgnored, IMAGE_EXT_TEXT, listImages, loopsText } from '../train/folder-listing.js';
 
 export async function imageFiles(args: string[], asTyped = false, warn: (message: string) => void = (m) => console.error(`warning: ${m}`)): Promise<string[]> {
   const found = new Map<string, string>();
@@ -27,7 +28,9 @@ export async function imageFiles(args: string[], asTyped = false, warn: (message
       await add(a);
       continue;
     }
-    const { files: inside, ignored } = await listImages(a);
+    const { files: inside, ignored, loops } = await listImages(a);
+    // Said before a refusal of the folder: such a link may be all it held.
+    if (loops.length > 0) warn(`${loopsText(a, loops)}: followed, they would list images from outside the folder, for a link to / the whole file system; remove them`);
     const other = ignored.size > 0 ? ` (it holds ${describeIgnored(ignored)})` : '';
     if (inside.length === 0) throw new ConfigError(`folder ${a} has no ${IMAGE_EXT_TEXT} files${other}`);
     if (ignored.size > 0) warn(`ignored the files in ${a} that are not ${IMAGE_EXT_TEXT} images${other}; convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to send them`);

@@ -1,9 +1,10 @@
 /**
  * A folder of class folders, `ROOT/<class>/...`, listed as a user's photo folders really are:
  * images anywhere below a class folder (subfolders by date, say) belong to it, symbolic links to
- * folders and files are followed, and names are compared in Unicode NFC (macOS writes NFD). What
- * is left out is counted so it can be said, never dropped in silence: files of other types by
- * extension (HEIC, GIF, TIFF, ...) and images lying beside the class folders instead of in one.
+ * folders and files are followed (not one leading back to ROOT or above: named in a warning), and
+ * names are compared in Unicode NFC (macOS writes NFD). What is left out is counted so it can be
+ * said, never dropped in silence: files of other types by extension (HEIC, GIF, TIFF, ...) and
+ * images lying beside the class folders instead of in one.
  * Hidden entries (`.DS_Store`, `._x.jpg`, `.git`) and NAS bookkeeping folders (`@eaDir`,
  * `#recycle`, `__MACOSX`, `$RECYCLE.BIN`) are not the user's data and are skipped unmentioned.
  */
@@ -71,20 +72,35 @@ interface Above {
   loops: string[];
 }
 
+/** ROOT and every folder above it (by real path): a linked folder leading to one is not followed. */
+async function aboveOf(root: string): Promise<Above> {
+  const above: Above = { dirs: new Set(), loops: [] };
+  for (let dir = await fs.realpath(root); !above.dirs.has(dir); dir = path.dirname(dir)) above.dirs.add(dir);
+  return above;
+}
+
+/**
+ * Whether an entry of `dir` is a link leading back to ROOT or above (recorded in `above.loops`):
+ * followed, it would list ROOT's images again as this folder's, or the whole file system for `/`.
+ * Only a link can: a plain subfolder of a folder below ROOT is below ROOT too.
+ */
+async function leadsUp(dir: string, entry: Dirent, above: Above): Promise<boolean> {
+  if (!entry.isSymbolicLink()) return false;
+  const link = path.join(dir, entry.name);
+  if (!above.dirs.has(await fs.realpath(link).catch(() => link))) return false;
+  above.loops.push(link);
+  return true;
+}
+
 /** Every image below `dir`, recursively; `seen` holds the real paths of folders walked (a link loop is walked once); a link to a folder in `above` is not followed. */
-async function walk(dir: string, out: string[], ignored: Map<string, number>, seen: Set<string>, above?: Above): Promise<void> {
+async function walk(dir: string, out: string[], ignored: Map<string, number>, seen: Set<string>, above: Above): Promise<void> {
   const real = await fs.realpath(dir).catch(() => dir);
-  // Followed, it would list every class's images as this class's.
-  if (above?.dirs.has(real)) {
-    above.loops.push(dir);
-    return;
-  }
   if (seen.has(real)) return;
   seen.add(real);
   const entries = (await readDir(dir)).filter((e) => !skipped(e.name)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const k = await kind(dir, e);
-    if (k === 'dir') await walk(path.join(dir, e.name), out, ignored, seen, above);
+    if (k === 'dir' && !(await leadsUp(dir, e, above))) await walk(path.join(dir, e.name), out, ignored, seen, above);
     else if (k === 'file' && IMAGE_EXT.test(e.name)) out.push(path.join(dir, e.name));
     else if (k === 'file') {
       const ext = path.extname(e.name).toLowerCase();
@@ -93,27 +109,31 @@ async function walk(dir: string, out: string[], ignored: Map<string, number>, se
   }
 }
 
-/** Every image below `dir` as the trainer reads a class folder (links followed; hidden and NAS entries skipped; path order), and the other files counted by extension. */
-export async function listImages(dir: string): Promise<{ files: string[]; ignored: Map<string, number> }> {
+/**
+ * Every image below `dir` as the trainer reads a class folder (links followed, but not those leading
+ * back to `dir` or a folder above it, returned in `loops`; hidden and NAS entries skipped; path
+ * order), and the other files counted by extension.
+ */
+export async function listImages(dir: string): Promise<{ files: string[]; ignored: Map<string, number>; loops: string[] }> {
   const files: string[] = [];
   const ignored = new Map<string, number>();
-  await walk(dir, files, ignored, new Set());
-  return { files, ignored };
+  const above = await aboveOf(dir).catch(() => ({ dirs: new Set<string>(), loops: [] }));
+  await walk(dir, files, ignored, new Set(), above);
+  return { files, ignored, loops: above.loops };
 }
 
 /** List ROOT's class folders and their images; refuses fewer than `minClasses` classes and a class with no image. */
 export async function listClassFolders(root: string, minClasses = 2): Promise<ClassFolders> {
   const entries = (await readDir(root)).filter((e) => !skipped(e.name));
-  const above: Above = { dirs: new Set(), loops: [] };
-  for (let dir = await fs.realpath(root); !above.dirs.has(dir); dir = path.dirname(dir)) above.dirs.add(dir);
+  const above = await aboveOf(root);
   const folders: { name: string; dir: string }[] = [];
   let loose = 0;
   const archiveStems: string[] = [];
   for (const e of entries) {
     const k = await kind(root, e);
     const dir = path.join(root, e.name);
-    if (k === 'dir' && e.isSymbolicLink() && above.dirs.has(await fs.realpath(dir))) above.loops.push(dir);
-    else if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir });
+    if (k === 'dir' && (await leadsUp(root, e, above))) continue;
+    if (k === 'dir') folders.push({ name: e.name.normalize('NFC'), dir });
     else if (k === 'file' && IMAGE_EXT.test(e.name)) loose++;
     else if (k === 'file' && ARCHIVE.test(e.name)) archiveStems.push(e.name.replace(ARCHIVE, '').normalize('NFC'));
   }
@@ -157,13 +177,18 @@ export function describeIgnored(ignored: Map<string, number>): string {
     .join(', ');
 }
 
+/** "did not follow 2 linked folder(s) leading back to ROOT or a folder above it (ROOT/a/up, ROOT/b/root)", the trainer's and the clients' warning. */
+export function loopsText(root: string, loops: string[]): string {
+  return `did not follow ${loops.length} linked folder(s) leading back to ${root} or a folder above it (${loops.slice(0, 3).join(', ')}${loops.length > 3 ? ', ...' : ''})`;
+}
+
 /** What a listing left out, as warnings (none when nothing was). */
 export function listingWarnings(listing: ClassFolders): string[] {
   const out: string[] = [];
   const total = [...listing.ignored.values()].reduce((a, b) => a + b, 0);
   if (total > 0) out.push(`ignored ${total} file(s) in the class folders of ${listing.root} that are not ${IMAGE_EXT_TEXT} images (${describeIgnored(listing.ignored)}); convert the photos among them (HEIC, TIFF, GIF, ...) to JPEG to use them`);
   if (listing.loose > 0) out.push(`ignored ${listing.loose} image(s) directly in ${listing.root}: only images inside a class folder are used`);
-  if (listing.loops.length > 0) out.push(`did not follow ${listing.loops.length} linked folder(s) leading back to ${listing.root} or a folder above it (${listing.loops.slice(0, 3).join(', ')}${listing.loops.length > 3 ? ', ...' : ''}): followed, they would put every class's images in one class; remove them`);
+  if (listing.loops.length > 0) out.push(`${loopsText(listing.root, listing.loops)}: followed, they would put every class's images in one class; remove them`);
   if (listing.archives > 0) out.push(`${listing.root} holds ${unpackHint(listing.archives)}; their classes are left out until then`);
   return out;
 }
