@@ -23,6 +23,8 @@ export interface EngineOptions {
   observer?: BatchObserver;
   /** Where a worker that ended, and its replacement, are told (worker-replacement.ts). */
   log?: Logger;
+  /** Told when calls start being refused for want of a worker (true) and when one runs again (false). */
+  onRefusalChange?: (refusing: boolean) => void;
 }
 
 /** One batch as a worker answered it. */

@@ -50,7 +50,7 @@ export class InferenceEngine {
     const layout = resolveParallelism(opts.provider, opts.workers, opts.threads);
     this.workers = layout.workers;
     this.threads = layout.threads;
-    this.replacer = new WorkerReplacer({ start: () => this.spawn(), closed: () => this.closed, running: () => this.slots.length, queued: () => Object.values(this.queues), log: opts.log });
+    this.replacer = new WorkerReplacer({ start: () => this.spawn(), closed: () => this.closed, running: () => this.slots.length, queued: () => Object.values(this.queues), log: opts.log, changed: (refusing) => opts.onRefusalChange?.(refusing) });
   }
 
   /** Start the workers and wait until each has loaded both models. */

@@ -5,7 +5,8 @@
  * decode-and-infer step (as Classify does, ten crops) and each decoded `pixels` image straight to
  * the engine; one call holds one version. Tensor parsing and encoding: kserve-tensors.ts.
  *
- * Liveness, readiness, metadata, config, statistics and the repository index answer in any state;
+ * Liveness, readiness (readiness.ts: false while no inference worker runs and none can start
+ * too), metadata, config, statistics and the repository index answer in any state;
  * ModelInfer, ModelStreamInfer and RepositoryModelLoad are admitted as every other inference call is.
  */
 import * as grpc from '@grpc/grpc-js';
@@ -182,10 +183,10 @@ export function kserveHandlers(env: ServingEnv) {
 
   const repositoryIndex = async (req: RepositoryIndexRequest__Output): Promise<RepositoryIndexResponse> => {
     const model = env.model;
-    const ready = env.admission.accepting;
+    const ready = env.ready;
     if (req.ready && !ready) return { models: [] };
     const state = ready ? 'READY' : env.admission.opened ? 'UNAVAILABLE' : 'LOADING';
-    const reason = ready ? '' : env.admission.opened ? 'the server is shutting down' : 'the model is still loading';
+    const reason = ready ? '' : env.admission.accepting ? 'no inference worker is running: they ended and could not be started again' : env.admission.opened ? 'the server is shutting down' : 'the model is still loading';
     return { models: [{ name: model.name, version: model.version, state, reason }] };
   };
 
@@ -208,10 +209,10 @@ export function kserveHandlers(env: ServingEnv) {
 
   return {
     serverLive: async () => ({ live: true }),
-    serverReady: async () => ({ ready: env.admission.accepting }),
+    serverReady: async () => ({ ready: env.ready }),
     modelReady: async (req: ModelReadyRequest__Output) => {
       const m = env.model;
-      return { ready: env.admission.accepting && req.name === m.name && (req.version === '' || req.version === m.version) };
+      return { ready: env.ready && req.name === m.name && (req.version === '' || req.version === m.version) };
     },
     serverMetadata: async (): Promise<ServerMetadataResponse> => ({
       name: SERVER_NAME,

@@ -6,7 +6,7 @@
  * down), call logs and the error-to-status mapping live in their adapters.
  *
  * Health says SERVING only after both models are loaded in every worker and a warm-up batch has
- * run.
+ * run, and only while a worker runs or can start (readiness.ts).
  */
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -26,11 +26,11 @@ import type { InferenceEngine } from './engine.js';
 import { kserveService } from './kserve-service.js';
 import { chooseProvider, type DeviceChoice } from './execution-providers.js';
 import type { ModelInfo } from './generated/alexnet/v1/ModelInfo.js';
-import { HealthService } from './health-service.js';
 import { createLogger, type Logger } from './log.js';
 import { startHttpEndpoints, type HttpEndpoints } from './http-endpoints.js';
 import { ServerMetrics } from './metrics.js';
 import { ModelHost, type ReloadOutcome } from './model-host.js';
+import { Readiness } from './readiness.js';
 import { withMapEntryNames } from './reflection-map-entries.js';
 import { modelSourceOf, watchSource } from './model-source.js';
 import type { ServiceFactory, ServingEnv } from './service-descriptor.js';
@@ -140,6 +140,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     get model() {
       return currentModel();
     },
+    get ready() {
+      return readiness.ready;
+    },
     metrics,
     provider,
     maxBatch,
@@ -153,8 +156,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const services = SERVICES.map((service) => service(env));
 
   const names = ['', ...services.map((s) => s.name)];
-  const health = new HealthService(names, 'NOT_SERVING');
-  const setHealth = (s: 'SERVING' | 'NOT_SERVING') => names.forEach((n) => health.setStatus(n, s));
+  const readiness = new Readiness(names, admission, () => models?.current.engine.replacer.refusal);
   const server = new grpc.Server({
     'grpc.max_receive_message_length': o.maxMessageBytes,
     // A SearchBatch of 256 queries of k 1000 is 256,000 hits: tens of MiB with ordinary uris.
@@ -166,7 +168,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     // The call interceptor first (request ids, malformed messages, metrics of every status), then auth.
     interceptors: [callInterceptor({ metrics, model: currentModel }), ...(tokens ? [tokens.interceptor()] : [])],
   });
-  health.addToServer(server);
+  readiness.health.addToServer(server);
   // Reflection describes every service, health included, so standard tools can call health checks too;
   // map fields' entries named as protoc names them, else grpcurl and Python refuse the whole package.
   const healthPackage = protoLoader.loadSync(healthProtoPath, { includeDirs: [path.dirname(healthProtoPath)] });
@@ -183,7 +185,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (!isLoopback(host) && !o.tls && !tokens) log.warn('listening beyond this machine without TLS or tokens: anyone who reaches the port can call it (see --tls-cert, --auth-tokens)', { address });
   let http: HttpEndpoints | undefined;
   try {
-    http = metrics ? await startHttpEndpoints({ host: o.metricsHost ?? host, port: o.metricsPort!, metrics, ready: () => admission.accepting && !models?.current.engine.replacer.refusal }) : undefined;
+    http = metrics ? await startHttpEndpoints({ host: o.metricsHost ?? host, port: o.metricsPort!, metrics, ready: () => readiness.ready }) : undefined;
   } catch (e) {
     server.forceShutdown();
     throw e;
@@ -192,7 +194,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Health answers NOT_SERVING while the model loads and warms up.
   // Every version, the first and each reload's, starts its own workers and is warm before it serves.
   const startEngine = (model: ModelFiles): Promise<InferenceEngine> =>
-    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, workerNice: o.workerNice, log, ...(metrics ? { observer: metrics.observer(model) } : {}) });
+    startWarmEngine(model, { provider, ...(o.workers ? { workers: o.workers } : {}), ...(o.threads ? { threads: o.threads } : {}), maxBatch, maxDelayMs, maxQueue: o.maxQueue, splitLoneImages: o.splitLoneImages ?? true, workerNice: o.workerNice, log, onRefusalChange: () => readiness.update(), ...(metrics ? { observer: metrics.observer(model) } : {}) });
   let engine: InferenceEngine;
   try {
     engine = await startEngine(opened);
@@ -204,10 +206,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
   const modelHost = new ModelHost({ model: opened, engine }, startEngine, log);
   models = modelHost;
-  const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason);
+  // A version swapped in has its own workers: health follows it.
+  const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason).finally(() => readiness.update());
   const stopWatching = o.watchModels ? watchSource(source, () => void reload('model files changed'), 500, (msg, fields) => log.warn(msg, fields)) : undefined;
   admission.open();
-  setHealth('SERVING');
+  readiness.update();
   log.info('serving', {
     address,
     source: source.describe(),
@@ -241,7 +244,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log.info('shutting down', { reason, inFlight: admission.inFlight });
       stopStats?.();
       stopWatching?.();
-      setHealth('NOT_SERVING');
+      readiness.stop();
       await admission.drain(o.graceMs);
       if (admission.inFlight > 0) log.warn('grace period over: closing with calls in flight', { inFlight: admission.inFlight });
       await new Promise<void>((resolve) => {
@@ -265,12 +268,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     })();
     return shuttingDown;
   };
-  // A service's own health (ImageSearch: its index's) from here on; shutdown's NOT_SERVING is final.
-  for (const s of services) {
-    s.start?.((serving) => {
-      if (!shuttingDown) health.setStatus(s.name, serving ? 'SERVING' : 'NOT_SERVING');
-    });
-  }
+  // A service's own health (ImageSearch: its index's) from here on, with the server's; shutdown's NOT_SERVING is final.
+  for (const s of services) s.start?.((serving) => readiness.setOwn(s.name, serving));
 
   return {
     address,

@@ -21,6 +21,11 @@ export interface AdapterEnv {
 export interface ServingEnv extends AdapterEnv {
   /** The version serving now (a reload replaces it: read it per call, never keep it). */
   readonly model: ModelFiles;
+  /**
+   * Calls are taken now (readiness.ts): the model warm, not draining, and an inference worker
+   * running or able to start. Admitted but not ready: no worker runs and none could start.
+   */
+  readonly ready: boolean;
   provider: string;
   maxBatch: number;
   maxDelayMs: number;

@@ -3,7 +3,8 @@
  * another is started in its place; a start that fails is logged and tried again, waiting longer
  * each time, until one starts or the engine closes. While no worker runs and none could start,
  * the engine refuses calls (UNAVAILABLE, `refusal`) and the images already queued get the same
- * answer, instead of waiting out their deadlines for workers that are not there.
+ * answer, instead of waiting out their deadlines for workers that are not there. Each change of
+ * that state is told (`changed`), so health and readiness (readiness.ts) follow it.
  */
 import { UnavailableError } from '../errors.js';
 import type { Logger } from './log.js';
@@ -22,11 +23,15 @@ export interface ReplacementHooks {
   /** The engine's queued images, to be refused once no worker is left. */
   queued(): { reject(e: Error): void }[][];
   log: Logger | undefined;
+  /** Told when calls start being refused (true) and when a worker runs again (false). */
+  changed?(refusing: boolean): void;
 }
 
 export class WorkerReplacer {
   /** Why the last start failed, until one succeeds. */
   private failure: UnavailableError | undefined;
+  /** Whether `changed` was last told that calls are refused. */
+  private told = false;
 
   constructor(private readonly hooks: ReplacementHooks) {}
 
@@ -35,16 +40,27 @@ export class WorkerReplacer {
     return this.hooks.running() === 0 ? this.failure : undefined;
   }
 
+  /** Tell `changed` if refusing started or ended since it was last told. */
+  private tell(): void {
+    const refusing = this.refusal !== undefined;
+    if (refusing === this.told) return;
+    this.told = refusing;
+    this.hooks.changed?.(refusing);
+  }
+
   /** The worker of thread `threadId` ended (`cause`): start another in its place. */
   replace(threadId: number, cause: Error): void {
     const h = this.hooks;
     h.log?.error('inference worker ended: starting another in its place', { threadId, cause: cause.message, workersRunning: h.running() });
+    // The last worker running ended after another's start had failed: no worker now.
+    this.tell();
     const attempt = (waitMs: number): void => {
       if (h.closed()) return;
       h.start().then(
         () => {
           this.failure = undefined;
           h.log?.info('inference worker started in place of one that ended', { workersRunning: h.running() });
+          this.tell();
         },
         (e: unknown) => {
           if (h.closed()) return;
@@ -55,8 +71,9 @@ export class WorkerReplacer {
           h.log?.error(`inference worker could not be started again: trying again in ${waitMs / 1000} s`, {
             cause: why,
             workersRunning: h.running(),
-            ...(refusal ? { effect: 'no worker is running: calls are refused with UNAVAILABLE until one starts' } : {}),
+            ...(refusal ? { effect: 'no worker is running: calls are refused with UNAVAILABLE and health is NOT_SERVING until one starts' } : {}),
           });
+          this.tell();
           setTimeout(() => attempt(Math.min(waitMs * 2, MAX_RETRY_MS)), waitMs).unref();
         },
       );
