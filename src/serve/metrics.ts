@@ -9,10 +9,15 @@
  * own series, alexnet_process_* and alexnet_nodejs_*, event-loop lag among them, are not).
  * Names follow what users of gRPC and Triton know: grpc_server_handled_total by method and code,
  * grpc_server_handling_seconds; queue, decode and inference durations split out.
+ *
+ * Model reloads (SIGHUP, --watch-models, RepositoryModelLoad) are counted by result, labelled
+ * with the model's name only: a reload spans two versions, and a counter per version would
+ * start each new version's series at 1, which rate() and increase() miss.
  */
 import * as grpc from '@grpc/grpc-js';
 import client from 'prom-client';
 import type { BatchObserver, BatchReport } from './engine-options.js';
+import type { ReloadOutcome } from './model-host.js';
 
 /** A model as the labels name it. */
 export interface ModelLabels {
@@ -24,6 +29,8 @@ export interface ModelLabels {
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20];
 const BATCH_SIZES = [1, 2, 4, 8, 16, 32, 64, 128, 256];
 const MODEL = ['model', 'version'] as const;
+/** What a reload can end in (ReloadOutcome's status): the only values of the `result` label. */
+const RELOAD_RESULTS: readonly ReloadOutcome['status'][] = ['loaded', 'unchanged', 'failed'];
 
 /** What the gauges read when scraped. */
 export interface MetricsSources {
@@ -46,6 +53,7 @@ export class ServerMetrics {
   private readonly images: client.Counter<string>;
   private readonly crops: client.Counter<string>;
   private readonly busy: client.Counter<string>;
+  private readonly reloads: client.Counter<string>;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -62,6 +70,9 @@ export class ServerMetrics {
     this.images = new client.Counter({ name: 'alexnet_images_inferred_total', help: 'Images answered by the model.', labelNames: [...MODEL, 'mode'], registers });
     this.crops = new client.Counter({ name: 'alexnet_crops_inferred_total', help: 'Crops run through the network (ten per image in ten-crop mode).', labelNames: [...MODEL, 'mode'], registers });
     this.busy = new client.Counter({ name: 'alexnet_worker_busy_seconds_total', help: 'Seconds the inference workers spent in batches, summed over workers.', labelNames: MODEL, registers });
+    this.reloads = new client.Counter({ name: 'alexnet_model_reloads_total', help: 'Model reloads (SIGHUP, --watch-models, RepositoryModelLoad) by result: loaded (a new version swapped in), unchanged (already serving what the source names), failed (refused: the previous version keeps serving).', labelNames: ['model', 'result'], registers });
+    // Each result there from the start at 0, so the first failed reload is an increase.
+    for (const result of RELOAD_RESULTS) this.reloads.inc({ model: sources.model().name, result }, 0);
     new client.Gauge({
       name: 'alexnet_queue_depth',
       help: 'Images waiting for a worker now.',
@@ -103,6 +114,11 @@ export class ServerMetrics {
     const labels = { grpc_service: service, grpc_method: method, model: model.name, version: model.version };
     this.handled.inc({ ...labels, grpc_code: grpc.status[code] ?? String(code) });
     this.handling.observe(labels, seconds);
+  }
+
+  /** A reload ended in `result`; `model`: the version serving once it ended. */
+  reloaded(result: ReloadOutcome['status'], model: ModelLabels): void {
+    this.reloads.inc({ model: model.name, result });
   }
 
   decoded(model: ModelLabels, ms: number): void {

@@ -8,7 +8,8 @@
  * current version in one assignment; calls that started on the old version finish there, and the
  * old engine is closed once the last of them has released it. A version that fails to open,
  * load or warm is reported and dropped; the old version keeps serving and later reloads work.
- * Reloads run one at a time (a second request waits for the first).
+ * Reloads run one at a time (a second request waits for the first). Each one's end is told to
+ * `ended` with the version serving then (metrics count them by result; health follows a swap).
  */
 import type { ModelFiles } from '../model/model-files.js';
 import type { InferenceEngine } from './engine.js';
@@ -33,6 +34,8 @@ export type ReloadOutcome =
 export type ModelOpener = () => Promise<ModelFiles>;
 /** Start an engine for `model` and warm it; rejects if either fails. */
 export type EngineStarter = (model: ModelFiles) => Promise<InferenceEngine>;
+/** A reload ended in `outcome`; `serving`: the version serving now (the new one once loaded, else the one kept). */
+export type ReloadListener = (outcome: ReloadOutcome, serving: Served) => void;
 
 export class ModelHost {
   private slot: Slot;
@@ -45,6 +48,7 @@ export class ModelHost {
     initial: Served,
     private readonly startEngine: EngineStarter,
     private readonly log: Logger,
+    private readonly ended?: ReloadListener,
   ) {
     this.slot = { ...initial, refs: 0, retired: false };
   }
@@ -78,7 +82,11 @@ export class ModelHost {
 
   /** Serve what `open` names instead, once it is loaded and warm; nothing changes if it fails. */
   reload(open: ModelOpener, reason: string): Promise<ReloadOutcome> {
-    const next = this.reloading.then(() => this.swap(open, reason));
+    const next = this.reloading.then(async () => {
+      const outcome = await this.swap(open, reason);
+      this.ended?.(outcome, this.slot);
+      return outcome;
+    });
     this.reloading = next;
     return next;
   }

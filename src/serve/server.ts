@@ -204,10 +204,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     tokens?.close();
     throw e;
   }
-  const modelHost = new ModelHost({ model: opened, engine }, startEngine, log);
+  // Each reload counted by its result; health follows a version swapped in (it has its own workers).
+  const modelHost = new ModelHost({ model: opened, engine }, startEngine, log, (outcome, serving) => (metrics?.reloaded(outcome.status, serving.model), readiness.update()));
   models = modelHost;
-  // A version swapped in has its own workers: health follows it.
-  const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason).finally(() => readiness.update());
+  const reload = (reason = 'reload') => modelHost.reload(() => source.open(), reason);
   const stopWatching = o.watchModels ? watchSource(source, () => void reload('model files changed'), 500, (msg, fields) => log.warn(msg, fields)) : undefined;
   admission.open();
   readiness.update();

@@ -16,6 +16,7 @@ import { SearchClient } from '../../src/serve/search-client.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
 import { startServer } from '../../src/serve/server.js';
 import { readModelMetadata } from '../../src/model/onnx-metadata.js';
+import { kserveClientConstructor } from '../../src/serve/proto.js';
 import { makeExports, publish, type Exports } from '../reload-fixtures.js';
 import { byIndex, CLI, loadOracle, maxDiff, MODEL, png, quiet } from '../serve-fixtures.js';
 import { logWatcher, startServerProcess } from '../server-process.js';
@@ -41,8 +42,9 @@ test('20 swaps under a closed loop of calls: no call fails, every answer is what
 
   const sourceOf = new Map<string, string>([['1', exportsDir.a]]);
   await publish(repo, 'tiny', 1, exportsDir.a);
-  const server = await startServerProcess(['--model-dir', repo, '--device', 'cpu', '--workers', '1', '--threads', '1']);
+  const server = await startServerProcess(['--model-dir', repo, '--device', 'cpu', '--workers', '1', '--threads', '1', '--metrics-port', '0']);
   const log = server.log;
+  const metricsPort = log.lines.find((l) => l.msg === 'serving')!.metricsPort as number;
   const client = new AlexNetClient(server.address);
   const answers: ClassifyResponse__Output[] = [];
   const failures: string[] = [];
@@ -88,6 +90,10 @@ test('20 swaps under a closed loop of calls: no call fails, every answer is what
     if (swaps === 10) rssAfterWarm = rssKiB(server.child.pid!);
   }
   const rssAfterAll = rssKiB(server.child.pid!);
+  // Each SIGHUP's reload counted by what it did: the swaps and the refusals this test made.
+  const { scrape, total } = await import('../prometheus-text.js');
+  const m = await scrape(metricsPort);
+  const reloads = ['loaded', 'unchanged', 'failed'].map((result) => total(m, 'alexnet_model_reloads_total', { result }));
   running = false;
   await Promise.all(loops);
   client.close();
@@ -96,6 +102,7 @@ test('20 swaps under a closed loop of calls: no call fails, every answer is what
 
   t.deepEqual(failures, [], 'no call failed');
   t.is(refused, 4);
+  t.deepEqual(reloads, [swaps, 0, refused], 'alexnet_model_reloads_total by result: loaded, unchanged, failed');
   const versions = new Set(answers.map((a) => a.model!.version));
   t.is(versions.size, 21, 'the first version and each of the 20 swapped in answered');
   for (const a of answers) {
@@ -275,6 +282,49 @@ test('a call in flight across a reload is counted in the metrics under the versi
     t.deepEqual([classify('1'), classify('2')], [1, 0]);
   } finally {
     client.close();
+    await server.shutdown();
+  }
+});
+
+test('alexnet_model_reloads_total counts each reload by result (loaded, unchanged, failed), from 0, whichever way it was asked for; the refused ones as many as the broken versions this test published', async (t) => {
+  const { scrape, total } = await import('../prometheus-text.js');
+  const repo = await tempDir('reload-count');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  const server = await startServer({ modelDir: repo, port: 0, metricsPort: 0, device: 'cpu', workers: 1, threads: 1, logger: quiet });
+  const kserve = new (kserveClientConstructor())(server.address, grpc.credentials.createInsecure());
+  const repositoryModelLoad = () => new Promise<string>((resolve) => kserve.RepositoryModelLoad({ model_name: 'tiny' }, (e: grpc.ServiceError | null) => resolve(e ? grpc.status[e.code] : 'OK')));
+  const counted = async () => {
+    const m = await scrape(server.metricsPort!);
+    return { loaded: total(m, 'alexnet_model_reloads_total', { result: 'loaded' }), unchanged: total(m, 'alexnet_model_reloads_total', { result: 'unchanged' }), failed: total(m, 'alexnet_model_reloads_total', { result: 'failed' }) };
+  };
+  // What this test did, counted as it does it.
+  const done = { loaded: 0, unchanged: 0, failed: 0 };
+  try {
+    // Each result's series is there before any reload, at 0: the first failure is an increase.
+    const series = (await scrape(server.metricsPort!)).filter((s) => s.name === 'alexnet_model_reloads_total');
+    t.deepEqual(series.map((s) => [s.labels.result, s.labels.model, s.value]).sort(), [['failed', 'tiny', 0], ['loaded', 'tiny', 0], ['unchanged', 'tiny', 0]]);
+
+    await publish(repo, 'tiny', 2, exportsDir.b);
+    t.like(await server.reload('test'), { status: 'loaded', to: '2' });
+    done.loaded++;
+    t.is((await server.reload('test')).status, 'unchanged', 'nothing new published');
+    done.unchanged++;
+    await publish(repo, 'tiny', 3, exportsDir.corrupt);
+    t.is((await server.reload('test')).status, 'failed');
+    done.failed++;
+    await publish(repo, 'tiny', 4, exportsDir.wrongShape);
+    t.is(await repositoryModelLoad(), 'FAILED_PRECONDITION');
+    done.failed++;
+    t.deepEqual(await counted(), done, 'after a load, an unchanged and two refusals');
+
+    await publish(repo, 'tiny', 5, exportsDir.a);
+    t.is(await repositoryModelLoad(), 'OK');
+    done.loaded++;
+    t.is(server.info.model!.version, '5');
+    t.deepEqual(await counted(), done, 'the next good version loaded');
+    t.deepEqual(done, { loaded: 2, unchanged: 1, failed: 2 });
+  } finally {
+    kserve.close();
     await server.shutdown();
   }
 });
