@@ -7,6 +7,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { countValues, MAX_REQUEST_VALUES, messageTypes } from './message-values.js';
+import type { Logger } from './log.js';
 import type { ModelLabels, ServerMetrics } from './metrics.js';
 import { SEARCH_SERVICE_NAME } from './proto.js';
 import { ensureRequestId, REQUEST_ID } from './request-id.js';
@@ -64,6 +65,8 @@ export interface CallInterceptorOptions {
   metrics?: ServerMetrics;
   /** The version serving now (labels of the call's series). */
   model(): ModelLabels;
+  /** Where a request refused before its handler (malformed, too many values) is said, at debug. */
+  log?: Logger;
 }
 
 /** Answers whose `model` is not the version answering: DescribeIndex's names the model that made the index's vectors. */
@@ -89,6 +92,10 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
       finished = true;
       o.metrics?.callHandled(method.path, code, (performance.now() - started) / 1000, answeredBy ?? o.model());
     };
+    const refused = (code: grpc.status, details: string) => {
+      record(code);
+      o.log?.debug('call refused', { method: method.path.slice(method.path.lastIndexOf('/') + 1), peer: call.getPeer(), [REQUEST_ID]: requestId, code: grpc.status[code], details, ms: +(performance.now() - started).toFixed(2) });
+    };
     return new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
@@ -100,7 +107,7 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
           onReceiveMessage: (message, pass) => {
             if (message instanceof TooManyValues) {
               const details = `the request holds more than ${MAX_REQUEST_VALUES} values (fields, list elements, map entries), more than this server decodes in one message: send fewer in each request`;
-              record(grpc.status.RESOURCE_EXHAUSTED);
+              refused(grpc.status.RESOURCE_EXHAUSTED, details);
               return call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details, metadata: withId(undefined) });
             }
             if (!(message instanceof Malformed)) {
@@ -108,7 +115,7 @@ export function callInterceptor(o: CallInterceptorOptions): grpc.ServerIntercept
               return pass(message);
             }
             const details = `the request is not a valid ${method.path} message (${message.reason}): send the protobuf message the service's .proto defines`;
-            record(grpc.status.INVALID_ARGUMENT);
+            refused(grpc.status.INVALID_ARGUMENT, details);
             call.sendStatus({ code: grpc.status.INVALID_ARGUMENT, details, metadata: withId(undefined) });
           },
           // grpc-js calls this once the call is over, whether a status was sent or not: a call the

@@ -166,7 +166,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'grpc.max_connection_age_grace_ms': o.graceMs,
     'grpc-node.max_session_memory': 64,
     // The call interceptor first (request ids, malformed messages, metrics of every status), then auth.
-    interceptors: [callInterceptor({ metrics, model: currentModel }), ...(tokens ? [tokens.interceptor()] : [])],
+    interceptors: [callInterceptor({ metrics, model: currentModel, log }), ...(tokens ? [tokens.interceptor()] : [])],
   });
   readiness.health.addToServer(server);
   // Reflection describes every service, health included, so standard tools can call health checks too;

@@ -93,7 +93,7 @@ test('a server whose stderr is a full disk (/dev/full) serves, and exits 0 on SI
   t.is(code, 0);
 });
 
-test('--log-level debug logs one line per stream call, with its request id and the items sent and failed', async (t) => {
+test('--log-level debug logs one line per stream call, with its request id and the items sent and failed; a body that is not protobuf has its line', async (t) => {
   const lines: Record<string, unknown>[] = [];
   const server = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, logger: createLogger('debug', (l) => lines.push(JSON.parse(l) as Record<string, unknown>)) });
   const client = new AlexNetClient(server.address);
@@ -115,6 +115,16 @@ test('--log-level debug logs one line per stream call, with its request id and t
     t.is(typeof whole[0]!.ms, 'number');
     // The bad image's own line, as before.
     t.is(ofCall.filter((l) => l.msg === 'call refused' && l.code === 'INVALID_ARGUMENT').length, 1);
+    // A body that is not protobuf, refused before any handler: its line too, with its request id.
+    const raw = new grpc.Client(server.address, grpc.credentials.createInsecure());
+    const bad = new grpc.Metadata();
+    bad.set('x-request-id', 'not-protobuf-3');
+    const e = await new Promise<grpc.ServiceError>((resolve) =>
+      raw.makeUnaryRequest('/alexnet.v1.AlexNet/Classify', (b: Buffer) => b, (b: Buffer) => b, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), bad, (err) => resolve(err!)),
+    );
+    raw.close();
+    t.is(e.code, grpc.status.INVALID_ARGUMENT);
+    t.like(lines.filter((l) => l['x-request-id'] === 'not-protobuf-3'), [{ msg: 'call refused', method: 'Classify', code: 'INVALID_ARGUMENT', details: e.details }]);
   } finally {
     client.close();
     await server.shutdown();
