@@ -193,7 +193,6 @@ export class InferenceEngine {
       if (!reply.ok) {
         pending.fail(new Error(reply.message));
       } else {
-        this.stats.workerMs += reply.ms;
         pending.done(reply);
       }
     }
@@ -286,6 +285,8 @@ export class InferenceEngine {
     const observer = this.opts.observer;
     const report: BatchReport | undefined = observer && queuedMs ? { mode: req.mode, images: queuedMs.length, crops: req.crops?.length ?? (req.mode === 'ten' ? TEN : 1) * req.n, workerMs: 0, queuedMs } : undefined;
     const answered = (reply: InferenceReply & { ok: true }) => {
+      // Warm-up batches (no queuedMs) are not the calls' work.
+      if (queuedMs) this.stats.workerMs += reply.ms;
       if (report) observer!.batch({ ...report, workerMs: reply.ms });
       done(reply);
     };

@@ -251,3 +251,18 @@ test('a stream takes a deadline and a signal as a call does; an image may be any
   const [a, b] = await Promise.all([served.client.classify({ image: plain, top_k: 3 }), served.client.classify({ image, top_k: 3 })]);
   t.deepEqual(a.classes, b.classes);
 });
+
+test("the workers' time counts the calls' batches only, not the warm-up (the stats line's workerMs, KServe's compute_infer)", async (t) => {
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', workers: 1, logger: quiet });
+  const client = new AlexNetClient(server.address);
+  try {
+    // Warm: every worker has run a batch in each crop mode, and no call has come.
+    t.like(server.engine.stats, { inferred: 0, batches: 0, workerMs: 0 });
+    await client.classify({ image: await png(4), crop: 'CENTER' });
+    t.is(server.engine.stats.batches, 1);
+    t.true(server.engine.stats.workerMs > 0);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});
