@@ -15,16 +15,21 @@ test('a connection older than --max-connection-age is replaced: the same client 
     const m = JSON.parse(line) as { msg: string; peer?: string };
     if (m.msg === 'call' && m.peer) peers.push(m.peer);
   });
-  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, maxConnectionAgeMs: 1000, graceMs: 500, logger });
+  const ageMs = 2000;
+  const server = await startServer({ model: MODEL, port: 0, device: 'cpu', maxDelayMs: 5, maxConnectionAgeMs: ageMs, graceMs: 500, logger });
   const client = new AlexNetClient(server.address);
   try {
     const image = await png(8);
-    await client.classify({ image });
-    await client.classify({ image });
-    await new Promise((r) => setTimeout(r, 2500));
-    await client.classify({ image });
+    const first = performance.now();
+    await client.classify({ image, crop: 'CENTER' });
+    await client.classify({ image, crop: 'CENTER' });
+    const insideAge = performance.now() - first < 0.9 * ageMs;
+    await new Promise((r) => setTimeout(r, 2.5 * ageMs));
+    await client.classify({ image, crop: 'CENTER' });
     t.is(peers.length, 3);
-    t.is(peers[0], peers[1], 'calls inside the age share the connection');
+    // On a machine so loaded that two calls took most of the age, the connection may rightly have been replaced between them.
+    if (insideAge) t.is(peers[0], peers[1], 'calls inside the age share the connection');
+    else t.log('the first two calls took most of the age: their sharing a connection is not checked');
     t.not(peers[2], peers[0], 'the call after the age came on a new connection');
   } finally {
     client.close();
