@@ -4,13 +4,10 @@
  * watcher), a closed loop of calls running throughout.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { SearchClient } from '../../src/serve/search-client.js';
 import type { ClassifyResponse__Output } from '../../src/serve/generated/alexnet/v1/ClassifyResponse.js';
@@ -18,7 +15,7 @@ import { startServer } from '../../src/serve/server.js';
 import { readModelMetadata } from '../../src/model/onnx-metadata.js';
 import { kserveClientConstructor } from '../../src/serve/proto.js';
 import { makeExports, publish, type Exports } from '../reload-fixtures.js';
-import { byIndex, CLI, loadOracle, maxDiff, MODEL, png, quiet } from '../serve-fixtures.js';
+import { byIndex, CLI, loadOracle, maxDiff, png, quiet } from '../serve-fixtures.js';
 import { logWatcher, startServerProcess } from '../server-process.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -119,44 +116,42 @@ test('20 swaps under a closed loop of calls: no call fails, every answer is what
   t.is(exit.code, 0, exit.stderr.slice(-2000));
 });
 
-test('SIGHUP while the server is still loading its model (a reload asked of every pod) does not end it: it serves, then reloads to the version published meanwhile', async (t) => {
-  const repo = await tempDir('reload-early-hup');
-  // Version 1 the shipped model (longer to load and warm than the tiny exports).
-  await publish(repo, 'tiny', 1, path.dirname(MODEL));
-  // Version 2 copied beside the others under a name no reload looks at; renamed into place below.
-  const partial = path.join(repo, 'tiny', '.2.partial');
-  await fs.cp(exportsDir.b, partial, { recursive: true });
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = s.address() as net.AddressInfo;
-      s.close(() => resolve(p));
-    });
-  });
-  const child = spawn(process.execPath, [CLI, 'serve', '--model-dir', repo, '--port', String(port), '--device', 'cpu', '--workers', '1', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+test('SIGHUP while the model loads does not end the server: the version published meanwhile is served once it is up', async (t) => {
+  const repo = await tempDir('reload-hup-loading');
+  await publish(repo, 'tiny', 1, exportsDir.a);
+  // Version 1's file is a pipe: the server's first read of it waits for this test to write it, so the signal surely comes while it loads.
+  const file = path.join(repo, 'tiny', '1', 'model.onnx');
+  const bytes = await fs.readFile(file);
+  await fs.rm(file);
+  execFileSync('mkfifo', [file]);
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--model-dir', repo, '--device', 'cpu', '--workers', '1', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const log = logWatcher(child.stderr!);
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(`exited (${code ?? signal})`)));
-  // The port bound (a plain TCP connect, polled: a gRPC channel would back off for a second): version 1
-  // is opened, and the model not loaded yet. Version 2 published, then the signal.
-  const bound = () => new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false)));
-  while (!(await bound())) await new Promise((r) => setTimeout(r, 5));
-  await fs.rename(partial, path.join(repo, 'tiny', '2'));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const orExit = <T>(p: Promise<T>) => Promise.race([p, done.then((e) => Promise.reject(new Error(`the server exited (${e.code ?? e.signal}): ${stderr.slice(-2000)}`)))]);
+  // Open for writing: returns once the server has opened it for reading.
+  const pipe = await fs.open(file, 'w');
+  await publish(repo, 'tiny', 2, exportsDir.b);
   child.kill('SIGHUP');
-  const Health = (grpc.loadPackageDefinition(protoLoader.loadSync(fileURLToPath(new URL('../../../node_modules/grpc-health-check/proto/health/v1/health.proto', import.meta.url)), { enums: String })) as any).grpc.health.v1.Health;
-  const health = new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const client = new AlexNetClient(`127.0.0.1:${port}`);
+  // The workers open the file by its name later: a plain file takes the pipe's place, then the pipe gets the bytes.
+  await fs.writeFile(`${file}.tmp`, bytes);
+  await fs.rename(`${file}.tmp`, file);
+  await pipe.writeFile(bytes).catch(() => undefined);
+  await pipe.close().catch(() => undefined);
   try {
-    // Still loading after the signal, so it was loading when the signal came.
-    const status = await new Promise<string>((resolve) => health.Check({ service: 'alexnet.v1.AlexNet' }, (e: Error | null, r?: { status: string }) => resolve(e ? `no answer (${e.message})` : r!.status)));
-    const outcome = await Promise.race([log.waitFor((l) => l.msg === 'reload: serving').then((l) => `reloaded to ${l.version}`), exited]);
-    t.is(outcome, 'reloaded to 2');
-    t.is(status, 'NOT_SERVING', 'the signal came while the model loaded');
-    t.is((await client.modelInfo()).model!.version, '2');
-  } finally {
+    const serving = await orExit(log.waitFor((l) => l.msg === 'serving'));
+    t.is(serving.version, '1');
+    await orExit(log.waitFor((l) => l.msg === 'reload: serving' && l.version === '2'));
+    const client = new AlexNetClient(serving.address as string);
+    const info = await client.modelInfo();
     client.close();
-    health.close();
+    t.is(info.model!.version, '2');
+    t.deepEqual(info.labels, ['b0', 'b1', 'b2']);
+  } finally {
     child.kill('SIGTERM');
-    await exited;
   }
+  t.is((await done).code, 0, stderr.slice(-2000));
 });
 
 test('--watch-models: a version published by rename is served without a signal; a pinned version stays; a refused reload leaves later reloads working', async (t) => {
