@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { plural } from '../util/plural.js';
 import type { StoredItem__Output } from '../serve/generated/alexnet/v1/StoredItem.js';
 import type { SearchClient } from '../serve/search-client.js';
 import type { ClientOptionValues } from './client-options.js';
@@ -105,5 +106,5 @@ export async function indexPruneCommand(opts: ClientOptionValues & { where?: str
   for (const s of r.stale) console.log(`${s.why === 'gone' ? 'gone   ' : 'changed'}\t${s.id}\t${s.uri}`);
   const gone = r.stale.filter((s) => s.why === 'gone').length;
   const what = `${gone} gone, ${r.stale.length - gone} changed since they were added, of ${r.checked} files checked`;
-  console.error(opts.dryRun ? `would delete ${r.stale.length} items (${what}); run without --dry-run to delete them` : `deleted ${r.deleted} items (${what})`);
+  console.error(opts.dryRun ? `would delete ${plural(r.stale.length, 'item')} (${what}); run without --dry-run to delete them` : `deleted ${plural(r.deleted, 'item')} (${what})`);
 }
