@@ -7,8 +7,6 @@
  */
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -17,20 +15,11 @@ import { SearchClient } from '../../src/serve/search-client.js';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { MODEL, png, quiet } from '../serve-fixtures.js';
 import { startServerProcess } from '../server-process.js';
+import { healthClient, type HealthStub } from '../health-client.js';
 import { tempDir } from '../temp-dir.js';
 
 const SEARCH = 'alexnet.v1.ImageSearch';
 
-type HealthStub = grpc.Client & {
-  Check(req: { service: string }, cb: (e: grpc.ServiceError | null, r?: { status: string }) => void): void;
-  Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
-};
-
-function healthClient(address: string): HealthStub {
-  const def = protoLoader.loadSync(healthProtoPath, { enums: String });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthStub } } } };
-  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-}
 
 const check = (h: HealthStub, service: string) => new Promise<string>((resolve, reject) => h.Check({ service }, (e, r) => (e ? reject(e) : resolve(r!.status))));
 

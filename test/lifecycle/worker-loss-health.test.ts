@@ -12,25 +12,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { AlexNetClient } from '../../src/serve/client.js';
 import { createLogger } from '../../src/serve/log.js';
 import { kserveClientConstructor } from '../../src/serve/proto.js';
 import { startServer } from '../../src/serve/server.js';
 import { MODEL, png } from '../serve-fixtures.js';
+import { healthClient } from '../health-client.js';
 import { tempDir } from '../temp-dir.js';
 
-type HealthStub = grpc.Client & {
-  Check(req: { service: string }, cb: (e: grpc.ServiceError | null, r?: { status: string }) => void): void;
-  Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
-};
-
-function healthClient(address: string): HealthStub {
-  const def = protoLoader.loadSync(healthProtoPath, { enums: String });
-  const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: new (a: string, c: grpc.ChannelCredentials) => HealthStub } } } };
-  return new pkg.grpc.health.v1.Health(address, grpc.credentials.createInsecure());
-}
 
 const unary = <T>(f: (done: (e: grpc.ServiceError | null, r?: T) => void) => void) => new Promise<T>((resolve, reject) => f((e, r) => (e ? reject(e) : resolve(r!))));
 
